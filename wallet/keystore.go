@@ -20,11 +20,11 @@ import (
 
 // Errors about keystore files.
 var (
-	ErrDecrypt        = errors.New("wallet: could not decrypt key: wrong password or corrupt keystore (MAC mismatch)")
-	ErrUnknownKDF     = errors.New("wallet: unsupported key derivation function")
-	ErrUnknownCipher  = errors.New("wallet: unsupported cipher")
-	ErrBadKeystore    = errors.New("wallet: malformed keystore file")
-	ErrKDFParams      = errors.New("wallet: key derivation parameters out of the accepted range")
+	ErrDecrypt         = errors.New("wallet: could not decrypt key: wrong password or corrupt keystore (MAC mismatch)")
+	ErrUnknownKDF      = errors.New("wallet: unsupported key derivation function")
+	ErrUnknownCipher   = errors.New("wallet: unsupported cipher")
+	ErrBadKeystore     = errors.New("wallet: malformed keystore file")
+	ErrKDFParams       = errors.New("wallet: key derivation parameters out of the accepted range")
 	ErrAddressMismatch = errors.New("wallet: keystore address does not match its key")
 )
 

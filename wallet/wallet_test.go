@@ -114,7 +114,9 @@ func TestTypedSignatures(t *testing.T) {
 	for name, f := range map[string]func() (*PublicKey, error){
 		"other tag":   func() (*PublicKey, error) { return RecoverTyped("gridmint/tx/v1", "gridmint-devnet", body, sig) },
 		"other chain": func() (*PublicKey, error) { return RecoverTyped("gridmint/reading/v1", "gridmint-main", body, sig) },
-		"other body":  func() (*PublicKey, error) { return RecoverTyped("gridmint/reading/v1", "gridmint-devnet", body[1:], sig) },
+		"other body": func() (*PublicKey, error) {
+			return RecoverTyped("gridmint/reading/v1", "gridmint-devnet", body[1:], sig)
+		},
 	} {
 		p, err := f()
 		if err == nil && p.Address() == k.Address() {
