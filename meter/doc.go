@@ -1,0 +1,16 @@
+// Package meter is where the physical world enters gridmint: the reading
+// type (what a site measured over one interval, in canonical bytes, signed by
+// the site key), the device adapters that produce readings (a simulator with
+// ground truth, SunSpec Modbus TCP, MQTT), the integrator that turns power
+// samples and energy counters into interval energies, and plausibility
+// checks. Solar geometry lives in meter/solar, baselines in meter/baseline.
+//
+// A Reading is a value with one canonical encoding (package codec) and a
+// typed signature under ReadingTag and the chain id; readings of one site
+// form a hash chain through Counter and PrevHash. The ledger decides whether
+// a reading is accepted; this package only says whether it is well formed
+// and validly signed.
+//
+// Tests: round trips, signature domain tests and a fuzz target that accepts
+// only canonical encodings (testdata/fuzz).
+package meter
