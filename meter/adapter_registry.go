@@ -110,13 +110,13 @@ type Capability uint16
 
 // Capabilities, one per interface in device.go.
 const (
-	CapGrid         Capability = 1 << iota // GridMeter
-	CapGridEnergy                          // GridEnergyMeter
-	CapPV                                  // PVMeter
-	CapPVEnergy                            // PVEnergyMeter
-	CapBattery                             // Battery
-	CapCharger                             // Charger
-	CapDispatch                            // Dispatchable
+	CapGrid       Capability = 1 << iota // GridMeter
+	CapGridEnergy                        // GridEnergyMeter
+	CapPV                                // PVMeter
+	CapPVEnergy                          // PVEnergyMeter
+	CapBattery                           // Battery
+	CapCharger                           // Charger
+	CapDispatch                          // Dispatchable
 	capEnd
 )
 
