@@ -5,7 +5,7 @@ GO        ?= go
 PKGS      ?= ./...
 BIN       ?= bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X github.com/gridmint/gridmint/cmd/gridmint/cli.Version=$(VERSION)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 30s
 SIMSEEDS  ?= 1000
 

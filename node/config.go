@@ -1,0 +1,218 @@
+package node
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/gridmint/gridmint/wallet"
+)
+
+// Config is a node's configuration, read from DIR/config.toml. Every field
+// appears, commented, in ConfigTemplate, which `gridmint init` writes; a test
+// keeps the two in step.
+type Config struct {
+	// ChainID names the chain this node joins; it is inside every signature.
+	ChainID string `toml:"chain_id"`
+	// Moniker is a human-readable name for this node in logs and peers' views.
+	Moniker string `toml:"moniker"`
+	// Account is the address of this node's account key in DIR/keystore.
+	Account wallet.Address `toml:"account"`
+	// NodeKeyFile holds the node's network identity key, relative to DIR.
+	NodeKeyFile string `toml:"node_key_file"`
+
+	Log   LogConfig   `toml:"log"`
+	P2P   P2PConfig   `toml:"p2p"`
+	API   APIConfig   `toml:"api"`
+	Meter MeterConfig `toml:"meter"`
+}
+
+// LogConfig sets logging.
+type LogConfig struct {
+	// Level is one of debug, info, warn, error.
+	Level string `toml:"level"`
+	// Format is text or json.
+	Format string `toml:"format"`
+}
+
+// P2PConfig sets the peer-to-peer network.
+type P2PConfig struct {
+	// Listen is the list of multiaddrs the node listens on.
+	Listen []string `toml:"listen"`
+	// Bootstrap is the list of peers' multiaddrs to dial at start.
+	Bootstrap []string `toml:"bootstrap"`
+	// MDNS turns on discovery of peers on the home LAN.
+	MDNS bool `toml:"mdns"`
+	// MaxPeers bounds the number of connected peers.
+	MaxPeers int `toml:"max_peers"`
+}
+
+// APIConfig sets the HTTP API.
+type APIConfig struct {
+	// Listen is host:port. The default is loopback only.
+	Listen string `toml:"listen"`
+	// AdminTokenFile holds the bearer token for state-changing admin calls,
+	// relative to DIR.
+	AdminTokenFile string `toml:"admin_token_file"`
+}
+
+// MeterConfig sets how the node reads the site's devices.
+type MeterConfig struct {
+	// Enabled makes this node read devices and sign readings for a site.
+	Enabled bool `toml:"enabled"`
+	// SiteKeyFile is the keystore file of the site key, relative to DIR.
+	SiteKeyFile string `toml:"site_key_file"`
+	// PollSeconds is how often devices are read.
+	PollSeconds int `toml:"poll_seconds"`
+}
+
+// DefaultConfig returns the configuration `gridmint init` writes.
+func DefaultConfig() Config {
+	return Config{
+		ChainID:     "gridmint-devnet",
+		Moniker:     "gridmint-node",
+		NodeKeyFile: "node_key",
+		Log:         LogConfig{Level: "info", Format: "text"},
+		P2P: P2PConfig{
+			Listen:    []string{"/ip4/0.0.0.0/tcp/26656", "/ip4/0.0.0.0/udp/26656/quic-v1"},
+			Bootstrap: []string{},
+			MDNS:      true,
+			MaxPeers:  32,
+		},
+		API: APIConfig{Listen: "127.0.0.1:8645", AdminTokenFile: "admin_token"},
+		Meter: MeterConfig{
+			Enabled:     false,
+			SiteKeyFile: "",
+			PollSeconds: 5,
+		},
+	}
+}
+
+// ConfigTemplate is config.toml as `gridmint init` writes it: every option,
+// each with a comment. %s placeholders: chain id, moniker, account address.
+const ConfigTemplate = `# gridmint node configuration.
+# Paths are relative to the data directory (the folder this file is in).
+
+# The chain this node joins. It is inside every signature the node makes.
+chain_id = %q
+
+# A human-readable name for this node in logs and in peers' views.
+moniker = %q
+
+# The address of this node's account key (a file in keystore/). Rewards and
+# flexibility payouts go to this account.
+account = %q
+
+# The node's network identity key (secp256k1, 64 hex digits, mode 0600).
+node_key_file = "node_key"
+
+[log]
+# One of: debug, info, warn, error.
+level = "info"
+# text (for people) or json (for log collectors).
+format = "text"
+
+[p2p]
+# Multiaddrs to listen on (TCP and QUIC).
+listen = ["/ip4/0.0.0.0/tcp/26656", "/ip4/0.0.0.0/udp/26656/quic-v1"]
+# Peers to dial at start, as multiaddrs ending in /p2p/<peer id>.
+bootstrap = []
+# Find peers on the home LAN with mDNS.
+mdns = true
+# Upper bound on connected peers; keep it low on a Raspberry Pi.
+max_peers = 32
+
+[api]
+# The HTTP API and explorer. Loopback only unless you change it.
+listen = "127.0.0.1:8645"
+# Bearer token for state-changing admin calls (created by init, mode 0600).
+admin_token_file = "admin_token"
+
+[meter]
+# Read this home's devices and sign one reading per interval.
+enabled = false
+# The keystore file of the site key that signs readings ("" = none yet).
+site_key_file = ""
+# How often to read the devices, in seconds.
+poll_seconds = 5
+`
+
+// RenderConfig returns config.toml for the given chain, moniker and account.
+func RenderConfig(chainID, moniker string, account wallet.Address) []byte {
+	return []byte(fmt.Sprintf(ConfigTemplate, chainID, moniker, account.Hex()))
+}
+
+// ErrConfig wraps every configuration error.
+var ErrConfig = errors.New("config")
+
+// ParseConfig reads TOML over the defaults. Unknown keys are errors (a typo
+// must not be silently ignored), and values are validated.
+func ParseConfig(data []byte) (Config, error) {
+	c := DefaultConfig()
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		var de *toml.DecodeError
+		if errors.As(err, &de) {
+			row, col := de.Position()
+			return Config{}, fmt.Errorf("%w: line %d column %d: %v", ErrConfig, row, col, de)
+		}
+		var sm *toml.StrictMissingError
+		if errors.As(err, &sm) {
+			return Config{}, fmt.Errorf("%w: unknown option: %s", ErrConfig, strings.TrimSpace(sm.String()))
+		}
+		return Config{}, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// LoadConfig reads and validates a config file.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	c, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Validate checks values that TOML types alone do not.
+func (c *Config) Validate() error {
+	if err := wallet.ValidateChainID(c.ChainID); err != nil {
+		return fmt.Errorf("%w: chain_id %q: %v", ErrConfig, c.ChainID, err)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("%w: log.level %q: want debug, info, warn or error", ErrConfig, c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("%w: log.format %q: want text or json", ErrConfig, c.Log.Format)
+	}
+	if c.P2P.MaxPeers < 1 || c.P2P.MaxPeers > 1000 {
+		return fmt.Errorf("%w: p2p.max_peers %d: want 1..1000", ErrConfig, c.P2P.MaxPeers)
+	}
+	if _, err := netip.ParseAddrPort(c.API.Listen); err != nil {
+		return fmt.Errorf("%w: api.listen %q: want ip:port, e.g. 127.0.0.1:8645", ErrConfig, c.API.Listen)
+	}
+	if c.Meter.PollSeconds < 1 || c.Meter.PollSeconds > 900 {
+		return fmt.Errorf("%w: meter.poll_seconds %d: want 1..900", ErrConfig, c.Meter.PollSeconds)
+	}
+	if c.Meter.Enabled && c.Meter.SiteKeyFile == "" {
+		return fmt.Errorf("%w: meter.enabled needs meter.site_key_file", ErrConfig)
+	}
+	return nil
+}

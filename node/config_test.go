@@ -1,0 +1,75 @@
+package node
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gridmint/gridmint/wallet"
+)
+
+func TestTemplateParsesToDefaults(t *testing.T) {
+	acct, _ := wallet.ParseAddress("0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf")
+	c, err := ParseConfig(RenderConfig("gridmint-devnet", "gridmint-node", acct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.Account = acct
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("template parses to\n%+v\nwant\n%+v", c, want)
+	}
+}
+
+// TestTemplateNamesEveryOption keeps the commented template complete: every
+// toml key of Config must appear in it, preceded by a comment line.
+func TestTemplateNamesEveryOption(t *testing.T) {
+	var walk func(reflect.Type, string)
+	lines := strings.Split(ConfigTemplate, "\n")
+	walk = func(ty reflect.Type, section string) {
+		for i := 0; i < ty.NumField(); i++ {
+			f := ty.Field(i)
+			key := f.Tag.Get("toml")
+			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(wallet.Address{}) {
+				if !strings.Contains(ConfigTemplate, "\n["+key+"]\n") {
+					t.Errorf("section [%s] missing from the template", key)
+				}
+				walk(f.Type, key)
+				continue
+			}
+			found := false
+			for j, l := range lines {
+				if strings.HasPrefix(l, key+" = ") {
+					found = true
+					if j == 0 || !strings.HasPrefix(lines[j-1], "#") {
+						t.Errorf("option %s.%s has no comment above it", section, key)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("option %s.%s missing from the template", section, key)
+			}
+		}
+	}
+	walk(reflect.TypeOf(Config{}), "")
+}
+
+func TestBadConfigs(t *testing.T) {
+	cases := map[string]string{
+		"unknown key":   "chain_id = \"gridmint-devnet\"\nchian = 1\n",
+		"bad chain id":  "chain_id = \"Grid Mint\"\n",
+		"bad level":     "[log]\nlevel = \"loud\"\n",
+		"bad listen":    "[api]\nlisten = \"localhost\"\n",
+		"wrong type":    "[p2p]\nmax_peers = \"many\"\n",
+		"bad address":   "account = \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD\"\n",
+		"meter no key":  "[meter]\nenabled = true\n",
+		"poll too slow": "[meter]\npoll_seconds = 0\n",
+		"not toml":      "chain_id = \n",
+	}
+	for name, data := range cases {
+		if _, err := ParseConfig([]byte(data)); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: err %v, want ErrConfig", name, err)
+		}
+	}
+}
