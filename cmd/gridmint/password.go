@@ -65,4 +65,3 @@ func promptOnce(f *os.File, a *app, prompt string) ([]byte, error) {
 	}
 	return pw, nil
 }
-
