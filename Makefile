@@ -17,7 +17,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/gridmint ./cmd/gridmint
 
 # The README's test command: set up what is missing, then run every test.
-test: deps test-only
+test: deps lint test-only
 
 deps:
 	./scripts/setup-test-deps
