@@ -284,7 +284,8 @@ type Result struct {
 	// Pool is the eligible days considered (at most Y), newest first.
 	Pool []DayInfo
 	// Rejected lists the days of the right type, newest first, that were
-	// looked at and not used.
+	// not used, down to the oldest pool day (all of the lookback when the
+	// pool is short).
 	Rejected []Rejection
 	// Selected are the n days averaged, newest first.
 	Selected []DayInfo
@@ -498,6 +499,11 @@ func dayMatch(m Method, s Series, e Event, c Calendar, p DayMatchParams) (Result
 		slices.SortStableFunc(r.Rejected, func(a, b Rejection) int { return cmpDesc(a.Day, b.Day) })
 	} else {
 		r.Pool = cands[:min(y, len(cands))]
+	}
+	if len(r.Pool) == y {
+		// Days older than the pool were not needed: do not list them.
+		oldest := r.Pool[y-1].Day
+		r.Rejected = slices.DeleteFunc(r.Rejected, func(x Rejection) bool { return x.Day < oldest })
 	}
 	if len(r.Pool) < r.Rule.min() {
 		return r, &InsufficientDataError{Method: m, Have: len(r.Pool), Need: r.Rule.min(), DayType: r.DayType}
