@@ -1,0 +1,314 @@
+package baseline
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Direction is the direction of a flexibility request.
+type Direction uint8
+
+const (
+	// Down asks for less net import: delivered = baseline − actual.
+	Down Direction = iota + 1
+	// Up asks for more net import (e.g. to soak up surplus solar):
+	// delivered = actual − baseline.
+	Up
+)
+
+func (d Direction) String() string {
+	switch d {
+	case Down:
+		return "down"
+	case Up:
+		return "up"
+	}
+	return fmt.Sprintf("Direction(%d)", uint8(d))
+}
+
+// Reading is the metered energy of one event interval. For whole-site
+// methods ImportWh and ExportWh are the grid channels; for the device method
+// pass the device channel signed as load (positive in ImportWh, negative as
+// ExportWh). Missing marks an interval with no valid reading.
+type Reading struct {
+	ImportWh, ExportWh int64
+	Missing            bool
+}
+
+// Commitment is everything Settle needs about one commitment.
+type Commitment struct {
+	Direction       Direction
+	IntervalSeconds int64
+	CommittedW      int64
+	// BaselineWh[k] is the baseline of event interval k, from a baseline
+	// method. Ignored when NoBaseline is set.
+	BaselineWh []int64
+	// NoBaseline says the method could not build a baseline
+	// (ErrInsufficientData); see the NoBaseline rule on Settle.
+	NoBaseline bool
+	// Actual[k] is the reading of event interval k; its length is the
+	// window length.
+	Actual               []Reading
+	PriceBaseUnitsPerKWh uint64
+	// PayoutCapPPM caps the delivered energy that is paid at
+	// CommittedWh·PayoutCapPPM/10^6 (10^6: pay up to the commitment).
+	PayoutCapPPM  int64
+	BondBaseUnits uint64
+}
+
+// SlashSchedule is the bond-slashing rule: below ThresholdPPM of
+// performance, the bond is slashed in proportion to the shortfall, reaching
+// MaxSlashPPM of the bond at zero performance:
+//
+//	slash = ⌊bond · (ThresholdPPM − perf) · MaxSlashPPM / (ThresholdPPM · 10^6)⌋
+//
+// and zero when perf ≥ ThresholdPPM.
+type SlashSchedule struct {
+	ThresholdPPM int64
+	MaxSlashPPM  int64
+}
+
+// DefaultSlash slashes below 50 % performance, the whole bond at zero.
+func DefaultSlash() SlashSchedule {
+	return SlashSchedule{ThresholdPPM: 500_000, MaxSlashPPM: PPM}
+}
+
+// Status is the outcome class of a settlement.
+type Status uint8
+
+const (
+	// Settled: baseline and readings were compared.
+	Settled Status = iota + 1
+	// NoBaseline: the baseline method had too few eligible days; nothing is
+	// delivered, paid or slashed, the bond is returned in full.
+	NoBaseline
+)
+
+func (s Status) String() string {
+	switch s {
+	case Settled:
+		return "settled"
+	case NoBaseline:
+		return "no-baseline"
+	}
+	return fmt.Sprintf("Status(%d)", uint8(s))
+}
+
+// IntervalSettlement is one event interval of a settlement.
+type IntervalSettlement struct {
+	BaselineWh, ImportWh, ExportWh int64
+	// ActualWh = ImportWh − ExportWh (net load).
+	ActualWh int64
+	Missing  bool
+	// DeliveredWh = max(0, BaselineWh − ActualWh) for Down,
+	// max(0, ActualWh − BaselineWh) for Up, 0 when Missing.
+	DeliveredWh int64
+	CommittedWh int64
+}
+
+// Settlement is the whole calculation for one commitment.
+type Settlement struct {
+	Status    Status
+	Intervals []IntervalSettlement
+	// CommittedWhPerInterval = ⌊CommittedW · IntervalSeconds / 3600⌋;
+	// CommittedWh is that times the number of intervals.
+	CommittedWhPerInterval, CommittedWh int64
+	DeliveredWh                         int64
+	// PerformancePPM = ⌊DeliveredWh · 10^6 / CommittedWh⌋ (may exceed 10^6).
+	PerformancePPM int64
+	// CapWh = ⌊CommittedWh · PayoutCapPPM / 10^6⌋; PaidWh = min(DeliveredWh,
+	// CapWh).
+	CapWh, PaidWh int64
+	// ClaimBaseUnits = ⌊price · PaidWh / 1000⌋, the payout before the
+	// escrow cap; PayoutBaseUnits is what is paid (equal to the claim
+	// unless SettleRequest scaled it down to the escrow).
+	ClaimBaseUnits, PayoutBaseUnits uint64
+	// ShortfallPPM = max(0, ThresholdPPM − PerformancePPM);
+	// SlashBaseUnits per the schedule; BondReturnedBaseUnits = bond − slash.
+	ShortfallPPM                                         int64
+	BondBaseUnits, SlashBaseUnits, BondReturnedBaseUnits uint64
+}
+
+func (c Commitment) validate() error {
+	if c.Direction != Down && c.Direction != Up {
+		return fmt.Errorf("%w: direction %d", ErrInput, c.Direction)
+	}
+	if c.IntervalSeconds <= 0 || c.IntervalSeconds > secondsPerDay {
+		return fmt.Errorf("%w: interval %d s", ErrInput, c.IntervalSeconds)
+	}
+	if c.CommittedW <= 0 || c.CommittedW > 1<<40 {
+		return fmt.Errorf("%w: committed %d W", ErrInput, c.CommittedW)
+	}
+	if len(c.Actual) == 0 || len(c.Actual) > 1<<20 {
+		return fmt.Errorf("%w: %d event intervals", ErrInput, len(c.Actual))
+	}
+	if !c.NoBaseline && len(c.BaselineWh) != len(c.Actual) {
+		return fmt.Errorf("%w: %d baseline values for %d intervals", ErrInput, len(c.BaselineWh), len(c.Actual))
+	}
+	if c.PayoutCapPPM < 0 || c.PayoutCapPPM > 100*PPM {
+		return fmt.Errorf("%w: payout cap %d ppm", ErrInput, c.PayoutCapPPM)
+	}
+	for k, r := range c.Actual {
+		if r.ImportWh < 0 || r.ExportWh < 0 {
+			return fmt.Errorf("%w: interval %d: negative channel", ErrInput, k)
+		}
+	}
+	return nil
+}
+
+func (s SlashSchedule) validate() error {
+	if s.ThresholdPPM <= 0 || s.ThresholdPPM > PPM || s.MaxSlashPPM < 0 || s.MaxSlashPPM > PPM {
+		return fmt.Errorf("%w: slash schedule %+v", ErrInput, s)
+	}
+	return nil
+}
+
+// Settle computes one commitment's settlement. Every step is a floor (toward
+// −∞; all quantities here are ≥ 0 except net load and baselines):
+//
+//  1. Per interval: ActualWh = ImportWh − ExportWh; DeliveredWh =
+//     max(0, BaselineWh − ActualWh) (Down) or max(0, ActualWh − BaselineWh)
+//     (Up). An interval without a valid reading delivers 0: proving delivery
+//     is the site's job, so a missing reading counts against performance.
+//  2. CommittedWhPerInterval = ⌊CommittedW · IntervalSeconds / 3600⌋ (must
+//     be ≥ 1); CommittedWh = that × intervals; DeliveredWh = Σ delivered.
+//  3. PerformancePPM = ⌊DeliveredWh · 10^6 / CommittedWh⌋.
+//  4. CapWh = ⌊CommittedWh · PayoutCapPPM / 10^6⌋; PaidWh = min(DeliveredWh,
+//     CapWh); ClaimBaseUnits = ⌊PriceBaseUnitsPerKWh · PaidWh / 1000⌋
+//     (128-bit product).
+//  5. Slash per the SlashSchedule; the rest of the bond is returned.
+//
+// NoBaseline rule: when the baseline method could not build a baseline
+// (Commitment.NoBaseline, after ErrInsufficientData), the site can neither
+// be paid nor blamed: DeliveredWh = 0, claim 0, slash 0, the bond returned
+// in full, Status = NoBaseline. The readings are still listed.
+func Settle(c Commitment, sched SlashSchedule) (Settlement, error) {
+	if err := c.validate(); err != nil {
+		return Settlement{}, err
+	}
+	if err := sched.validate(); err != nil {
+		return Settlement{}, err
+	}
+	n := int64(len(c.Actual))
+	s := Settlement{Status: Settled, BondBaseUnits: c.BondBaseUnits, Intervals: make([]IntervalSettlement, n)}
+	var err error
+	if s.CommittedWhPerInterval, err = FloorMulDiv(c.CommittedW, c.IntervalSeconds, 3600); err != nil {
+		return s, err
+	}
+	if s.CommittedWhPerInterval < 1 {
+		return s, fmt.Errorf("%w: %d W over %d s commits less than 1 Wh per interval", ErrInput, c.CommittedW, c.IntervalSeconds)
+	}
+	if s.CommittedWh, err = mulI(s.CommittedWhPerInterval, n); err != nil {
+		return s, err
+	}
+	for k, r := range c.Actual {
+		iv := &s.Intervals[k]
+		iv.ImportWh, iv.ExportWh, iv.Missing = r.ImportWh, r.ExportWh, r.Missing
+		iv.CommittedWh = s.CommittedWhPerInterval
+		iv.ActualWh = r.ImportWh - r.ExportWh // both ≥ 0: cannot overflow
+		if c.NoBaseline {
+			continue
+		}
+		iv.BaselineWh = c.BaselineWh[k]
+		if r.Missing {
+			continue
+		}
+		var d int64
+		if c.Direction == Down {
+			d, err = addI(iv.BaselineWh, -iv.ActualWh)
+		} else {
+			d, err = addI(iv.ActualWh, -iv.BaselineWh)
+		}
+		if err != nil {
+			return s, err
+		}
+		iv.DeliveredWh = max(d, 0)
+		if s.DeliveredWh, err = addI(s.DeliveredWh, iv.DeliveredWh); err != nil {
+			return s, err
+		}
+	}
+	if c.NoBaseline {
+		s.Status = NoBaseline
+		s.BondReturnedBaseUnits = c.BondBaseUnits
+		return s, nil
+	}
+	if s.PerformancePPM, err = FloorMulDiv(s.DeliveredWh, PPM, s.CommittedWh); err != nil {
+		return s, err
+	}
+	if s.CapWh, err = FloorMulDiv(s.CommittedWh, c.PayoutCapPPM, PPM); err != nil {
+		return s, err
+	}
+	s.PaidWh = min(s.DeliveredWh, s.CapWh)
+	if s.ClaimBaseUnits, err = FloorMulDivU(c.PriceBaseUnitsPerKWh, uint64(s.PaidWh), 1000); err != nil {
+		return s, err
+	}
+	s.PayoutBaseUnits = s.ClaimBaseUnits
+	if s.PerformancePPM < sched.ThresholdPPM {
+		s.ShortfallPPM = sched.ThresholdPPM - s.PerformancePPM
+		// Both factors ≤ 10^6, so the products fit 64 bits exactly.
+		if s.SlashBaseUnits, err = FloorMulDivU(c.BondBaseUnits,
+			uint64(s.ShortfallPPM)*uint64(sched.MaxSlashPPM), uint64(sched.ThresholdPPM)*PPM); err != nil {
+			return s, err
+		}
+	}
+	s.BondReturnedBaseUnits = c.BondBaseUnits - s.SlashBaseUnits // slash ≤ bond
+	return s, nil
+}
+
+// RequestSettlement settles every commitment of one request against its
+// escrow.
+type RequestSettlement struct {
+	EscrowBaseUnits uint64
+	Commitments     []Settlement
+	// ClaimsBaseUnits = Σ claims. When it exceeds the escrow, Scaled is set
+	// and each payout is ⌊claim · escrow / ClaimsBaseUnits⌋ (pro rata, so
+	// the order of commitments does not matter); otherwise payout = claim.
+	ClaimsBaseUnits uint64
+	Scaled          bool
+	// PayoutsBaseUnits = Σ payouts ≤ escrow; RefundBaseUnits = escrow −
+	// PayoutsBaseUnits goes back to the utility.
+	PayoutsBaseUnits, RefundBaseUnits uint64
+	// Bonds = Σ bonds = SlashedBaseUnits + BondsReturnedBaseUnits.
+	BondsBaseUnits, SlashedBaseUnits, BondsReturnedBaseUnits uint64
+}
+
+// SettleRequest settles each commitment with Settle and caps the payouts at
+// the escrow. It keeps, exactly,
+//
+//	PayoutsBaseUnits + RefundBaseUnits + SlashedBaseUnits + BondsReturnedBaseUnits
+//	  = EscrowBaseUnits + BondsBaseUnits
+//
+// and PayoutsBaseUnits ≤ EscrowBaseUnits. Where the slashed bonds go is the
+// ledger's rule, not this package's.
+func SettleRequest(escrowBaseUnits uint64, cs []Commitment, sched SlashSchedule) (RequestSettlement, error) {
+	rs := RequestSettlement{EscrowBaseUnits: escrowBaseUnits, Commitments: make([]Settlement, 0, len(cs))}
+	var err error
+	for i, c := range cs {
+		s, err := Settle(c, sched)
+		if err != nil {
+			return rs, fmt.Errorf("commitment %d: %w", i, err)
+		}
+		rs.Commitments = append(rs.Commitments, s)
+		if rs.ClaimsBaseUnits, err = addU(rs.ClaimsBaseUnits, s.ClaimBaseUnits); err != nil {
+			return rs, fmt.Errorf("commitment %d: claims: %w", i, err)
+		}
+		if rs.BondsBaseUnits, err = addU(rs.BondsBaseUnits, s.BondBaseUnits); err != nil {
+			return rs, fmt.Errorf("commitment %d: bonds: %w", i, err)
+		}
+		rs.SlashedBaseUnits += s.SlashBaseUnits              // ≤ bonds: no overflow
+		rs.BondsReturnedBaseUnits += s.BondReturnedBaseUnits // ≤ bonds
+	}
+	rs.Scaled = rs.ClaimsBaseUnits > escrowBaseUnits
+	for i := range rs.Commitments {
+		s := &rs.Commitments[i]
+		if rs.Scaled {
+			if s.PayoutBaseUnits, err = FloorMulDivU(s.ClaimBaseUnits, escrowBaseUnits, rs.ClaimsBaseUnits); err != nil {
+				return rs, err
+			}
+		}
+		rs.PayoutsBaseUnits += s.PayoutBaseUnits // ≤ escrow (floors of a partition, or claims ≤ escrow)
+	}
+	rs.RefundBaseUnits = escrowBaseUnits - rs.PayoutsBaseUnits
+	rs.Commitments = slices.Clip(rs.Commitments)
+	return rs, nil
+}
