@@ -11,6 +11,7 @@ import (
 // parallax, SPA refraction), used to measure the fixed-point error alone.
 type refPos struct {
 	zenith, azimuth, trueElev, decl, eotMin float64 // degrees, minutes
+	dist                                    float64 // AU
 }
 
 func refPosition(unix int64, latDeg, lonDeg, pHPa, tC float64) refPos {
@@ -49,7 +50,7 @@ func refPosition(unix int64, latDeg, lonDeg, pHPa, tC float64) refPos {
 			ref = 0
 		}
 	}
-	return refPos{zenith: 90 - el - ref, azimuth: az, trueElev: el, decl: decl / rad, eotMin: eotMin}
+	return refPos{zenith: 90 - el - ref, azimuth: az, trueElev: el, decl: decl / rad, eotMin: eotMin, dist: r}
 }
 
 // TestSPAFloatReference checks that the float transcription itself
@@ -68,7 +69,7 @@ func TestSPAFloatReference(t *testing.T) {
 // year of instants (every 7 h 13 min 17 s through 2026, so that hours and
 // minutes are sampled unevenly), plus instants spread over 1900–2200.
 func TestPositionAgainstFloat(t *testing.T) {
-	var maxZen, maxAz, maxDecl, maxEotS, maxTrue float64
+	var maxZen, maxAz, maxDecl, maxEotS, maxTrue, maxDist float64
 	n := 0
 	check := func(ts, latE6, lonE6 int64) {
 		p, err := Position(ts, latE6, lonE6)
@@ -81,6 +82,7 @@ func TestPositionAgainstFloat(t *testing.T) {
 		et := math.Abs(float64(p.TrueElevationE6)/1e6 - r.trueElev)
 		ed := math.Abs(float64(p.DeclinationE6)/1e6 - r.decl)
 		ee := math.Abs(float64(p.EquationOfTimeMs)/1000 - r.eotMin*60)
+		maxDist = math.Max(maxDist, math.Abs(float64(p.DistanceE9)/1e9-r.dist))
 		ea := math.Abs(float64(p.AzimuthE6)/1e6 - r.azimuth)
 		if ea > 180 {
 			ea = 360 - ea
@@ -103,6 +105,9 @@ func TestPositionAgainstFloat(t *testing.T) {
 	for ts := MinUnix; ts < MaxUnix; ts += 86400*97 + 3607 {
 		check(ts, 47_000_000, 8_000_000)
 	}
-	t.Logf("%d points; max |fixed − float|: zenith %.2g°, sin(z)·azimuth %.2g°, true elevation %.2g°, declination %.2g°, equation of time %.2g s",
-		n, maxZen, maxAz, maxTrue, maxDecl, maxEotS)
+	t.Logf("%d points; max |fixed − float|: zenith %.2g°, sin(z)·azimuth %.2g°, true elevation %.2g°, declination %.2g°, equation of time %.2g s, distance %.2g AU",
+		n, maxZen, maxAz, maxTrue, maxDecl, maxEotS, maxDist)
+	if maxDist > 1e-8 {
+		t.Errorf("distance error %.2g AU", maxDist)
+	}
 }
