@@ -1,0 +1,565 @@
+package meter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/simonvetter/modbus"
+)
+
+// SunSpec reads a SunSpec device over Modbus TCP: an inverter (models
+// 101-103 or 111-113), a meter (201-204 or 211-214), a battery (storage
+// model 124, with battery power from a model 160 laid out as Fronius GEN24
+// does), and controls the battery through model 124 when control is
+// enabled. One SunSpec value is one Modbus unit: a Fronius GEN24 with its
+// smart meter is two devices, unit 1 (inverter, battery) and unit 200
+// (meter).
+//
+// Discovery runs when the adapter opens and again on every reconnect, so a
+// device that was rebooted or updated is read with its current map. Each
+// read fetches a whole model in one request, so that a value and its scale
+// factor always come from the same instant.
+//
+// A request that fails at the transport (timeout, reset, protocol error)
+// closes the connection; the next call reconnects, after a backoff that
+// doubles from MinBackoff to MaxBackoff while the device stays away. Calls
+// during the backoff fail at once with ErrBackoff rather than block the node.
+// A Modbus exception (illegal address, device busy) keeps the connection.
+//
+// The Modbus client (github.com/simonvetter/modbus) does not take a
+// context: a call returns at most Timeout after its context is done.
+type SunSpec struct {
+	cfg  SunSpecConfig
+	name string
+	now  func() time.Time
+
+	mu       sync.Mutex
+	client   *modbus.ModbusClient
+	models   []sunspecModel
+	info     SunSpecInfo
+	caps     Capability
+	failures int
+	retryAt  time.Time
+	closed   bool
+	gridChg  uint16 // ChaGriSet before our first dispatch, restored by DispatchNone
+	savedChg bool
+}
+
+var (
+	_ Device             = (*SunSpec)(nil)
+	_ CapabilityReporter = (*SunSpec)(nil)
+	_ GridMeter          = (*SunSpec)(nil)
+	_ GridEnergyMeter    = (*SunSpec)(nil)
+	_ PVMeter            = (*SunSpec)(nil)
+	_ PVEnergyMeter      = (*SunSpec)(nil)
+	_ Battery            = (*SunSpec)(nil)
+	_ Dispatchable       = (*SunSpec)(nil)
+)
+
+func init() {
+	Register("sunspec", func(ctx context.Context, decode func(any) error) (Device, error) {
+		var cfg SunSpecConfig
+		if err := decode(&cfg); err != nil {
+			return nil, err
+		}
+		return NewSunSpec(ctx, cfg)
+	})
+}
+
+// SunSpecConfig configures one SunSpec Modbus TCP device. In the node's
+// TOML file:
+//
+//	[[device]]
+//	kind = "sunspec"
+//	address = "192.168.1.20:502"   # host:port, port 502 when left out
+//	unit_id = 1                    # Fronius GEN24 inverter 1, its meter 200; SMA 3 (126 for Sunny Island)
+//	usage = ["pv", "battery"]      # what to read from this unit; default: all that was discovered
+//	timeout = "2s"                 # per request
+//	control = true                 # allow battery dispatch via model 124 (default false)
+//
+//	[[device]]
+//	kind = "sunspec"
+//	address = "192.168.1.20"
+//	unit_id = 200
+//	usage = ["grid"]
+type SunSpecConfig struct {
+	// Address is host:port of the Modbus TCP server; port 502 by default.
+	Address string `toml:"address"`
+	// UnitID is the Modbus unit (slave) id; 1 by default.
+	UnitID uint8 `toml:"unit_id"`
+	// BaseAddress is the register of the SunS marker; 0 probes 40000, 0
+	// and 50000 in that order.
+	BaseAddress uint16 `toml:"base_address"`
+	// Usage restricts the capabilities taken from this unit: "grid", "pv",
+	// "battery". Empty means everything the discovered models offer.
+	Usage []string `toml:"usage"`
+	// InvertGridPower flips the meter's sign, for a meter that counts
+	// export as positive.
+	InvertGridPower bool `toml:"invert_grid_power"`
+	// Control allows Dispatch to write storage controls (model 124). Off by
+	// default: a node only moves a battery when its owner said it may.
+	Control bool `toml:"control"`
+	// Timeout bounds one Modbus request; 2 s by default.
+	Timeout time.Duration `toml:"timeout"`
+	// MinBackoff and MaxBackoff bound the wait between reconnects; 1 s and
+	// 60 s by default.
+	MinBackoff time.Duration `toml:"min_backoff"`
+	MaxBackoff time.Duration `toml:"max_backoff"`
+}
+
+// Errors of the SunSpec adapter.
+var (
+	// ErrBackoff is returned while the adapter waits before reconnecting.
+	ErrBackoff = errors.New("sunspec: device unreachable, waiting before reconnect")
+	// ErrDeviceClosed is returned after Close.
+	ErrDeviceClosed = errors.New("meter: device closed")
+)
+
+// maxRegsPerRead is the Modbus limit for one read of holding registers.
+const maxRegsPerRead = 125
+
+func (c *SunSpecConfig) setDefaults() error {
+	if c.Address == "" {
+		return errors.New("sunspec: address is empty")
+	}
+	if _, _, err := net.SplitHostPort(c.Address); err != nil {
+		c.Address = net.JoinHostPort(c.Address, "502")
+	}
+	if c.UnitID == 0 {
+		c.UnitID = 1
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 2 * time.Second
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = time.Second
+	}
+	if c.MaxBackoff < c.MinBackoff {
+		c.MaxBackoff = max(60*time.Second, c.MinBackoff)
+	}
+	for _, u := range c.Usage {
+		switch u {
+		case "grid", "pv", "battery":
+		default:
+			return fmt.Errorf("sunspec: usage %q is not one of grid, pv, battery", u)
+		}
+	}
+	return nil
+}
+
+// NewSunSpec connects to the device and discovers its models. It fails
+// when the device cannot be reached or has no SunSpec map; the caller may
+// retry later.
+func NewSunSpec(ctx context.Context, cfg SunSpecConfig) (*SunSpec, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	s := &SunSpec{
+		cfg:  cfg,
+		name: "sunspec " + cfg.Address + " unit " + strconv.Itoa(int(cfg.UnitID)),
+		now:  time.Now,
+	}
+	if err := s.with(ctx, func(*sunspecIO) error { return nil }); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Name says where the device is and what it is.
+func (s *SunSpec) Name() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.info.Manufacturer != "" {
+		return s.name + " (" + s.info.Manufacturer + " " + s.info.Model + ")"
+	}
+	return s.name
+}
+
+// Info is what discovery found, as of the last connection.
+func (s *SunSpec) Info() SunSpecInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.info
+	i.Models = slices.Clone(i.Models)
+	return i
+}
+
+// Capabilities are those of the discovered models, restricted by Usage.
+func (s *SunSpec) Capabilities() Capability {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.caps
+}
+
+// Close closes the connection. It is safe to call more than once.
+func (s *SunSpec) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.dropLocked()
+	return nil
+}
+
+// transportError marks an error that ends the connection.
+type transportError struct{ err error }
+
+func (e *transportError) Error() string { return e.err.Error() }
+func (e *transportError) Unwrap() error { return e.err }
+
+// isModbusException says whether err is an exception response: the device
+// answered, so the connection is fine.
+func isModbusException(err error) bool {
+	switch err {
+	case modbus.ErrIllegalFunction, modbus.ErrIllegalDataAddress, modbus.ErrIllegalDataValue,
+		modbus.ErrServerDeviceFailure, modbus.ErrAcknowledge, modbus.ErrServerDeviceBusy,
+		modbus.ErrMemoryParityError, modbus.ErrGWPathUnavailable, modbus.ErrGWTargetFailedToRespond:
+		return true
+	}
+	return false
+}
+
+// sunspecIO is handed to a request function: register access on the open
+// connection and the discovered models.
+type sunspecIO struct {
+	ctx    context.Context
+	client *modbus.ModbusClient
+	models []sunspecModel
+}
+
+func (o *sunspecIO) read(addr, n uint16) ([]uint16, error) {
+	out := make([]uint16, 0, n)
+	for n > 0 {
+		if err := o.ctx.Err(); err != nil {
+			return nil, &transportError{err}
+		}
+		k := min(n, maxRegsPerRead)
+		r, err := o.client.ReadRegisters(addr, k, modbus.HOLDING_REGISTER)
+		if err != nil {
+			if isModbusException(err) {
+				return nil, fmt.Errorf("read %d registers at %d: %w", k, addr, err)
+			}
+			return nil, &transportError{fmt.Errorf("read %d registers at %d: %w", k, addr, err)}
+		}
+		if len(r) != int(k) {
+			return nil, &transportError{fmt.Errorf("read %d registers at %d: got %d", k, addr, len(r))}
+		}
+		out = append(out, r...)
+		addr += k
+		n -= k
+	}
+	return out, nil
+}
+
+func (o *sunspecIO) write(addr uint16, vals []uint16) error {
+	if err := o.ctx.Err(); err != nil {
+		return &transportError{err}
+	}
+	if err := o.client.WriteRegisters(addr, vals); err != nil {
+		if isModbusException(err) {
+			return fmt.Errorf("write %d registers at %d: %w", len(vals), addr, err)
+		}
+		return &transportError{fmt.Errorf("write %d registers at %d: %w", len(vals), addr, err)}
+	}
+	return nil
+}
+
+// model reads the first discovered model whose ID satisfies match.
+func (o *sunspecIO) model(match func(uint16) bool) (sunspecModel, []uint16, error) {
+	for _, m := range o.models {
+		if match(m.ID) {
+			d, err := o.read(m.Addr, m.Len)
+			return m, d, err
+		}
+	}
+	return sunspecModel{}, nil, ErrNotSupported
+}
+
+// with runs fn on a connected, discovered device, connecting first when
+// needed, and drops the connection when fn fails at the transport.
+func (s *SunSpec) with(ctx context.Context, fn func(*sunspecIO) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrDeviceClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.client == nil {
+		if wait := s.retryAt.Sub(s.now()); wait > 0 {
+			return fmt.Errorf("%s: %w (next attempt in %v)", s.name, ErrBackoff, wait.Round(time.Millisecond))
+		}
+		if err := s.connectLocked(ctx); err != nil {
+			s.failLocked()
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	err := fn(&sunspecIO{ctx: ctx, client: s.client, models: s.models})
+	var te *transportError
+	if errors.As(err, &te) {
+		slog.Warn("sunspec: connection lost", "device", s.name, "err", te.err)
+		s.dropLocked()
+		s.failLocked()
+	} else if err == nil {
+		s.failures = 0
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.name, err)
+	}
+	return nil
+}
+
+// failLocked schedules the next connection attempt.
+func (s *SunSpec) failLocked() {
+	s.failures++
+	d := s.cfg.MinBackoff
+	for i := 1; i < s.failures && d < s.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	s.retryAt = s.now().Add(min(d, s.cfg.MaxBackoff))
+}
+
+func (s *SunSpec) dropLocked() {
+	if s.client != nil {
+		s.client.Close()
+		s.client = nil
+	}
+}
+
+// modbusQuietLogger silences the Modbus library, which logs to stdout otherwise;
+// its errors reach us as return values.
+var modbusQuietLogger = log.New(io.Discard, "", 0)
+
+func (s *SunSpec) connectLocked(ctx context.Context) error {
+	c, err := modbus.NewClient(&modbus.ClientConfiguration{
+		URL:     "tcp://" + s.cfg.Address,
+		Timeout: s.cfg.Timeout,
+		Logger:  modbusQuietLogger,
+	})
+	if err != nil {
+		return fmt.Errorf("modbus client: %w", err)
+	}
+	if err := c.SetUnitId(s.cfg.UnitID); err != nil {
+		return err
+	}
+	if err := c.Open(); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	o := &sunspecIO{ctx: ctx, client: c}
+	if err := s.discoverLocked(o); err != nil {
+		c.Close()
+		return err
+	}
+	s.client = c
+	slog.Debug("sunspec: connected", "device", s.name, "info", s.info.String(), "capabilities", s.caps.String())
+	return nil
+}
+
+// discoverLocked finds the SunS marker and walks the model chain.
+func (s *SunSpec) discoverLocked(o *sunspecIO) error {
+	bases := []uint16{40000, 0, 50000}
+	if s.cfg.BaseAddress != 0 {
+		bases = []uint16{s.cfg.BaseAddress}
+	}
+	var models []sunspecModel
+	var base uint16
+	var errs []error
+	for _, b := range bases {
+		m, err := walkModels(b, o.read)
+		var te *transportError
+		if errors.As(err, &te) {
+			return err
+		}
+		if err == nil {
+			models, base = m, b
+			break
+		}
+		errs = append(errs, err)
+	}
+	if models == nil {
+		return fmt.Errorf("discovery: %w", errors.Join(errs...))
+	}
+	o.models = models
+	info := SunSpecInfo{}
+	if _, d, err := o.model(func(id uint16) bool { return id == modelCommon }); err == nil {
+		info = decodeCommon(d)
+	} else if !errors.Is(err, ErrNotSupported) {
+		return fmt.Errorf("common model: %w", err)
+	}
+	info.Base = base
+	var caps Capability
+	for _, m := range models {
+		info.Models = append(info.Models, m.ID)
+		switch {
+		case isInverterModel(m.ID) && s.uses("pv"):
+			caps |= CapPV | CapPVEnergy
+		case isMeterModel(m.ID) && s.uses("grid"):
+			caps |= CapGrid | CapGridEnergy
+		case m.ID == modelStorage && s.uses("battery"):
+			caps |= CapBattery
+			if s.cfg.Control {
+				caps |= CapDispatch
+			}
+		}
+	}
+	s.models, s.info, s.caps = models, info, caps
+	return nil
+}
+
+func (s *SunSpec) uses(u string) bool {
+	return len(s.cfg.Usage) == 0 || slices.Contains(s.cfg.Usage, u)
+}
+
+// need fails with ErrNotSupported unless the device has c.
+func (s *SunSpec) need(c Capability) error {
+	if s.caps&c == 0 {
+		return fmt.Errorf("%s: %s: %w", s.name, c, ErrNotSupported)
+	}
+	return nil
+}
+
+// PVPowerW is the inverter's AC power.
+func (s *SunSpec) PVPowerW(ctx context.Context) (powerW int64, err error) {
+	err = s.with(ctx, func(o *sunspecIO) error {
+		if err := s.need(CapPV); err != nil {
+			return err
+		}
+		m, d, err := o.model(isInverterModel)
+		if err != nil {
+			return err
+		}
+		powerW, err = inverterPowerW(m.ID, d)
+		return err
+	})
+	return powerW, err
+}
+
+// PVEnergyWh is the inverter's lifetime AC energy counter.
+func (s *SunSpec) PVEnergyWh(ctx context.Context) (energyWh uint64, err error) {
+	err = s.with(ctx, func(o *sunspecIO) error {
+		if err := s.need(CapPVEnergy); err != nil {
+			return err
+		}
+		m, d, err := o.model(isInverterModel)
+		if err != nil {
+			return err
+		}
+		energyWh, err = inverterEnergyWh(m.ID, d)
+		return err
+	})
+	return energyWh, err
+}
+
+// GridPowerW is the meter's total real power, + import.
+func (s *SunSpec) GridPowerW(ctx context.Context) (powerW int64, err error) {
+	err = s.with(ctx, func(o *sunspecIO) error {
+		if err := s.need(CapGrid); err != nil {
+			return err
+		}
+		m, d, err := o.model(isMeterModel)
+		if err != nil {
+			return err
+		}
+		powerW, err = meterPowerW(m.ID, d)
+		if s.cfg.InvertGridPower {
+			powerW = -powerW
+		}
+		return err
+	})
+	return powerW, err
+}
+
+// GridEnergyWh is the meter's lifetime import and export counters.
+func (s *SunSpec) GridEnergyWh(ctx context.Context) (importWh, exportWh uint64, err error) {
+	err = s.with(ctx, func(o *sunspecIO) error {
+		if err := s.need(CapGridEnergy); err != nil {
+			return err
+		}
+		m, d, err := o.model(isMeterModel)
+		if err != nil {
+			return err
+		}
+		importWh, exportWh, err = meterEnergyWh(m.ID, d)
+		if s.cfg.InvertGridPower {
+			importWh, exportWh = exportWh, importWh
+		}
+		return err
+	})
+	return importWh, exportWh, err
+}
+
+// BatterySoCPpm is the storage model's state of charge.
+func (s *SunSpec) BatterySoCPpm(ctx context.Context) (socPpm uint32, err error) {
+	err = s.with(ctx, func(o *sunspecIO) error {
+		if err := s.need(CapBattery); err != nil {
+			return err
+		}
+		_, d, err := o.model(func(id uint16) bool { return id == modelStorage })
+		if err != nil {
+			return err
+		}
+		socPpm, err = storageSoCPpm(d)
+		return err
+	})
+	return socPpm, err
+}
+
+// BatteryPowerW is the battery's DC power (+ charging), from the storage
+// modules of model 160. Model 124 carries no power reading; a device
+// without such modules returns ErrNotSupported.
+func (s *SunSpec) BatteryPowerW(ctx context.Context) (powerW int64, err error) {
+	err = s.with(ctx, func(o *sunspecIO) error {
+		if err := s.need(CapBattery); err != nil {
+			return err
+		}
+		_, d, err := o.model(func(id uint16) bool { return id == modelMPPT })
+		if err != nil {
+			return err
+		}
+		powerW, err = mpptBatteryPowerW(d)
+		return err
+	})
+	return powerW, err
+}
+
+// Dispatch forces the battery to charge or discharge at up to d.PowerW
+// until d.Until (the device itself reverts then), or with DispatchNone
+// hands control back to the device. It needs model 124 and Control.
+func (s *SunSpec) Dispatch(ctx context.Context, disp Dispatch) error {
+	return s.with(ctx, func(o *sunspecIO) error {
+		if err := s.need(CapDispatch); err != nil {
+			return err
+		}
+		m, d, err := o.model(func(id uint16) bool { return id == modelStorage })
+		if err != nil {
+			return err
+		}
+		if !s.savedChg && len(d) > stoChaGriSet {
+			s.gridChg, s.savedChg = d[stoChaGriSet], true
+		}
+		writes, err := storageDispatch(d, disp, s.now(), s.gridChg)
+		if err != nil {
+			return err
+		}
+		for _, w := range writes {
+			if err := o.write(m.Addr+uint16(w.Off), w.Vals); err != nil {
+				return fmt.Errorf("storage control: %w", err)
+			}
+		}
+		if disp.Kind == DispatchNone {
+			s.savedChg = false
+		}
+		slog.Info("sunspec: battery dispatch", "device", s.name, "kind", disp.Kind, "power_w", disp.PowerW, "until", disp.Until)
+		return nil
+	})
+}
