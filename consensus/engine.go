@@ -442,7 +442,7 @@ func (e *Engine) roundIfTracked(r int32) *roundState {
 		k := int32(len(e.rounds) - 1)
 		for _, m := range e.signed {
 			if m.Kind == MsgVote && m.Vote.Height == e.height && m.Vote.Round == k && e.selfIdx >= 0 {
-				rs.votes(m.Vote.Type).add(m.Vote, e.selfIdx, e.set.Validators[e.selfIdx].Power)
+				rs.votes(m.Vote.Type).add(m.Vote, e.selfIdx, e.set.Validators[e.selfIdx].Power, nil)
 			}
 		}
 	}
@@ -460,7 +460,7 @@ func (e *Engine) onVote(m *Message) error {
 	}
 	rs := e.roundIfTracked(v.Round)
 	if rs != nil {
-		if old := rs.votes(v.Type).votes[idx]; old != nil && sameVote(old, v) {
+		if rs.votes(v.Type).has(idx, v) {
 			return nil // a duplicate: nothing to check or count
 		}
 	}
@@ -471,7 +471,7 @@ func (e *Engine) onVote(m *Message) error {
 	if rs == nil {
 		return nil
 	}
-	added, conflict := rs.votes(v.Type).add(v, idx, e.set.Validators[idx].Power)
+	added, conflict := rs.votes(v.Type).add(v, idx, e.set.Validators[idx].Power, e.countedHash)
 	if conflict != nil {
 		e.out.Evidence = append(e.out.Evidence, NewDuplicateVoteEvidence(conflict, v))
 	}
@@ -479,6 +479,20 @@ func (e *Engine) onVote(m *Message) error {
 		e.logReceived(m)
 	}
 	return nil
+}
+
+// countedHash says whether a conflicting vote for h is worth counting: h is
+// nil or the value of a proposal of this height.
+func (e *Engine) countedHash(h Hash) bool {
+	if h.IsNil() {
+		return true
+	}
+	for _, rs := range e.rounds {
+		if rs.proposal != nil && rs.proposal.ValueHash() == h {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Engine) seeRound(idx int, r int32) {
@@ -684,6 +698,15 @@ func (e *Engine) vote(t VoteType, r int32, h Hash) {
 	if ts <= e.lastBlockTimeMs {
 		ts = e.lastBlockTimeMs + 1
 	}
+	if t == Precommit && !h.IsNil() {
+		if bt, ok := e.cfg.App.(BlockTimer); ok {
+			if rs := e.roundIfTracked(r); rs != nil && rs.proposal != nil && rs.proposal.ValueHash() == h {
+				if vt, ok := bt.BlockTimeMs(rs.proposal.Value); ok && ts <= vt {
+					ts = vt + 1
+				}
+			}
+		}
+	}
 	v := &Vote{Type: t, Height: e.height, Round: r, BlockHash: h, TimestampMs: ts, Validator: e.cfg.Signer.Address()}
 	sig, err := e.cfg.Signer.SignTyped(TagVote, e.cfg.ChainID, v.SignBytes())
 	if err != nil {
@@ -695,7 +718,7 @@ func (e *Engine) vote(t VoteType, r int32, h Hash) {
 	e.recordSigned(m)
 	e.send(m)
 	if rs := e.roundIfTracked(r); rs != nil {
-		rs.votes(t).add(v, e.selfIdx, e.set.Validators[e.selfIdx].Power)
+		rs.votes(t).add(v, e.selfIdx, e.set.Validators[e.selfIdx].Power, nil)
 	}
 }
 
@@ -806,8 +829,9 @@ func (e *Engine) ruleDecide() bool {
 // (the set is sorted by address, so index order is address order).
 func (e *Engine) buildCommit(r int32, id Hash) *Commit {
 	c := &Commit{Height: e.height, Round: r, BlockHash: id}
-	for _, v := range e.rounds[r].precommits.votes {
-		if v != nil && v.BlockHash == id {
+	pc := &e.rounds[r].precommits
+	for idx := range pc.votes {
+		if v := pc.voteFor(idx, id); v != nil {
 			c.Sigs = append(c.Sigs, CommitSig{Validator: v.Validator, TimestampMs: v.TimestampMs, Signature: v.Signature})
 		}
 	}
@@ -923,8 +947,8 @@ func (e *Engine) ruleCurrentRound() bool {
 }
 
 // rebroadcast re-sends this validator's own messages of the current height
-// (the current and previous rounds, and the rounds of its lock and valid
-// value, whose prevotes others may need as proof-of-lock), the proposal of
+// (the current and previous rounds, and every prevote for a value, which
+// others may need as proof-of-lock), the proposal of
 // the current round, and the last decision if a validator is still voting
 // on the previous height.
 func (e *Engine) rebroadcast() {
@@ -941,8 +965,24 @@ func (e *Engine) rebroadcast() {
 		} else {
 			r = m.Proposal.Round
 		}
-		if r == e.round || r == e.round-1 || r == e.lockedRound || r == e.validRound {
+		// Every non-nil prevote may be someone's proof-of-lock (line 28
+		// needs 2f+1 prevotes of the proposal's valid round), and a node
+		// that was down or partitioned then has no other way to get it.
+		polCandidate := m.Kind == MsgVote && m.Vote.Type == Prevote && !m.Vote.BlockHash.IsNil()
+		if r == e.round || r == e.round-1 || polCandidate {
 			e.send(m)
+		}
+	}
+	// Relay the proof-of-lock of our valid value: a Byzantine validator
+	// may have shown some honest nodes a conflicting vote instead, and the
+	// paper's liveness argument assumes that what one honest node received
+	// every honest node eventually receives.
+	if e.validRound >= 0 {
+		pv := &e.rounds[e.validRound].prevotes
+		for idx := range pv.votes {
+			if v := pv.voteFor(idx, e.validHash); v != nil && idx != e.selfIdx {
+				e.send(&Message{Kind: MsgVote, Vote: v})
+			}
 		}
 	}
 	if rs := e.roundIfTracked(e.round); rs.proposal != nil && rs.proposal.Proposer != e.signerAddr() {

@@ -22,6 +22,16 @@ type Application interface {
 	ValidateValue(height uint64, value []byte) error
 }
 
+// BlockTimer is an optional Application capability: the block time a value
+// carries (Unix ms), as the application validated it. When the application
+// has it, the engine timestamps its precommit for a value strictly after
+// that value's time, CometBFT's rule that keeps block times increasing:
+// the next block's time is the weighted median of these precommits, which
+// lies above at least one honest timestamp.
+type BlockTimer interface {
+	BlockTimeMs(value []byte) (int64, bool)
+}
+
 // ValidatorSets returns the validator set that votes at a height. Sets
 // change only at epoch boundaries (see EpochSets). It returns an error
 // wrapping ErrSetNotReady if the set is not known yet; the engine retries

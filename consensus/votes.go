@@ -1,12 +1,22 @@
 package consensus
 
-// voteSet holds the votes of one type in one round: at most one counted
-// vote per validator (the first one received; a second, conflicting one is
-// evidence, never counted), and the power behind each block hash.
+// voteSet holds the votes of one type in one round.
+//
+// The paper counts messages: "2f+1 PREVOTE(h, r, id(v))" holds when
+// validators with that much power sent a prevote for id(v), whatever else
+// they may also have sent. A Byzantine validator that shows one vote to
+// half the network and a conflicting one to the other half therefore counts
+// towards both hashes, or honest nodes that saw different halves could
+// never agree on a proof-of-lock. Each validator counts once towards the
+// total ("2f+1 PREVOTE(h, r, *)") and at most once per hash. To bound
+// memory, a conflicting vote is counted only for a hash the engine cares
+// about (nil, or a proposed value); any conflict is reported as evidence.
 type voteSet struct {
-	votes      []*Vote // by validator index
+	votes      []*Vote // by validator index: the first vote received
 	conflicted []bool  // by validator index: evidence already reported
-	total      uint64  // power of all counted votes
+	extra      []*Vote // conflicting votes that are counted, for distinct (validator, hash)
+	extraIdx   []int   // validator index of each extra vote
+	total      uint64  // power of the validators that voted, each once
 	byHash     []hashPower
 }
 
@@ -19,27 +29,73 @@ func newVoteSet(n int) voteSet {
 	return voteSet{votes: make([]*Vote, n), conflicted: make([]bool, n)}
 }
 
-// add counts v from validator idx with power. It returns whether v was new,
-// and the earlier vote if v conflicts with it (same validator, different
-// block hash).
-func (s *voteSet) add(v *Vote, idx int, power uint64) (added bool, conflict *Vote) {
-	if old := s.votes[idx]; old != nil {
-		if old.BlockHash != v.BlockHash && !s.conflicted[idx] {
-			s.conflicted[idx] = true
-			return false, old
-		}
+// add records v from validator idx with power. It returns whether v was
+// counted, and the earlier vote if v is the first conflict seen from idx
+// (for evidence). counted says whether a conflicting vote's hash is worth
+// counting.
+func (s *voteSet) add(v *Vote, idx int, power uint64, counted func(Hash) bool) (added bool, conflict *Vote) {
+	old := s.votes[idx]
+	if old == nil {
+		s.votes[idx] = v
+		s.total += power
+		s.addPower(v.BlockHash, power)
+		return true, nil
+	}
+	if old.BlockHash == v.BlockHash {
 		return false, nil
 	}
-	s.votes[idx] = v
-	s.total += power
-	for i := range s.byHash {
-		if s.byHash[i].hash == v.BlockHash {
-			s.byHash[i].power += power
-			return true, nil
+	if !s.conflicted[idx] {
+		s.conflicted[idx] = true
+		conflict = old
+	}
+	for i, x := range s.extra {
+		if s.extraIdx[i] == idx && x.BlockHash == v.BlockHash {
+			return false, conflict
 		}
 	}
-	s.byHash = append(s.byHash, hashPower{v.BlockHash, power})
-	return true, nil
+	if counted == nil || !counted(v.BlockHash) {
+		return false, conflict
+	}
+	s.extra = append(s.extra, v)
+	s.extraIdx = append(s.extraIdx, idx)
+	s.addPower(v.BlockHash, power)
+	return true, conflict
+}
+
+func (s *voteSet) addPower(h Hash, power uint64) {
+	for i := range s.byHash {
+		if s.byHash[i].hash == h {
+			s.byHash[i].power += power
+			return
+		}
+	}
+	s.byHash = append(s.byHash, hashPower{h, power})
+}
+
+// voteFor returns validator idx's vote for h, if one is counted.
+func (s *voteSet) voteFor(idx int, h Hash) *Vote {
+	if v := s.votes[idx]; v != nil && v.BlockHash == h {
+		return v
+	}
+	for i, x := range s.extra {
+		if s.extraIdx[i] == idx && x.BlockHash == h {
+			return x
+		}
+	}
+	return nil
+}
+
+// has reports whether an identical vote is already recorded.
+func (s *voteSet) has(idx int, v *Vote) bool {
+	if old := s.votes[idx]; old != nil && sameVote(old, v) {
+		return true
+	}
+	for i, x := range s.extra {
+		if s.extraIdx[i] == idx && sameVote(x, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // powerFor returns the power of the votes for h.

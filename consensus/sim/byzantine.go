@@ -1,0 +1,156 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"slices"
+
+	"github.com/gridmint/gridmint/codec"
+	"github.com/gridmint/gridmint/consensus"
+)
+
+// send hands one of n's outgoing messages to the network, as n's behaviour
+// dictates. Byzantine nodes run the honest engine (so they know what an
+// honest node would send) and lie at the edge.
+func (s *Sim) send(n *node, m *consensus.Message) {
+	switch n.behave {
+	case Honest:
+		s.broadcast(n, codec.Encode(m), nil)
+	case Silent:
+	case Equivocator:
+		if m.Kind == consensus.MsgProposal && m.Proposal.Proposer == n.addr {
+			alt := s.altProposal(n, m.Proposal)
+			s.split(n, codec.Encode(m), codec.Encode(alt))
+			return
+		}
+		s.broadcast(n, codec.Encode(m), nil)
+	case DoubleVoter:
+		if m.Kind == consensus.MsgVote && m.Vote.Validator == n.addr {
+			s.split(n, codec.Encode(m), codec.Encode(s.altVote(n, m.Vote)))
+			return
+		}
+		s.broadcast(n, codec.Encode(m), nil)
+	case Garbage:
+		s.broadcast(n, s.garbage(n, m), nil)
+	}
+}
+
+// split sends a to even-indexed peers and b to odd-indexed ones.
+func (s *Sim) split(n *node, a, b []byte) {
+	s.broadcast(n, a, func(p int) bool { return p%2 == 0 })
+	s.broadcast(n, b, func(p int) bool { return p%2 == 1 })
+}
+
+// altProposal is a second, valid, signed proposal for the same height and
+// round with a different value.
+func (s *Sim) altProposal(n *node, p *consensus.Proposal) *consensus.Message {
+	value := p.Value
+	var b block
+	if codec.Decode(p.Value, &b) == nil {
+		b.Nonce ^= 1 << 63
+		value = codec.Encode(&b)
+	} else {
+		value = append(slices.Clone(value), 0)
+	}
+	alt := &consensus.Proposal{Height: p.Height, Round: p.Round, ValidRound: p.ValidRound, Value: value, Proposer: p.Proposer}
+	sig, err := n.signer.SignTyped(consensus.TagProposal, s.sc.ChainID, alt.SignBytes())
+	if err != nil {
+		s.fail(err)
+	}
+	alt.Signature = sig
+	return &consensus.Message{Kind: consensus.MsgProposal, Proposal: alt}
+}
+
+// altVote is a signed vote conflicting with v: nil for a block, a random
+// block for nil.
+func (s *Sim) altVote(n *node, v *consensus.Vote) *consensus.Message {
+	alt := *v
+	if v.BlockHash.IsNil() {
+		for i := range alt.BlockHash {
+			alt.BlockHash[i] = byte(s.rng.Uint32())
+		}
+	} else {
+		alt.BlockHash = consensus.NilHash
+	}
+	sig, err := n.signer.SignTyped(consensus.TagVote, s.sc.ChainID, alt.SignBytes())
+	if err != nil {
+		s.fail(err)
+	}
+	alt.Signature = sig
+	return &consensus.Message{Kind: consensus.MsgVote, Vote: &alt}
+}
+
+// garbage is what a garbage node sends instead of m: random bytes, m's
+// encoding with bytes flipped, or a well-formed message with a bad
+// signature, possibly claiming a huge round or another validator.
+func (s *Sim) garbage(n *node, m *consensus.Message) []byte {
+	r := s.rng
+	switch r.IntN(5) {
+	case 0:
+		b := make([]byte, r.IntN(300))
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return b
+	case 1:
+		b := codec.Encode(m)
+		for k := 1 + r.IntN(4); k > 0; k-- {
+			b[r.IntN(len(b))] ^= byte(1 + r.IntN(255))
+		}
+		return b
+	case 2:
+		if m.Kind == consensus.MsgVote {
+			v := *m.Vote
+			v.Round = int32(r.IntN(consensus.MaxRound))
+			v.Signature[5] ^= 1
+			return codec.Encode(&consensus.Message{Kind: consensus.MsgVote, Vote: &v})
+		}
+	case 3:
+		if m.Kind == consensus.MsgVote {
+			// A vote in another validator's name, with our own signature.
+			v := *m.Vote
+			v.Validator = s.nodes[r.IntN(len(s.nodes))].addr
+			return codec.Encode(&consensus.Message{Kind: consensus.MsgVote, Vote: &v})
+		}
+	}
+	b := codec.Encode(m)
+	return b[:r.IntN(len(b))]
+}
+
+// memWAL is an in-memory WAL that can crash: records appended without a
+// sync are lost, all or a random prefix of them, as with a real file whose
+// tail was in the page cache.
+type memWAL struct {
+	durable, pending [][]byte
+}
+
+func (w *memWAL) Append(recs [][]byte, sync bool) error {
+	for _, r := range recs {
+		w.pending = append(w.pending, slices.Clone(r))
+	}
+	if sync {
+		w.durable = append(w.durable, w.pending...)
+		w.pending = nil
+	}
+	return nil
+}
+
+func (w *memWAL) ReadAll() ([][]byte, error) {
+	return append(slices.Clone(w.durable), w.pending...), nil
+}
+
+func (w *memWAL) Replace(recs [][]byte) error {
+	w.durable = nil
+	for _, r := range recs {
+		w.durable = append(w.durable, slices.Clone(r))
+	}
+	w.pending = nil
+	return nil
+}
+
+func (w *memWAL) crash(r *rand.Rand) {
+	k := r.IntN(len(w.pending) + 1)
+	w.durable = append(w.durable, w.pending[:k]...)
+	w.pending = nil
+}
+
+var _ consensus.WAL = (*memWAL)(nil)
