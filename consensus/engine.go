@@ -172,7 +172,14 @@ type Engine struct {
 
 	future []*Message // messages for height+1, checked when we get there
 
-	replaying bool
+	replaying   bool
+	replayQueue []WALEntry // WAL entries still to replay (paused at a decision)
+
+	// awaitingApply is set from a decision until the caller's Advance:
+	// the application has not applied the decided value yet, so the engine
+	// must not ask it to propose or validate a value of the next height.
+	awaitingApply bool
+
 	out       Ready
 	taken     [5]int // lengths of out's slices handed out by Ready
 }
@@ -220,9 +227,18 @@ func (e *Engine) Start(nowMs int64, wal []WALEntry) error {
 		}
 	}
 	e.replaying = true
+	e.replayQueue = wal
 	e.enterHeight()
-	for i := range wal {
-		w := &wal[i]
+	e.replay()
+	return nil
+}
+
+// replay feeds the remaining WAL entries until they run out or one of them
+// leads to a decision, which the caller must apply (Advance resumes).
+func (e *Engine) replay() {
+	for len(e.replayQueue) > 0 && !e.awaitingApply {
+		w := &e.replayQueue[0]
+		e.replayQueue = e.replayQueue[1:]
 		if w.Height() < e.height {
 			continue
 		}
@@ -234,10 +250,13 @@ func (e *Engine) Start(nowMs int64, wal []WALEntry) error {
 		}
 		e.update()
 	}
+	if e.awaitingApply || !e.replaying {
+		return
+	}
+	e.replayQueue = nil
 	e.restoreFromSigned()
 	e.replaying = false
 	e.update()
-	return nil
 }
 
 // restoreFromSigned makes sure the state after replay is at least as far as
@@ -300,7 +319,8 @@ func (e *Engine) Ready() Ready {
 	return rd
 }
 
-// Advance tells the engine that the last Ready was done.
+// Advance tells the engine that the last Ready was done, decisions
+// included; after a decision, the engine then moves on to the next height.
 func (e *Engine) Advance() {
 	e.out.WAL = slices.Clone(e.out.WAL[e.taken[0]:])
 	e.out.Messages = slices.Clone(e.out.Messages[e.taken[1]:])
@@ -308,6 +328,14 @@ func (e *Engine) Advance() {
 	e.out.Evidence = slices.Clone(e.out.Evidence[e.taken[3]:])
 	e.out.LocalErrors = slices.Clone(e.out.LocalErrors[e.taken[4]:])
 	e.taken = [5]int{}
+	if e.awaitingApply && len(e.out.Decisions) == 0 {
+		e.awaitingApply = false
+		e.enterHeight()
+		if e.replaying {
+			e.replay()
+		}
+		e.update()
+	}
 }
 
 // Tick tells the engine the time is nowMs (Unix ms, from the caller's
@@ -320,7 +348,7 @@ func (e *Engine) Tick(nowMs int64) error {
 	if nowMs > e.nowMs {
 		e.nowMs = nowMs
 	}
-	if e.set == nil {
+	if e.set == nil && !e.awaitingApply {
 		e.enterHeight()
 	}
 	for {
@@ -846,7 +874,10 @@ func (e *Engine) decide(r int32, value []byte, c *Commit) {
 	}
 	e.lastCommit, e.lastValue = c, value
 	e.height++
-	e.enterHeight()
+	// Wait for the caller to apply the decision (Advance) before touching
+	// the next height: its validator set and its values depend on it.
+	e.set = nil
+	e.awaitingApply = true
 }
 
 // ruleRoundSkip is line 55: upon f+1 messages of some round > round_p,

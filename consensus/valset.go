@@ -218,12 +218,9 @@ type StakeSource interface {
 
 // EpochSets is the ValidatorSets the node hands the engine: the genesis set
 // for the first epoch, then, for the epoch that starts at height s, the top
-// N stakers as of the state after height s-2.
-//
-// Why s-2 and not s-1: the engine needs the next height's set as soon as it
-// decides the current one, before the application has executed it; the
-// state after s-2 is already committed by then (the node applies each
-// decision before calling Advance).
+// N stakers as of the state after height s-1, the last block of the
+// previous epoch. The engine asks for a height's set only after the caller
+// has applied the previous decision (Advance), so that state is committed.
 type EpochSets struct {
 	Genesis     *ValidatorSet // StartHeight must be 1
 	EpochLength uint64        // heights per epoch, > 0
@@ -252,9 +249,9 @@ func (p *EpochSets) ValidatorSet(height uint64) (*ValidatorSet, error) {
 		return p.cached, nil
 	}
 	start := epoch*p.EpochLength + 1
-	stakes, err := p.Source.StakesAfter(start - 2)
+	stakes, err := p.Source.StakesAfter(start - 1)
 	if err != nil {
-		return nil, fmt.Errorf("stakes after height %d: %w", start-2, err)
+		return nil, fmt.Errorf("stakes after height %d: %w", start-1, err)
 	}
 	s, err := TopN(start, stakes, p.N)
 	if err != nil {

@@ -574,9 +574,7 @@ func (s *Sim) flush(n *node) {
 		}
 		if n.honest() {
 			for _, err := range rd.LocalErrors {
-				if !errors.Is(err, errParentUnknown) {
-					s.fail(fmt.Errorf("%w: node %d: %v", ErrInternal, n.idx, err))
-				}
+				s.fail(fmt.Errorf("%w: node %d: %v", ErrInternal, n.idx, err))
 			}
 		}
 		n.eng.Advance()
