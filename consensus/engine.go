@@ -180,8 +180,8 @@ type Engine struct {
 	// must not ask it to propose or validate a value of the next height.
 	awaitingApply bool
 
-	out       Ready
-	taken     [5]int // lengths of out's slices handed out by Ready
+	out   Ready
+	taken [5]int // lengths of out's slices handed out by Ready
 }
 
 // NewEngine checks cfg and returns an engine that has not started.
