@@ -188,11 +188,11 @@ func methods() []method {
 			func(s baseline.Series, e baseline.Event, c baseline.Calendar) (baseline.Result, error) {
 				return baseline.XofY(s, e, c, xyNone)
 			}},
-		{"high-x-of-y, symmetric additive adjustment", "high 4 of 5 / high 2 of 3, low-usage days < 25 % dropped, additive from 10:00–13:00, posted 13:00 the same day", 1,
+		{"high-x-of-y, symmetric additive adjustment", "high 4 of 5 weekdays / high 2 of 3 like weekend days (Saturdays; Sundays and holidays), low-usage days < 25 % dropped, additive from 10:00–13:00, posted 13:00 the same day", 1,
 			func(s baseline.Series, e baseline.Event, c baseline.Calendar) (baseline.Result, error) {
 				return baseline.HighXofY(s, e, c, hxy)
 			}},
-		{"high-x-of-y, unadjusted", "high 4 of 5 / high 2 of 3, low-usage days dropped, posted the day before", 24,
+		{"high-x-of-y, unadjusted", "high 4 of 5 weekdays / high 2 of 3 like weekend days, low-usage days dropped, posted the day before", 24,
 			func(s baseline.Series, e baseline.Event, c baseline.Calendar) (baseline.Result, error) {
 				return baseline.HighXofY(s, e, c, hxyNone)
 			}},

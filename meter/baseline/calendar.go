@@ -110,6 +110,11 @@ const (
 	Weekday DayType = iota + 1
 	// WeekendHoliday is Saturday, Sunday or a holiday.
 	WeekendHoliday
+	// Saturday (not a holiday) and SundayHoliday (Sunday or a holiday) split
+	// WeekendHoliday into like days, for rules that match Saturdays with
+	// Saturdays (DayMatchParams.SplitWeekend).
+	Saturday
+	SundayHoliday
 )
 
 func (t DayType) String() string {
@@ -118,8 +123,25 @@ func (t DayType) String() string {
 		return "weekday"
 	case WeekendHoliday:
 		return "weekend/holiday"
+	case Saturday:
+		return "saturday"
+	case SundayHoliday:
+		return "sunday/holiday"
 	}
 	return fmt.Sprintf("DayType(%d)", uint8(t))
+}
+
+// LikeTypeOf is TypeOf with weekend days split into Saturday and
+// SundayHoliday (a holiday is SundayHoliday whatever its weekday).
+func (c Calendar) LikeTypeOf(d int64) DayType {
+	t := c.TypeOf(d)
+	if t == WeekendHoliday && c.Weekday(d) == 6 && !c.IsHoliday(d) {
+		return Saturday
+	}
+	if t == WeekendHoliday {
+		return SundayHoliday
+	}
+	return t
 }
 
 // TypeOf returns the day type of local day d.

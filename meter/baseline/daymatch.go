@@ -95,6 +95,10 @@ type DayMatchParams struct {
 	AdjustSpanSeconds int64
 	// AdjustCapPPM caps the ratio adjustment to [10^6 − cap, 10^6 + cap].
 	AdjustCapPPM int64
+	// SplitWeekend matches Saturdays only with Saturdays and Sundays only
+	// with Sundays and holidays (like days), both with the WeekendHoliday
+	// count; off, all weekend days and holidays form one pool.
+	SplitWeekend bool
 	// AdjustAfterPosting lets the adjustment use event-day intervals at or
 	// after the posting interval. Off by default: the adjustment is then
 	// skipped (Adjustment.Skip = SkipAfterPosting) whenever its window does
@@ -120,15 +124,17 @@ func DefaultXofY() DayMatchParams {
 }
 
 // DefaultHighXofY returns the PJM-style rules: high 4 of 5 weekdays, high
-// 2 of 3 weekend days and holidays, 45-day lookback, days below 25 % of the
-// pool's mean event-window usage dropped, and the symmetric additive
-// adjustment from the three hours ending one hour before the event.
+// 2 of 3 like weekend days (Saturdays; Sundays and holidays), 45-day
+// lookback, days below 25 % of the pool's mean event-window usage dropped,
+// and the symmetric additive adjustment from the three hours ending one hour
+// before the event.
 func DefaultHighXofY() DayMatchParams {
 	return DayMatchParams{
 		Weekday:           DayCount{X: 4, Y: 5},
 		WeekendHoliday:    DayCount{X: 2, Y: 3},
 		LookbackDays:      45,
 		LowUsagePPM:       250_000,
+		SplitWeekend:      true,
 		Adjustment:        AdjustAdditive,
 		AdjustGapSeconds:  3600,
 		AdjustSpanSeconds: 3 * 3600,
@@ -363,8 +369,9 @@ func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64) (D
 // Rules, in order (defaults from DefaultXofY in brackets):
 //
 //  1. The day type is that of the local day of Event.Start: weekday, or
-//     weekend/holiday (Calendar.Holidays). The rule is Weekday [10 of 10] or
-//     WeekendHoliday [4 of 4].
+//     weekend/holiday (Calendar.Holidays) — or, with SplitWeekend [off],
+//     Saturday and Sunday/holiday as separate like days. The rule is Weekday
+//     [10 of 10] or WeekendHoliday [4 of 4].
 //  2. Candidate days are the LookbackDays [45] local days before the day of
 //     Event.Posted, newest first, of the same day type. A day is rejected if
 //     it is in Event.PriorEventDays, if any interval of its event window or
@@ -402,7 +409,8 @@ func XofY(s Series, e Event, c Calendar, p DayMatchParams) (Result, error) {
 //  1. Day type and candidates exactly as XofY steps 1–2: same day type,
 //     within LookbackDays [45] before the day of posting, prior event days,
 //     days with missing readings and data on or after the posting day
-//     rejected.
+//     rejected. [SplitWeekend: a Saturday event matches Saturdays, a Sunday
+//     or holiday event Sundays and holidays.]
 //  2. Low-usage days [LowUsagePPM = 25 %]: let the first pool be the first Y
 //     candidates and M_num = Σ of their WindowWh over its size m. Walking
 //     the candidates newest first, a day with WindowWh·m·10^6 <
@@ -442,17 +450,21 @@ func dayMatch(m Method, s Series, e Event, c Calendar, p DayMatchParams) (Result
 		gap, span = p.AdjustGapSeconds, p.AdjustSpanSeconds
 	}
 	l := newLayout(c, e, gap, span)
-	r := Result{Method: m, EventDay: l.eventDay, PostedDay: l.postedDay, DayType: c.TypeOf(l.eventDay)}
-	r.Rule = p.Weekday
-	if r.DayType == WeekendHoliday {
-		r.Rule = p.WeekendHoliday
+	typeOf := c.TypeOf
+	if p.SplitWeekend {
+		typeOf = c.LikeTypeOf
+	}
+	r := Result{Method: m, EventDay: l.eventDay, PostedDay: l.postedDay, DayType: typeOf(l.eventDay)}
+	r.Rule = p.WeekendHoliday
+	if r.DayType == Weekday {
+		r.Rule = p.Weekday
 	}
 	r.Adjustment = Adjustment{Kind: p.Adjustment, RatioPPM: PPM}
 
 	// Steps 1–2: candidates, newest first.
 	var cands []DayInfo
 	for d := l.postedDay - 1; d >= l.postedDay-int64(p.LookbackDays); d-- {
-		if c.TypeOf(d) != r.DayType {
+		if typeOf(d) != r.DayType {
 			continue
 		}
 		info, why, err := l.candidate(c, s, d, e.PriorEventDays)

@@ -227,6 +227,45 @@ func TestXofYWeekendWithHoliday(t *testing.T) {
 	}
 }
 
+// Like weekend days (PJM): a Saturday event matches Saturdays only, a
+// Sunday event Sundays and holidays. Event Sat 11-28 (rel. 26) 14:00–16:00,
+// posted the day before. Saturdays: rel. 19 (1.900, 2.050 kWh: 3950 Wh),
+// 12 (2.500, 2.600: 5100), 5 (2.200, 2.000: 4200); high 2 of 3 = 12 and 5:
+// (2500+2200)/2 = 2350, (2600+2000)/2 = 2300 Wh. The Sunday before (rel. 20)
+// and Thanksgiving (rel. 24) are not Saturdays. Sunday 11-29 (rel. 27),
+// posted 11-28: Thanksgiving (24, 6.000 6.000), Sun 20 (5.000 5.000), Sun
+// 13 (1.000 1.000): high 2 of 3 = 24 and 20: 5500, 5500 Wh.
+func TestHighXofYLikeWeekendDays(t *testing.T) {
+	c := exCalendar(t, 24)
+	h := newHist(24, 32, 1000)
+	h.set(19, 14, 1900, 2050)
+	h.set(12, 14, 2500, 2600)
+	h.set(5, 14, 2200, 2000)
+	h.set(20, 14, 5000, 5000)
+	h.set(24, 14, 6000, 6000)
+	ev := Event{Start: h.iv(26, 14), End: h.iv(26, 16), Posted: h.iv(25, 9)}
+	r, err := HighXofY(h.s, ev, c, DefaultHighXofY())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.DayType != Saturday {
+		t.Fatalf("day type %v", r.DayType)
+	}
+	eqInts(t, "saturdays", days(r), []int64{exDay(c, 12), exDay(c, 5)})
+	eqInts(t, "saturday baseline", r.BaselineWh, []int64{2350, 2300})
+
+	ev = Event{Start: h.iv(27, 14), End: h.iv(27, 16), Posted: h.iv(26, 9)}
+	r, err = HighXofY(h.s, ev, c, DefaultHighXofY())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.DayType != SundayHoliday {
+		t.Fatalf("day type %v", r.DayType)
+	}
+	eqInts(t, "sundays and holidays", days(r), []int64{exDay(c, 24), exDay(c, 20)})
+	eqInts(t, "sunday baseline", r.BaselineWh, []int64{5500, 5500})
+}
+
 // Missing data: a day with one missing interval in its window is rejected;
 // with too few days the method says how many it had.
 func TestInsufficientData(t *testing.T) {
