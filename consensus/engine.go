@@ -664,6 +664,9 @@ func (e *Engine) enterHeight() {
 // messages of a later round (line 55).
 func (e *Engine) startRound(r int32) {
 	e.round, e.step = r, StepPropose
+	// Timeouts of earlier rounds can no longer do anything (lines 57, 61
+	// and 65 check the round); dropping them keeps the list short.
+	e.timeouts = slices.DeleteFunc(e.timeouts, func(t pendingTimeout) bool { return t.info.Round < r })
 	e.roundIfTracked(r + 1)
 	if e.selfIdx >= 0 && e.proposerOf(r) == e.selfIdx {
 		e.propose(r)
