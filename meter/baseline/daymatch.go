@@ -261,8 +261,9 @@ type Adjustment struct {
 	// EventDayWh is the event day's energy over the window; DaysWh is the sum
 	// over the n averaged days of their window energy.
 	EventDayWh, DaysWh int64
-	// Ratio: RawRatioPPM = ⌊EventDayWh·n·10^6 / DaysWh⌋, RatioPPM that value
-	// clamped to [10^6 − cap, 10^6 + cap] (10^6 when not applied).
+	// Ratio: RawRatioPPM = ⌊EventDayWh·n·10^6 / DaysWh⌋ (0 when not
+	// computed), RatioPPM that value clamped to [10^6 − cap, 10^6 + cap]
+	// (10^6 when not applied).
 	RawRatioPPM, RatioPPM int64
 	// Additive: the baseline of interval k is
 	// ⌊(SumWh[k]·Intervals + AdditiveNumWh) / (n·Intervals)⌋ with
@@ -304,9 +305,9 @@ type Result struct {
 	BaselineWh []int64
 }
 
-// dayOffsets returns, for the event day, the offset of the event window and
-// adjustment window from local midnight (in intervals), the adjustment
-// length, and the window length.
+// layout holds the event window and adjustment window as offsets from local
+// midnight of the event day, in intervals, so the same offsets can be laid
+// on any candidate day.
 type layout struct {
 	eventDay, postedDay    int64
 	winOff, winLen         int64
@@ -394,7 +395,7 @@ func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64) (D
 //     from the exact sum (without adjustment this is UnadjustedWh[k]).
 //
 // Noise bound: if every interval used (history and event day) is p_k + e
-// with |e| ≤ N Wh, the site changes nothing, and P = max p_k, then
+// with |e| ≤ N Wh, the site changes nothing, and P = max |p_k|, then
 // |BaselineWh[k] − actual_k| ≤ 2N + 1 + ⌈(P + N)·|RatioPPM − 10^6| / 10^6⌉,
 // so delivered Wh per interval never exceeds that.
 func XofY(s Series, e Event, c Calendar, p DayMatchParams) (Result, error) {
