@@ -17,7 +17,11 @@ import (
 // through every 10th year of 1900–2200), and the hour angle always grows.
 func TestDeclinationRateBound(t *testing.T) {
 	var maxRate float64
-	for y := 1900; y < 2200; y += 10 {
+	yStep := 10
+	if testing.Short() {
+		yStep = 50
+	}
+	for y := 1900; y < 2200; y += yStep {
 		t0 := time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 		prev := sunEphemeris(t0)
 		for ts := t0 + 3600; ts < t0+366*86400; ts += 3600 {
@@ -40,12 +44,15 @@ func TestDeclinationRateBound(t *testing.T) {
 // TestMaxElevationBoundHolds is the property the ledger relies on: over
 // random sites (including the poles and the date line), random instants in
 // 1900–2200 and interval lengths from 1 s to 7 days, the true elevation of
-// the float reference model, sampled densely inside the interval, never
+// the float reference model, sampled at 600+ evenly spaced points (every second for a 15-min interval), never
 // exceeds MaxElevationBound minus 0.04° (so that at least 0.04° of the
 // bound's 0.05° slack remains for the model's error against the real sun).
 func TestMaxElevationBoundHolds(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	const cases = 3000
+	cases := 2000
+	if testing.Short() {
+		cases = 300
+	}
 	var maxTight1h float64
 	lats := []int64{90_000_000, -90_000_000, 89_999_999, 0, 66_560_000, -66_560_000}
 	for i := 0; i < cases; i++ {
@@ -72,7 +79,7 @@ func TestMaxElevationBoundHolds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		step := max(length/3000, 1)
+		step := max(length/600, 1)
 		maxEl := math.Inf(-1)
 		for ts := start; ts <= end; ts += step {
 			maxEl = math.Max(maxEl, refPosition(ts, float64(lat)/1e6, float64(lon)/1e6, 0, 10).trueElev)
@@ -191,7 +198,11 @@ func readPVWatts(t testing.TB) []pvHour {
 func TestPVWattsYear(t *testing.T) {
 	rows := readPVWatts(t)
 	const lat, lon = 39_730_000, -105_180_000
-	for _, year := range []int{2023, 2024, 2025, 2026} {
+	years := []int{2023, 2024, 2025, 2026}
+	if testing.Short() {
+		years = years[3:]
+	}
+	for _, year := range years {
 		var producing, zero, flaggedDefault, flaggedMin1, night, nightFlagged int
 		for _, r := range rows {
 			start := time.Date(year, time.Month(r.month), r.day, r.hour+7, 0, 0, 0, time.UTC).Unix()
