@@ -149,7 +149,9 @@ func (f *memFile) Truncate(size int64) error {
 
 func (f *memFile) Close() error { return nil }
 
-func rec(i int) []byte { return []byte(fmt.Sprintf("record-%d-%s", i, bytes.Repeat([]byte{'x'}, i%17))) }
+func rec(i int) []byte {
+	return []byte(fmt.Sprintf("record-%d-%s", i, bytes.Repeat([]byte{'x'}, i%17)))
+}
 
 func TestRoundTripOnDisk(t *testing.T) {
 	dir := t.TempDir()
