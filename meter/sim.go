@@ -293,11 +293,12 @@ type homeState struct {
 // concurrent use (the node's device loop may read adapters while the
 // devnet steps the home).
 type Home struct {
-	mu  sync.Mutex
-	cfg HomeConfig
-	clk SimClock
-	key *wallet.PrivateKey
-	log *slog.Logger
+	mu   sync.Mutex
+	cfg  HomeConfig
+	clk  SimClock
+	key  *wallet.PrivateKey
+	site SiteID // key's address, derived once
+	log  *slog.Logger
 
 	effPpm    int64 // one-way battery efficiency, sqrt of the round trip
 	capJ      int64
@@ -337,7 +338,8 @@ func NewHome(clk SimClock, cfg HomeConfig, key *wallet.PrivateKey, log *slog.Log
 	if cfg.Name == "" {
 		cfg.Name = key.Address().String()
 	}
-	h := &Home{cfg: cfg, clk: clk, key: key, log: log, interval: clk.Start}
+
+	h := &Home{cfg: cfg, clk: clk, key: key, site: key.Address(), log: log, interval: clk.Start}
 	h.capJ = cfg.BatteryCapacityWh * 3600
 	if cfg.BatteryRoundTripPpm > 0 {
 		h.effPpm = simISqrt(cfg.BatteryRoundTripPpm * 1_000_000)
@@ -349,7 +351,7 @@ func NewHome(clk SimClock, cfg HomeConfig, key *wallet.PrivateKey, log *slog.Log
 }
 
 // Site returns the home's site id.
-func (h *Home) Site() SiteID { return h.key.Address() }
+func (h *Home) Site() SiteID { return h.site }
 
 // Key returns the home's site key.
 func (h *Home) Key() *wallet.PrivateKey { return h.key }
@@ -488,14 +490,19 @@ func (h *Home) Reading(chainID string) (*Reading, error) {
 	}
 	a := h.last.Actual
 	r := &Reading{
-		Site: h.key.Address(), Interval: h.last.Index, Counter: h.counter + 1, PrevHash: h.prevHash,
+		Site: h.site, Interval: h.last.Index, Counter: h.counter + 1, PrevHash: h.prevHash,
 		GridImportWh: uint32(a.GridImportWh), GridExportWh: uint32(a.GridExportWh), PVWh: uint32(a.PVWh),
 		BatteryChargeWh: uint32(a.BatteryChargeWh), BatteryDischargeWh: uint32(a.BatteryDischargeWh),
 		EVWh: uint32(a.EVWh), BatterySoCPpm: a.BatterySoCPpm,
 	}
-	if err := r.Sign(h.key, chainID); err != nil {
+	// What Reading.Sign does, without deriving the public key twice per
+	// reading to check the site (h.site is the key's address by
+	// construction): that derivation cost more than the signature.
+	sig, err := h.key.SignTyped(ReadingTag, chainID, r.Body())
+	if err != nil {
 		return nil, fmt.Errorf("home %s: %w", h.cfg.Name, err)
 	}
+	r.Sig = sig
 	h.counter++
 	h.prevHash = r.Hash()
 	h.lastSaved = true
