@@ -14,7 +14,9 @@ import (
 func (s *Sim) send(n *node, m *consensus.Message) {
 	switch n.behave {
 	case Honest:
-		s.broadcast(n, codec.Encode(m), nil)
+		enc := codec.Encode(m)
+		s.checkSigned(n, m, enc)
+		s.broadcast(n, enc, nil)
 	case Silent:
 	case Equivocator:
 		if m.Kind == consensus.MsgProposal && m.Proposal.Proposer == n.addr {

@@ -97,6 +97,9 @@ var (
 	ErrLiveness = errors.New("liveness: network healthy but no progress")
 	ErrAccused  = errors.New("evidence against an honest validator")
 	ErrInternal = errors.New("engine reported an error")
+	// ErrEquivocation is an honest node signing conflicting messages, for
+	// instance after a crash and restart from its WAL.
+	ErrEquivocation = errors.New("equivocation by an honest node")
 )
 
 type node struct {
@@ -169,8 +172,12 @@ type Sim struct {
 	sets     consensus.ValidatorSets
 	verifier consensus.Verifier
 	decided  []consensus.Hash // the first block committed at each height, by anyone
-	res      Result
-	err      error
+	// signed is everything each honest node ever signed and sent, by
+	// (node, height, round, type): an honest node, crashes or not, never
+	// sends two different signed messages for one key.
+	signed map[signKey][]byte
+	res    Result
+	err    error
 }
 
 const syncIntervalMs = 500
@@ -202,7 +209,7 @@ func newSim(sc Scenario, seed uint64) (*Sim, error) {
 	if sc.GenesisTimeMs == 0 {
 		sc.GenesisTimeMs = 1_700_000_000_000
 	}
-	s := &Sim{sc: sc, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x6772_6964_6d69_6e74))}
+	s := &Sim{sc: sc, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x6772_6964_6d69_6e74)), signed: map[signKey][]byte{}}
 	fv := &fakeVerifier{}
 	stakes := make([]consensus.Stake, sc.Candidates)
 	for i := 0; i < sc.Candidates; i++ {
@@ -693,4 +700,33 @@ func (s *Sim) describe() string {
 		out += fmt.Sprintf("[%d %s h=%d r=%d %s locked=%d/%s valid=%d/%s] ", n.idx, n.behave, st.Height, st.Round, st.Step, st.LockedRound, st.LockedHash, st.ValidRound, st.ValidHash)
 	}
 	return out
+}
+
+type signKey struct {
+	node   int
+	height uint64
+	round  int32
+	kind   uint8 // vote type, or 0 for a proposal
+}
+
+// checkSigned fails the run if honest node n sends a message it signed that
+// differs from one it signed before for the same height, round and type.
+func (s *Sim) checkSigned(n *node, m *consensus.Message, enc []byte) {
+	if !signedBy(m, n.addr) {
+		return
+	}
+	k := signKey{node: n.idx}
+	switch m.Kind {
+	case consensus.MsgVote:
+		k.height, k.round, k.kind = m.Vote.Height, m.Vote.Round, uint8(m.Vote.Type)
+	case consensus.MsgProposal:
+		k.height, k.round = m.Proposal.Height, m.Proposal.Round
+	}
+	if old, ok := s.signed[k]; ok {
+		if string(old) != string(enc) {
+			s.fail(fmt.Errorf("%w: honest node %d signed two different messages for %+v: %s", ErrEquivocation, n.idx, k, m))
+		}
+		return
+	}
+	s.signed[k] = enc
 }
