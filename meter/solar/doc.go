@@ -76,9 +76,9 @@
 // minute of arc" per NOAA for 1800–2100) is far finer than anything the
 // ledger decides with (a threshold 6° below the horizon) or the simulator
 // needs (0.01° of zenith changes horizontal irradiance by 0.03 % at 60°
-// zenith and 0.2 % at 85°); it needs only about a dozen trigonometric evaluations, which
-// keeps a Raspberry Pi fast; and unlike Grena's fast algorithms it is
-// valid over centuries, not just 2010–2110. SPA (±0.0003°) would cost a
+// zenith and 0.2 % at 85°); it needs only about a dozen trigonometric
+// evaluations, which keeps a Raspberry Pi fast; and unlike Grena's fast
+// algorithms it is valid over centuries, not just 2010–2110. SPA (±0.0003°) would cost a
 // few hundred periodic terms for no gain here.
 //
 // # Accuracy (measured)
@@ -91,8 +91,8 @@
 //     riseset_test.go): this package's sunset for 2003-10-16 is 17:20:18,
 //     and for 2003-10-17 it is 17:18:51, which an independent float
 //     bisection confirms to 0.1 s.
-//   - Fixed point against a double-precision transcription of the same algorithm
-//     over 336,000 points (latitudes −66..66°, all longitudes, a year of
+//   - Fixed point against a double-precision transcription of the same
+//     algorithm over 336,000 points (latitudes −66..66°, all longitudes, a year of
 //     instants, plus 1900–2200): zenith, elevation and sin(zenith)·azimuth
 //     within 8e-7°, declination 5.4e-7°, equation of time 0.5 ms,
 //     distance 2e-9 AU. The fixed-point error is negligible; the error

@@ -41,7 +41,8 @@ const (
 // below NightThresholdE6 (−6°) at the site for the whole closed interval
 // [startUnix, endUnix] (Unix seconds, UTC; latitude and longitude in
 // micro-degrees, north and east positive): a PV generation reading for
-// such an interval cannot be real.
+// such an interval cannot be real. For a reading covering [s, s+L), pass
+// endUnix = s+L: including the end second only makes the test stricter.
 //
 // It is conservative by construction: any invalid input (out-of-range
 // time, coordinates, an interval ending before it starts or longer than
