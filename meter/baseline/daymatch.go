@@ -462,27 +462,42 @@ func dayMatch(m Method, s Series, e Event, c Calendar, p DayMatchParams) (Result
 	}
 	r.Adjustment = Adjustment{Kind: p.Adjustment, RatioPPM: PPM}
 
-	// Steps 1–2: candidates, newest first.
-	var cands []DayInfo
-	for d := l.postedDay - 1; d >= l.postedDay-int64(p.LookbackDays); d-- {
-		if typeOf(d) != r.DayType {
-			continue
+	// Steps 1–2: candidates, newest first, produced lazily so that only the
+	// days the pool needs are summed.
+	d, oldest := l.postedDay-1, l.postedDay-int64(p.LookbackDays)
+	next := func() (DayInfo, bool, error) {
+		for ; d >= oldest; d-- {
+			if typeOf(d) != r.DayType {
+				continue
+			}
+			info, why, err := l.candidate(c, s, d, e.PriorEventDays)
+			if err != nil {
+				return DayInfo{}, false, err
+			}
+			if why != 0 {
+				r.Rejected = append(r.Rejected, Rejection{Day: d, Reason: why})
+				continue
+			}
+			d--
+			return info, true, nil
 		}
-		info, why, err := l.candidate(c, s, d, e.PriorEventDays)
+		return DayInfo{}, false, nil
+	}
+	y := r.Rule.Y
+	var first []DayInfo
+	for len(first) < y {
+		info, ok, err := next()
 		if err != nil {
 			return r, err
 		}
-		if why != 0 {
-			r.Rejected = append(r.Rejected, Rejection{Day: d, Reason: why})
-			continue
+		if !ok {
+			break
 		}
-		cands = append(cands, info)
+		first = append(first, info)
 	}
 
 	// Pool, with the low-usage rule.
-	y := r.Rule.Y
-	if p.LowUsagePPM > 0 && len(cands) > 0 {
-		first := cands[:min(y, len(cands))]
+	if p.LowUsagePPM > 0 && len(first) > 0 {
 		var sum int64
 		for _, d := range first {
 			var err error
@@ -494,24 +509,40 @@ func dayMatch(m Method, s Series, e Event, c Calendar, p DayMatchParams) (Result
 		if err != nil {
 			return r, err
 		}
-		for _, d := range cands {
-			if len(r.Pool) == y {
-				break
-			}
-			lhs, err := mulI(d.WindowWh, int64(len(first))*PPM)
+		scale := int64(len(first)) * PPM
+		add := func(d DayInfo) error {
+			lhs, err := mulI(d.WindowWh, scale)
 			if err != nil {
-				return r, err
+				return err
 			}
 			if lhs < thr {
 				r.Rejected = append(r.Rejected, Rejection{Day: d.Day, Reason: RejectLowUsage})
-				continue
+			} else {
+				r.Pool = append(r.Pool, d)
 			}
-			r.Pool = append(r.Pool, d)
+			return nil
+		}
+		for _, d := range first {
+			if err := add(d); err != nil {
+				return r, err
+			}
+		}
+		for len(r.Pool) < y {
+			info, ok, err := next()
+			if err != nil {
+				return r, err
+			}
+			if !ok {
+				break
+			}
+			if err := add(info); err != nil {
+				return r, err
+			}
 		}
 		// Keep Rejected newest first.
 		slices.SortStableFunc(r.Rejected, func(a, b Rejection) int { return cmpDesc(a.Day, b.Day) })
 	} else {
-		r.Pool = cands[:min(y, len(cands))]
+		r.Pool = first
 	}
 	if len(r.Pool) == y {
 		// Days older than the pool were not needed: do not list them.
