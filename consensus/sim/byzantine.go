@@ -24,6 +24,14 @@ func (s *Sim) send(n *node, m *consensus.Message) {
 			s.split(n, codec.Encode(m), codec.Encode(alt))
 			return
 		}
+		// It also backs each of its two values with its votes, one to
+		// each half: the strongest attack a single proposer can make.
+		if m.Kind == consensus.MsgVote && m.Vote.Validator == n.addr && !m.Vote.BlockHash.IsNil() {
+			if _, ok := s.altHash[roundKey{m.Vote.Height, m.Vote.Round}]; ok {
+				s.split(n, codec.Encode(m), codec.Encode(s.altVote(n, m.Vote)))
+				return
+			}
+		}
 		s.broadcast(n, codec.Encode(m), nil)
 	case DoubleVoter:
 		if m.Kind == consensus.MsgVote && m.Vote.Validator == n.addr {
@@ -59,14 +67,25 @@ func (s *Sim) altProposal(n *node, p *consensus.Proposal) *consensus.Message {
 		s.fail(err)
 	}
 	alt.Signature = sig
+	s.altHash[roundKey{p.Height, p.Round}] = alt.ValueHash()
 	return &consensus.Message{Kind: consensus.MsgProposal, Proposal: alt}
 }
 
-// altVote is a signed vote conflicting with v: nil for a block, a random
-// block for nil.
+// roundKey names a round of a height.
+type roundKey struct {
+	height uint64
+	round  int32
+}
+
+// altVote is a signed vote conflicting with v. The Byzantine validators
+// collude: if an equivocating proposer sent a second value this round, the
+// conflicting vote is for that value; otherwise it is nil for a block and a
+// random block for nil.
 func (s *Sim) altVote(n *node, v *consensus.Vote) *consensus.Message {
 	alt := *v
-	if v.BlockHash.IsNil() {
+	if h, ok := s.altHash[roundKey{v.Height, v.Round}]; ok && h != v.BlockHash {
+		alt.BlockHash = h
+	} else if v.BlockHash.IsNil() {
 		for i := range alt.BlockHash {
 			alt.BlockHash[i] = byte(s.rng.Uint32())
 		}

@@ -46,6 +46,15 @@ func Scenarios() []Scenario {
 			sc.Byzantine = []Behaviour{Garbage}
 			sc.LossPPM = 50_000
 		}),
+		with("colluders", func(sc *Scenario) {
+			// Two Byzantine validators of seven: a proposer that sends two
+			// values and backs each with its votes, and a double voter that
+			// backs the second value. (This scenario finds a safety
+			// violation at once if the quorum is lowered to a majority.)
+			sc.Validators = 7
+			sc.Byzantine = []Behaviour{Equivocator, DoubleVoter}
+			sc.LossPPM = 20_000
+		}),
 		with("epochs", func(sc *Scenario) {
 			// Six nodes, four validators per set, sets re-ranked by stake
 			// every 3 heights, with crashes and partitions.

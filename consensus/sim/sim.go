@@ -176,8 +176,11 @@ type Sim struct {
 	// (node, height, round, type): an honest node, crashes or not, never
 	// sends two different signed messages for one key.
 	signed map[signKey][]byte
-	res    Result
-	err    error
+	// altHash is the second value an equivocating proposer sent in a
+	// round, which colluding double voters back.
+	altHash map[roundKey]consensus.Hash
+	res     Result
+	err     error
 }
 
 const syncIntervalMs = 500
@@ -209,7 +212,7 @@ func newSim(sc Scenario, seed uint64) (*Sim, error) {
 	if sc.GenesisTimeMs == 0 {
 		sc.GenesisTimeMs = 1_700_000_000_000
 	}
-	s := &Sim{sc: sc, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x6772_6964_6d69_6e74)), signed: map[signKey][]byte{}}
+	s := &Sim{sc: sc, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x6772_6964_6d69_6e74)), signed: map[signKey][]byte{}, altHash: map[roundKey]consensus.Hash{}}
 	fv := &fakeVerifier{}
 	stakes := make([]consensus.Stake, sc.Candidates)
 	for i := 0; i < sc.Candidates; i++ {
