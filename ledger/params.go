@@ -1,0 +1,188 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gridmint/gridmint/codec"
+)
+
+// BaseUnitsPerFLX is the number of base units in one FLX.
+const BaseUnitsPerFLX = 1_000_000
+
+// WhPerREC is the face value of one REC (1 MWh) in human output.
+const WhPerREC = 1_000_000
+
+// Params are the chain's rules, fixed at genesis and kept in the state (so
+// the state root commits to them). Every quantity names its unit.
+type Params struct {
+	// IntervalSeconds is the metering interval; it must divide 3600 so that
+	// hours (the REC period) are whole numbers of intervals.
+	IntervalSeconds uint32 `json:"interval_seconds"`
+	// ReadingWindowIntervals: a reading is accepted until this many
+	// intervals after its interval ended; after that it is stale, and the
+	// hour it belongs to can be certified.
+	ReadingWindowIntervals uint32 `json:"reading_window_intervals"`
+	// ReadingMaxSkewSeconds: a reading's interval may end at most this far
+	// after the block's time (clock skew between a home and the validators).
+	ReadingMaxSkewSeconds uint32 `json:"reading_max_skew_seconds"`
+	// MaxReadingsPerTx bounds one reading-batch transaction.
+	MaxReadingsPerTx uint32 `json:"max_readings_per_tx"`
+
+	// MinFee is the smallest fee a transaction may carry, in base units.
+	MinFee uint64 `json:"min_fee"`
+	// MaxTxBytes bounds one transaction's encoding.
+	MaxTxBytes uint32 `json:"max_tx_bytes"`
+	// MaxBlockBytes bounds the sum of a block's transaction encodings.
+	MaxBlockBytes uint32 `json:"max_block_bytes"`
+
+	// SiteDeposit is what registering a site locks from its owner, in base
+	// units; it is held in the site record.
+	SiteDeposit uint64 `json:"site_deposit"`
+	// MaxDevicesPerSite bounds a site's device list.
+	MaxDevicesPerSite uint32 `json:"max_devices_per_site"`
+
+	// MaxValidators is N: the validator set is the top N bonded accounts
+	// with a consensus key, not jailed, recomputed at each epoch boundary.
+	MaxValidators uint32 `json:"max_validators"`
+	// MinValidatorStake is the least bonded stake of a validator, in base units.
+	MinValidatorStake uint64 `json:"min_validator_stake"`
+	// UnbondingBlocks is how long unbonded stake stays slashable before it
+	// returns to the balance.
+	UnbondingBlocks uint64 `json:"unbonding_blocks"`
+	// DoubleSignSlashPpm is the share of a double-signer's stake (bonded and
+	// unbonding) that is slashed, in ppm.
+	DoubleSignSlashPpm uint32 `json:"double_sign_slash_ppm"`
+	// JailBlocks is how long a slashed validator stays out of the set.
+	JailBlocks uint64 `json:"jail_blocks"`
+	// EvidenceMaxAgeBlocks: evidence older than this is refused. It must be
+	// below UnbondingBlocks so that no offender escapes by unbonding.
+	EvidenceMaxAgeBlocks uint64 `json:"evidence_max_age_blocks"`
+
+	// EpochBlocks is the length of an epoch; rewards are paid and the
+	// validator set is recomputed when height % EpochBlocks == 0.
+	EpochBlocks uint64 `json:"epoch_blocks"`
+	// InitialEmission is epoch 1's emission in base units.
+	InitialEmission uint64 `json:"initial_emission"`
+	// EmissionDecayPpm: each epoch emits floor(previous × (10^6 − decay) / 10^6).
+	EmissionDecayPpm uint32 `json:"emission_decay_ppm"`
+	// ValidatorRewardPpm is the validators' share of each epoch's emission;
+	// the rest is the flexibility share, paid to sites by delivered Wh.
+	ValidatorRewardPpm uint32 `json:"validator_reward_ppm"`
+}
+
+// DefaultParams are the devnet's rules.
+func DefaultParams() Params {
+	return Params{
+		IntervalSeconds:        900,
+		ReadingWindowIntervals: 16,
+		ReadingMaxSkewSeconds:  120,
+		MaxReadingsPerTx:       1024,
+		MinFee:                 1_000,
+		MaxTxBytes:             256 << 10,
+		MaxBlockBytes:          4 << 20,
+		SiteDeposit:            10 * BaseUnitsPerFLX,
+		MaxDevicesPerSite:      16,
+		MaxValidators:          32,
+		MinValidatorStake:      1_000 * BaseUnitsPerFLX,
+		UnbondingBlocks:        20_000,
+		DoubleSignSlashPpm:     50_000,
+		JailBlocks:             2_000,
+		EvidenceMaxAgeBlocks:   10_000,
+		EpochBlocks:            600,
+		InitialEmission:        1_000 * BaseUnitsPerFLX,
+		EmissionDecayPpm:       1_000,
+		ValidatorRewardPpm:     300_000,
+	}
+}
+
+// ErrParams is returned for parameters that break a rule.
+var ErrParams = errors.New("ledger: invalid params")
+
+// Validate checks the parameters' own rules.
+func (p *Params) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrParams, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case p.IntervalSeconds < 60 || 3600%p.IntervalSeconds != 0:
+		return bad("interval_seconds %d must be at least 60 and divide 3600", p.IntervalSeconds)
+	case p.ReadingWindowIntervals < 1 || p.ReadingWindowIntervals > 96*7:
+		return bad("reading_window_intervals %d: want 1..672", p.ReadingWindowIntervals)
+	case p.ReadingMaxSkewSeconds > p.IntervalSeconds:
+		return bad("reading_max_skew_seconds %d exceeds one interval", p.ReadingMaxSkewSeconds)
+	case p.MaxReadingsPerTx < 1 || p.MaxReadingsPerTx > 65536:
+		return bad("max_readings_per_tx %d: want 1..65536", p.MaxReadingsPerTx)
+	case p.MaxTxBytes < 1024 || p.MaxBlockBytes < p.MaxTxBytes:
+		return bad("max_tx_bytes %d / max_block_bytes %d", p.MaxTxBytes, p.MaxBlockBytes)
+	case p.MaxDevicesPerSite < 1 || p.MaxDevicesPerSite > 256:
+		return bad("max_devices_per_site %d: want 1..256", p.MaxDevicesPerSite)
+	case p.MaxValidators < 1 || p.MaxValidators > 1000:
+		return bad("max_validators %d: want 1..1000", p.MaxValidators)
+	case p.UnbondingBlocks < 1:
+		return bad("unbonding_blocks must be positive")
+	case p.EvidenceMaxAgeBlocks >= p.UnbondingBlocks:
+		return bad("evidence_max_age_blocks %d must be below unbonding_blocks %d", p.EvidenceMaxAgeBlocks, p.UnbondingBlocks)
+	case p.DoubleSignSlashPpm > 1_000_000 || p.EmissionDecayPpm > 1_000_000 || p.ValidatorRewardPpm > 1_000_000:
+		return bad("a ppm value exceeds 1,000,000")
+	case p.EpochBlocks < 1:
+		return bad("epoch_blocks must be positive")
+	}
+	return nil
+}
+
+// IntervalsPerHour is 3600 / IntervalSeconds.
+func (p *Params) IntervalsPerHour() uint64 { return 3600 / uint64(p.IntervalSeconds) }
+
+// EncodeTo writes the canonical encoding (stored in the state).
+func (p *Params) EncodeTo(e *codec.Encoder) {
+	e.Uint8(1)
+	e.Uint32(p.IntervalSeconds)
+	e.Uint32(p.ReadingWindowIntervals)
+	e.Uint32(p.ReadingMaxSkewSeconds)
+	e.Uint32(p.MaxReadingsPerTx)
+	e.Uint64(p.MinFee)
+	e.Uint32(p.MaxTxBytes)
+	e.Uint32(p.MaxBlockBytes)
+	e.Uint64(p.SiteDeposit)
+	e.Uint32(p.MaxDevicesPerSite)
+	e.Uint32(p.MaxValidators)
+	e.Uint64(p.MinValidatorStake)
+	e.Uint64(p.UnbondingBlocks)
+	e.Uint32(p.DoubleSignSlashPpm)
+	e.Uint64(p.JailBlocks)
+	e.Uint64(p.EvidenceMaxAgeBlocks)
+	e.Uint64(p.EpochBlocks)
+	e.Uint64(p.InitialEmission)
+	e.Uint32(p.EmissionDecayPpm)
+	e.Uint32(p.ValidatorRewardPpm)
+}
+
+// DecodeFrom reads the canonical encoding and validates it.
+func (p *Params) DecodeFrom(d *codec.Decoder) {
+	d.Version(1)
+	p.IntervalSeconds = d.Uint32()
+	p.ReadingWindowIntervals = d.Uint32()
+	p.ReadingMaxSkewSeconds = d.Uint32()
+	p.MaxReadingsPerTx = d.Uint32()
+	p.MinFee = d.Uint64()
+	p.MaxTxBytes = d.Uint32()
+	p.MaxBlockBytes = d.Uint32()
+	p.SiteDeposit = d.Uint64()
+	p.MaxDevicesPerSite = d.Uint32()
+	p.MaxValidators = d.Uint32()
+	p.MinValidatorStake = d.Uint64()
+	p.UnbondingBlocks = d.Uint64()
+	p.DoubleSignSlashPpm = d.Uint32()
+	p.JailBlocks = d.Uint64()
+	p.EvidenceMaxAgeBlocks = d.Uint64()
+	p.EpochBlocks = d.Uint64()
+	p.InitialEmission = d.Uint64()
+	p.EmissionDecayPpm = d.Uint32()
+	p.ValidatorRewardPpm = d.Uint32()
+	if d.Err() == nil {
+		if err := p.Validate(); err != nil {
+			d.Fail(err)
+		}
+	}
+}
