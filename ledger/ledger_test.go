@@ -291,11 +291,11 @@ func TestRegisterAndUpdateSite(t *testing.T) {
 	zone.Zone = "de-north"
 	c.fails(c.signTx(owner, zone), ErrBadZone)
 	for name, devs := range map[string][]Device{
-		"none":              {},
-		"zero nameplate":    {{Kind: DevicePV}},
-		"battery no store":  {{Kind: DeviceBattery, NameplateW: 5000}},
-		"pv with storage":   {{Kind: DevicePV, NameplateW: 5000, StorageWh: 10}},
-		"too many devices":  make17(),
+		"none":             {},
+		"zero nameplate":   {{Kind: DevicePV}},
+		"battery no store": {{Kind: DeviceBattery, NameplateW: 5000}},
+		"pv with storage":  {{Kind: DevicePV, NameplateW: 5000, StorageWh: 10}},
+		"too many devices": make17(),
 	} {
 		p := c.registerPayload(owner, sk2)
 		p.Devices = devs
