@@ -284,6 +284,17 @@ func run(w io.Writer, path string, startHour, hours int) error {
 	fmt.Fprintf(w, "Data: `%s` (%d hours, local days %d–%d at UTC−6; OpenEEmeter/OpenDSM sample, Apache 2.0).\n", path, len(s.Wh), firstDay, lastDay)
 	fmt.Fprintf(w, "Placebo window: %02d:00–%02d:00 local standard time on every day with complete data; US federal holidays count as weekend days.\n", startHour, startHour+hours)
 	fmt.Fprintf(w, "Statistics on hourly event-window Wh, ASHRAE Guideline 14 (p = 0); positive NMBE = baseline too low. Thresholds: ASHRAE 14 hourly |NMBE| ≤ 10 %%, CV(RMSE) ≤ 30 %%; PJM relative RMSE < 20 %%.\n\n")
+	fmt.Fprintf(w, "## Summary\n\n")
+	fmt.Fprintf(w, "| method | placebo days | NMBE %% (hourly) | CV(RMSE) %% (hourly) | CV(RMSE) %% (per event) | false down delivery Wh/event |\n")
+	fmt.Fprintf(w, "| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	for mi, m := range ms {
+		o := outs[mi]
+		all := append(append([]pair(nil), o.pairs[0]...), o.pairs[1]...)
+		h, ev := ashrae(all), ashrae(o.events)
+		fmt.Fprintf(w, "| %s | %d | %+.2f | %.2f | %.2f | %.0f |\n", m.name, o.days[0]+o.days[1], h.nmbe, h.cv, ev.cv,
+			AgainstTruth(o.falseDown).MeanEstimatedWh)
+	}
+	fmt.Fprintln(w)
 	for mi, m := range ms {
 		o := outs[mi]
 		fmt.Fprintf(w, "## %s\n\n%s.\n\n", m.name, m.rules)
