@@ -15,6 +15,8 @@
 //   - DeviceProfile: meter-before/meter-after for one device channel
 //     (battery, EV charger): a flat meter-before level under real-time
 //     dispatch, else the device's own 10-day profile.
+//   - Compute(method, …, Params): the one entry point, so the ledger and
+//     the audit tool run the same rules; ParseMethod reads a method name.
 //   - Settle and SettleRequest: per-interval delivered Wh, committed Wh,
 //     performance in ppm, payout capped by the commitment and by the escrow,
 //     bond slashed by an explicit SlashSchedule.
