@@ -252,3 +252,24 @@ func FuzzMQTTPayload(f *testing.F) {
 		payloadNumber(payload, p, int(e%7))
 	})
 }
+
+func BenchmarkPayloadNumber(b *testing.B) {
+	payload := []byte(`{"Time":"2026-06-01T12:00:00","ENERGY":{"Total":1234.567,"Power":[7360,12],"Voltage":231}}`)
+	p, _ := parseJSONPath("ENERGY.Power[0]")
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := payloadNumber(payload, p, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("plain", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := payloadNumber([]byte("1234.5"), nil, 3); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -42,16 +42,22 @@ type SunSpec struct {
 	name string
 	now  func() time.Time
 
+	// mu serialises requests: one Modbus transaction at a time. It is held
+	// during network I/O, so what Name, Info and Capabilities read is kept
+	// apart under infoMu and never waits for the device.
 	mu       sync.Mutex
 	client   *modbus.ModbusClient
 	models   []sunspecModel
-	info     SunSpecInfo
 	caps     Capability
 	failures int
 	retryAt  time.Time
 	closed   bool
 	gridChg  uint16 // ChaGriSet before our first dispatch, restored by DispatchNone
 	savedChg bool
+
+	infoMu   sync.Mutex
+	info     SunSpecInfo
+	infoCaps Capability
 }
 
 var (
@@ -177,8 +183,8 @@ func NewSunSpec(ctx context.Context, cfg SunSpecConfig) (*SunSpec, error) {
 
 // Name says where the device is and what it is.
 func (s *SunSpec) Name() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.infoMu.Lock()
+	defer s.infoMu.Unlock()
 	if s.info.Manufacturer != "" {
 		return s.name + " (" + s.info.Manufacturer + " " + s.info.Model + ")"
 	}
@@ -187,8 +193,8 @@ func (s *SunSpec) Name() string {
 
 // Info is what discovery found, as of the last connection.
 func (s *SunSpec) Info() SunSpecInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.infoMu.Lock()
+	defer s.infoMu.Unlock()
 	i := s.info
 	i.Models = slices.Clone(i.Models)
 	return i
@@ -196,9 +202,9 @@ func (s *SunSpec) Info() SunSpecInfo {
 
 // Capabilities are those of the discovered models, restricted by Usage.
 func (s *SunSpec) Capabilities() Capability {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.caps
+	s.infoMu.Lock()
+	defer s.infoMu.Unlock()
+	return s.infoCaps
 }
 
 // Close closes the connection. It is safe to call more than once.
@@ -361,7 +367,7 @@ func (s *SunSpec) connectLocked(ctx context.Context) error {
 		return err
 	}
 	s.client = c
-	slog.Debug("sunspec: connected", "device", s.name, "info", s.info.String(), "capabilities", s.caps.String())
+	slog.Debug("sunspec: connected", "device", s.name, "info", s.Info().String(), "capabilities", s.caps.String())
 	return nil
 }
 
@@ -412,7 +418,10 @@ func (s *SunSpec) discoverLocked(o *sunspecIO) error {
 			}
 		}
 	}
-	s.models, s.info, s.caps = models, info, caps
+	s.models, s.caps = models, caps
+	s.infoMu.Lock()
+	s.info, s.infoCaps = info, caps
+	s.infoMu.Unlock()
 	return nil
 }
 

@@ -264,3 +264,31 @@ func fuzzAbs(x int) int {
 	}
 	return x
 }
+
+func BenchmarkSunSpecDecodeModels(b *testing.B) {
+	regs := buildFroniusDump()
+	var inv, mtr []uint16
+	for _, m := range mustWalk(b, regs[1]) {
+		if m.ID == modelInverter3P {
+			inv, _ = ssMapRead(regs[1], m)
+		}
+	}
+	for _, m := range mustWalk(b, regs[200]) {
+		if m.ID == modelMeter3PWye {
+			mtr, _ = ssMapRead(regs[200], m)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := inverterPowerW(modelInverter3P, inv); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := meterEnergyWh(modelMeter3PWye, mtr); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func ssMapRead(regs map[uint16]uint16, m sunspecModel) ([]uint16, error) {
+	return mapReader(regs)(m.Addr, m.Len)
+}
