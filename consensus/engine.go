@@ -153,6 +153,7 @@ type Engine struct {
 
 	rounds       []*roundState // index: round, up to round+1
 	maxRoundSeen []int32       // by validator index, -1 if none
+	skipScratch  []roundPower
 
 	// signed holds every message this validator signed at heights >=
 	// height, restored from the WAL on restart. It is consulted before
@@ -322,11 +323,11 @@ func (e *Engine) Ready() Ready {
 // Advance tells the engine that the last Ready was done, decisions
 // included; after a decision, the engine then moves on to the next height.
 func (e *Engine) Advance() {
-	e.out.WAL = slices.Clone(e.out.WAL[e.taken[0]:])
-	e.out.Messages = slices.Clone(e.out.Messages[e.taken[1]:])
-	e.out.Decisions = slices.Clone(e.out.Decisions[e.taken[2]:])
-	e.out.Evidence = slices.Clone(e.out.Evidence[e.taken[3]:])
-	e.out.LocalErrors = slices.Clone(e.out.LocalErrors[e.taken[4]:])
+	e.out.WAL = rest(e.out.WAL, e.taken[0])
+	e.out.Messages = rest(e.out.Messages, e.taken[1])
+	e.out.Decisions = rest(e.out.Decisions, e.taken[2])
+	e.out.Evidence = rest(e.out.Evidence, e.taken[3])
+	e.out.LocalErrors = rest(e.out.LocalErrors, e.taken[4])
 	e.taken = [5]int{}
 	if e.awaitingApply && len(e.out.Decisions) == 0 {
 		e.awaitingApply = false
@@ -336,6 +337,14 @@ func (e *Engine) Advance() {
 		}
 		e.update()
 	}
+}
+
+// rest drops the first n elements, without keeping the caller's array.
+func rest[T any](s []T, n int) []T {
+	if n >= len(s) {
+		return nil
+	}
+	return slices.Clone(s[n:])
 }
 
 // Tick tells the engine the time is nowMs (Unix ms, from the caller's
@@ -889,23 +898,25 @@ func (e *Engine) decide(r int32, value []byte, c *Commit) {
 // honest validator has reached R, so skipping there cannot be forced by
 // the Byzantine alone, and it is never unsafe to start a later round.
 func (e *Engine) ruleRoundSkip() bool {
-	n := e.set.Size()
-	type rp struct {
-		round int32
-		power uint64
-	}
-	ahead := make([]rp, 0, n)
+	// Cheap test first: it runs after every message.
+	var ahead uint64
 	for i, r := range e.maxRoundSeen {
 		if r > e.round {
-			ahead = append(ahead, rp{r, e.set.Validators[i].Power})
+			ahead += e.set.Validators[i].Power
 		}
 	}
-	if len(ahead) == 0 {
+	if !e.set.HasOneThird(ahead) {
 		return false
 	}
-	slices.SortFunc(ahead, func(a, b rp) int { return int(b.round - a.round) })
+	e.skipScratch = e.skipScratch[:0]
+	for i, r := range e.maxRoundSeen {
+		if r > e.round {
+			e.skipScratch = append(e.skipScratch, roundPower{r, e.set.Validators[i].Power})
+		}
+	}
+	slices.SortFunc(e.skipScratch, func(a, b roundPower) int { return int(b.round - a.round) })
 	var power uint64
-	for _, a := range ahead {
+	for _, a := range e.skipScratch {
 		power += a.power
 		if e.set.HasOneThird(power) {
 			e.startRound(a.round)
@@ -913,6 +924,11 @@ func (e *Engine) ruleRoundSkip() bool {
 		}
 	}
 	return false
+}
+
+type roundPower struct {
+	round int32
+	power uint64
 }
 
 // ruleCurrentRound applies the rules about the current round r_p.

@@ -127,7 +127,11 @@ func TestDecodeRejects(t *testing.T) {
 		{"commit: duplicate signer", new(Commit), codec.Encode(&Commit{Height: 5, BlockHash: c.BlockHash, Sigs: []CommitSig{c.Sigs[0], c.Sigs[0]}})},
 		{"commit: nil block", new(Commit), codec.Encode(&Commit{Height: 5, Sigs: c.Sigs})},
 		{"commit: no signatures", new(Commit), codec.Encode(&Commit{Height: 5, BlockHash: c.BlockHash})},
-		{"commit: count beyond input", new(Commit), func() []byte { b := codec.Encode(&Commit{Height: 5, BlockHash: c.BlockHash}); b[len(b)-1] = 5; return b }()},
+		{"commit: count beyond input", new(Commit), func() []byte {
+			b := codec.Encode(&Commit{Height: 5, BlockHash: c.BlockHash})
+			b[len(b)-1] = 5
+			return b
+		}()},
 		{"evidence: same vote twice", new(DuplicateVoteEvidence), codec.Encode(&DuplicateVoteEvidence{VoteA: *v, VoteB: *v})},
 		{"evidence: out of order", new(DuplicateVoteEvidence), codec.Encode(&DuplicateVoteEvidence{VoteA: ev.VoteB, VoteB: ev.VoteA})},
 		{"evidence: different validators", new(DuplicateVoteEvidence), codec.Encode(NewDuplicateVoteEvidence(v, signedVote(t, keys[1], Prevote, 5, 2, "B", 1)))},
@@ -249,8 +253,11 @@ func TestVerifyDuplicateVoteEvidence(t *testing.T) {
 	for name, f := range map[string]func() error{
 		"other key":   func() error { _, _, err := VerifyDuplicateVoteEvidence(testChain, enc, keys[1].Public()); return err },
 		"other chain": func() error { _, _, err := VerifyDuplicateVoteEvidence("other", enc, keys[0].Public()); return err },
-		"tampered":    func() error { _, _, err := VerifyDuplicateVoteEvidence(testChain, tampered, keys[0].Public()); return err },
-		"no key":      func() error { _, _, err := VerifyDuplicateVoteEvidence(testChain, enc, nil); return err },
+		"tampered": func() error {
+			_, _, err := VerifyDuplicateVoteEvidence(testChain, tampered, keys[0].Public())
+			return err
+		},
+		"no key": func() error { _, _, err := VerifyDuplicateVoteEvidence(testChain, enc, nil); return err },
 	} {
 		if err := f(); !errors.Is(err, ErrBadEvidence) {
 			t.Errorf("%s: %v", name, err)

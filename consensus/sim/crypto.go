@@ -42,7 +42,8 @@ func fakeMAC(secret *[32]byte, h [32]byte) wallet.Signature {
 
 // fakeVerifier knows every validator's secret, by address.
 type fakeVerifier struct {
-	keys []*fakeKey // sorted as created; looked up linearly (n is small)
+	keys  []*fakeKey
+	byAdr map[wallet.Address]*fakeKey
 }
 
 var errFakeSig = errors.New("sim: bad fake signature")
@@ -52,15 +53,11 @@ func (f *fakeVerifier) VerifyTyped(val *consensus.Validator, tag wallet.Tag, cha
 	if err != nil {
 		return err
 	}
-	for _, k := range f.keys {
-		if k.addr == val.Address {
-			if fakeMAC(&k.secret, h) != sig {
-				return errFakeSig
-			}
-			return nil
-		}
+	k, ok := f.byAdr[val.Address]
+	if !ok || fakeMAC(&k.secret, h) != sig {
+		return errFakeSig
 	}
-	return errFakeSig
+	return nil
 }
 
 // rngReader turns a seeded generator into an io.Reader for key generation.

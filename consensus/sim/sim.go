@@ -213,7 +213,7 @@ func newSim(sc Scenario, seed uint64) (*Sim, error) {
 		sc.GenesisTimeMs = 1_700_000_000_000
 	}
 	s := &Sim{sc: sc, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x6772_6964_6d69_6e74)), signed: map[signKey][]byte{}, altHash: map[roundKey]consensus.Hash{}}
-	fv := &fakeVerifier{}
+	fv := &fakeVerifier{byAdr: map[wallet.Address]*fakeKey{}}
 	stakes := make([]consensus.Stake, sc.Candidates)
 	for i := 0; i < sc.Candidates; i++ {
 		n := &node{idx: i, up: true, wal: &memWAL{}}
@@ -233,6 +233,7 @@ func newSim(sc Scenario, seed uint64) (*Sim, error) {
 				k.addr[j] = byte(s.rng.Uint32())
 			}
 			fv.keys = append(fv.keys, k)
+			fv.byAdr[k.addr] = k
 			n.signer, n.addr = k, k.addr
 		}
 		stakes[i].Address = n.addr
