@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -312,7 +313,7 @@ func NewMQTT(ctx context.Context, cfg MQTTConfig) (*MQTT, error) {
 	}
 	m := &MQTT{
 		cfg:     cfg,
-		name:    "mqtt " + cfg.Broker,
+		name:    "mqtt " + redactURL(cfg.Broker),
 		now:     time.Now,
 		values:  vals,
 		samples: map[string]mqttSample{},
@@ -584,4 +585,16 @@ func (m *MQTT) Dispatch(ctx context.Context, d Dispatch) error {
 	}
 	slog.Info("mqtt: dispatch", "device", m.name, "kind", d.Kind, "power_w", d.PowerW, "until", d.Until)
 	return nil
+}
+
+// redactURL drops a password from a broker URL, for names and logs.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		if err != nil {
+			return "(unparsable broker URL)"
+		}
+		return s
+	}
+	return u.Redacted()
 }

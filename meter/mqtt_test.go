@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -446,5 +447,14 @@ func TestMQTTRegistry(t *testing.T) {
 	}
 	if _, err := d.(GridMeter).GridPowerW(adapterCtx(t)); !errors.Is(err, ErrDeviceClosed) {
 		t.Errorf("read after close: %v", err)
+	}
+}
+
+func TestMQTTNameHidesPassword(t *testing.T) {
+	if got := redactURL("tcp://gridmint:s3cret@10.0.0.2:1883"); strings.Contains(got, "s3cret") {
+		t.Errorf("redacted URL %q shows the password", got)
+	}
+	if got := redactURL("tcp://127.0.0.1:1883"); got != "tcp://127.0.0.1:1883" {
+		t.Errorf("plain URL changed to %q", got)
 	}
 }

@@ -87,7 +87,7 @@ func init() {
 //	[[device]]
 //	kind = "sunspec"
 //	address = "192.168.1.20:502"   # host:port, port 502 when left out
-//	unit_id = 1                    # Fronius GEN24 inverter 1, its meter 200; SMA 3 (126 for Sunny Island)
+//	unit_id = 1                    # Fronius GEN24: inverter 1, its meter 200; SMA: 126
 //	usage = ["pv", "battery"]      # what to read from this unit; default: all that was discovered
 //	timeout = "2s"                 # per request
 //	control = true                 # allow battery dispatch via model 124 (default false)
