@@ -239,6 +239,8 @@ func (s SimInterval) DeliveredWh() int64 {
 
 // SimEvent is a scheduled flexibility event as a home sees it: posted at
 // one interval, dispatching from Start (inclusive) to End (exclusive).
+// PowerW is the battery's discharge or charge power (0 holds the battery
+// idle) or the flexible load's curtailment; a charger pause ignores it.
 type SimEvent struct {
 	Posted, Start, End uint64
 	Kind               DispatchKind

@@ -73,7 +73,9 @@ func (h *Home) dispatch(ctx context.Context, device string, d Dispatch, allowed 
 	defer h.mu.Unlock()
 	now := h.nowS()
 	until := d.Until.Unix()
-	if d.Kind != DispatchNone && until <= now {
+	if d.Kind == DispatchNone {
+		until = now
+	} else if until <= now {
 		return fmt.Errorf("%w: until %d, now %d", ErrDispatchExpired, until, now)
 	}
 	return h.addEvent(device, simEvent{postedS: now, startS: now, endS: until, kind: d.Kind, powerW: d.PowerW})

@@ -379,6 +379,35 @@ func TestSimDispatchBehaviours(t *testing.T) {
 	}
 }
 
+// TestSimTwinIsReplay: the counterfactual is what the same home, rebuilt
+// from its configuration and run without the dispatch, does.
+func TestSimTwinIsReplay(t *testing.T) {
+	a := dispatchHome(t, BehaviourGame, 50)
+	b := dispatchHome(t, BehaviourGame, 50)
+	start := uint64(150*96 + 2*96 + 8)
+	for _, e := range []SimEvent{
+		{Posted: 150 * 96, Start: start, End: start + 8, Kind: DispatchBatteryDischarge, PowerW: 4000},
+		{Posted: 150 * 96, Start: start, End: start + 8, Kind: DispatchChargerPause},
+	} {
+		if err := a.Schedule(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	differ := 0
+	for range 4 * 96 {
+		x, y := a.Step(), b.Step()
+		if x.Counterfactual != y.Actual || y.Actual != y.Counterfactual {
+			t.Fatalf("interval %d: twin %+v, replay %+v", x.Index, x.Counterfactual, y.Actual)
+		}
+		if x.Actual != x.Counterfactual {
+			differ++
+		}
+	}
+	if differ == 0 {
+		t.Fatal("the dispatch changed nothing")
+	}
+}
+
 func TestSimDeviceAdapters(t *testing.T) {
 	ctx := context.Background()
 	h := dispatchHome(t, BehaviourComply, 30)
