@@ -171,7 +171,8 @@ type Engine struct {
 	lastValue       []byte
 	lastBlockTimeMs int64
 
-	future []*Message // messages for height+1, checked when we get there
+	future          []*Message // messages for height+1, checked when we get there
+	futureProposals int        // how many of future are proposals
 
 	replaying   bool
 	replayQueue []WALEntry // WAL entries still to replay (paused at a decision)
@@ -417,6 +418,12 @@ func (e *Engine) Step(m *Message) error {
 	return err
 }
 
+// Bounds of the buffer of messages for the next height.
+const (
+	maxFutureVotes     = 4 * MaxValidators
+	maxFutureProposals = 8
+)
+
 // ErrHeightSkew is returned for a message at a height the engine cannot
 // check now (too old, or more than one ahead); it is not misbehaviour.
 var ErrHeightSkew = errors.New("consensus: message for another height")
@@ -446,9 +453,16 @@ func (e *Engine) handle(m *Message) error {
 	switch {
 	case h == e.height && e.set != nil:
 	case h == e.height || h == e.height+1:
-		// Checked when we enter that height; bounded so that a peer cannot
-		// make us hold more than a few rounds' worth of messages.
-		if len(e.future) < 8*MaxValidators {
+		// Checked when we enter that height. Bounded, since they cannot be
+		// checked yet: votes to a few rounds' worth, proposals (which
+		// carry values of up to MaxValueBytes) to a handful. Whatever is
+		// dropped comes back with the senders' re-broadcasts.
+		if m.Kind == MsgProposal {
+			if e.futureProposals < maxFutureProposals {
+				e.futureProposals++
+				e.future = append(e.future, m)
+			}
+		} else if len(e.future)-e.futureProposals < maxFutureVotes {
 			e.future = append(e.future, m)
 		}
 		return nil
@@ -662,7 +676,7 @@ func (e *Engine) enterHeight() {
 	e.signed = slices.DeleteFunc(e.signed, func(m *Message) bool { return m.Height() < e.height })
 	e.startRound(0)
 	future := e.future
-	e.future = nil
+	e.future, e.futureProposals = nil, 0
 	for _, m := range future {
 		_ = e.handle(m)
 	}
