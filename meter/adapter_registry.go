@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"time"
 )
 
 // The adapter registry lets the node's TOML file name a device family by a
@@ -137,7 +138,10 @@ func (c Capability) String() string {
 		}
 	}
 	if c >= capEnd {
-		s += fmt.Sprintf("+0x%x", uint16(c&^(capEnd-1)))
+		if s != "" {
+			s += "+"
+		}
+		s += fmt.Sprintf("0x%x", uint16(c&^(capEnd-1)))
 	}
 	return s
 }
@@ -178,4 +182,31 @@ func Supports(d Device, c Capability) bool {
 		return r.Capabilities()&c != 0
 	}
 	return true
+}
+
+// Duration is a time.Duration that config files write as text: "2s",
+// "1m30s", "500ms". (TOML decoders do not all read time.Duration from a
+// string; every one reads an encoding.TextUnmarshaler.)
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String formats as time.Duration does.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText writes the duration as text, e.g. "1m30s".
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads a non-negative duration such as "2s" or "1m30s".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("meter: duration %q: %w", b, err)
+	}
+	if v < 0 {
+		return fmt.Errorf("meter: duration %q is negative", b)
+	}
+	*d = Duration(v)
+	return nil
 }

@@ -124,11 +124,11 @@ type MQTTConfig struct {
 	Username string `toml:"username"`
 	Password string `toml:"password"`
 	// MaxAge is how long a received value is good; 60 s by default.
-	MaxAge time.Duration `toml:"max_age"`
+	MaxAge Duration `toml:"max_age"`
 	// Timeout bounds connecting and publishing; 5 s by default.
-	Timeout time.Duration `toml:"timeout"`
+	Timeout Duration `toml:"timeout"`
 	// MaxBackoff caps the wait between reconnects; 30 s by default.
-	MaxBackoff time.Duration `toml:"max_backoff"`
+	MaxBackoff Duration `toml:"max_backoff"`
 
 	GridPower        MQTTValue `toml:"grid_power"`         // W, + import
 	GridImportEnergy MQTTValue `toml:"grid_import_energy"` // Wh counter
@@ -157,7 +157,7 @@ type MQTTValue struct {
 	// opposite of ours (evcc's battery power is + when discharging).
 	Invert bool `toml:"invert"`
 	// MaxAge overrides the device's MaxAge for this value.
-	MaxAge time.Duration `toml:"max_age"`
+	MaxAge Duration `toml:"max_age"`
 }
 
 // MQTTDispatch lists the messages to publish for each dispatch kind. A kind
@@ -221,13 +221,13 @@ func (c *MQTTConfig) validate() ([]*mqttValue, error) {
 		c.ClientID = "gridmint-" + hex.EncodeToString(b[:])
 	}
 	if c.MaxAge <= 0 {
-		c.MaxAge = 60 * time.Second
+		c.MaxAge = Duration(60 * time.Second)
 	}
 	if c.Timeout <= 0 {
-		c.Timeout = 5 * time.Second
+		c.Timeout = Duration(5 * time.Second)
 	}
 	if c.MaxBackoff <= 0 {
-		c.MaxBackoff = 30 * time.Second
+		c.MaxBackoff = Duration(30 * time.Second)
 	}
 	var vals []*mqttValue
 	for _, f := range []struct {
@@ -262,9 +262,9 @@ func (c *MQTTConfig) validate() ([]*mqttValue, error) {
 		if err != nil {
 			return nil, fmt.Errorf("mqtt: %s: %w", f.what, err)
 		}
-		maxAge := f.v.MaxAge
+		maxAge := f.v.MaxAge.D()
 		if maxAge <= 0 {
-			maxAge = c.MaxAge
+			maxAge = c.MaxAge.D()
 		}
 		vals = append(vals, &mqttValue{what: f.what, cap: f.cap, topic: f.v.Topic, path: p, exp10: exp, invert: f.v.Invert, maxAge: maxAge})
 	}
@@ -345,9 +345,9 @@ func NewMQTT(ctx context.Context, cfg MQTTConfig) (*MQTT, error) {
 		SetCleanSession(true).
 		SetAutoReconnect(true).
 		SetConnectRetry(false).
-		SetConnectTimeout(cfg.Timeout).
-		SetWriteTimeout(cfg.Timeout).
-		SetMaxReconnectInterval(cfg.MaxBackoff).
+		SetConnectTimeout(cfg.Timeout.D()).
+		SetWriteTimeout(cfg.Timeout.D()).
+		SetMaxReconnectInterval(cfg.MaxBackoff.D()).
 		SetKeepAlive(30 * time.Second).
 		SetOrderMatters(false)
 	subscribed := make(chan error, 1)
@@ -364,8 +364,8 @@ func NewMQTT(ctx context.Context, cfg MQTTConfig) (*MQTT, error) {
 		tok := c.SubscribeMultiple(filters, m.receive)
 		go func() {
 			var err error
-			if !tok.WaitTimeout(cfg.Timeout) {
-				err = fmt.Errorf("subscribe: no answer within %v", cfg.Timeout)
+			if !tok.WaitTimeout(cfg.Timeout.D()) {
+				err = fmt.Errorf("subscribe: no answer within %v", cfg.Timeout.D())
 			} else if err = tok.Error(); err != nil {
 				err = fmt.Errorf("subscribe: %w", err)
 			}
@@ -387,14 +387,14 @@ func NewMQTT(ctx context.Context, cfg MQTTConfig) (*MQTT, error) {
 		return nil, fmt.Errorf("%s: connect: %w", m.name, err)
 	}
 	// Return subscribed, so that no message published after NewMQTT is missed.
-	t := time.NewTimer(cfg.Timeout)
+	t := time.NewTimer(cfg.Timeout.D())
 	defer t.Stop()
 	select {
 	case err = <-subscribed:
 	case <-ctx.Done():
 		err = ctx.Err()
 	case <-t.C:
-		err = fmt.Errorf("subscribe: no answer within %v", cfg.Timeout)
+		err = fmt.Errorf("subscribe: no answer within %v", cfg.Timeout.D())
 	}
 	if err != nil {
 		m.client.Disconnect(0)
@@ -405,7 +405,7 @@ func NewMQTT(ctx context.Context, cfg MQTTConfig) (*MQTT, error) {
 
 // wait waits for a Paho token, for at most Timeout and while ctx lasts.
 func (m *MQTT) wait(ctx context.Context, tok paho.Token) error {
-	t := time.NewTimer(m.cfg.Timeout)
+	t := time.NewTimer(m.cfg.Timeout.D())
 	defer t.Stop()
 	select {
 	case <-tok.Done():
@@ -413,7 +413,7 @@ func (m *MQTT) wait(ctx context.Context, tok paho.Token) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.C:
-		return fmt.Errorf("no answer within %v", m.cfg.Timeout)
+		return fmt.Errorf("no answer within %v", m.cfg.Timeout.D())
 	}
 }
 

@@ -185,8 +185,8 @@ func eventually(t *testing.T, what string, want int64, read func() (int64, error
 func evccConfig(broker string) MQTTConfig {
 	return MQTTConfig{
 		Broker:       broker,
-		MaxAge:       time.Minute,
-		MaxBackoff:   200 * time.Millisecond,
+		MaxAge:       Duration(time.Minute),
+		MaxBackoff:   Duration(200 * time.Millisecond),
 		GridPower:    MQTTValue{Topic: "evcc/site/gridPower"},
 		PVPower:      MQTTValue{Topic: "evcc/site/pvPower"},
 		BatteryPower: MQTTValue{Topic: "evcc/site/batteryPower", Invert: true},
@@ -337,8 +337,8 @@ func TestMQTTStale(t *testing.T) {
 	pub := publisher(t, b)
 	ctx := adapterCtx(t)
 	cfg := evccConfig(b.url())
-	cfg.MaxAge = 30 * time.Second
-	cfg.PVPower.MaxAge = 2 * time.Minute
+	cfg.MaxAge = Duration(30 * time.Second)
+	cfg.PVPower.MaxAge = Duration(2 * time.Minute)
 	m := openMQTT(t, cfg)
 	var mu sync.Mutex
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -368,7 +368,7 @@ func TestMQTTReconnect(t *testing.T) {
 	pub := publisher(t, b)
 	ctx := adapterCtx(t)
 	cfg := evccConfig(b.url())
-	cfg.MaxAge = 500 * time.Millisecond
+	cfg.MaxAge = Duration(500 * time.Millisecond)
 	m := openMQTT(t, cfg)
 	publish(t, pub, "evcc/site/gridPower", "300", false)
 	eventually(t, "before", 300, func() (int64, error) { return m.GridPowerW(ctx) })
@@ -424,7 +424,7 @@ func TestMQTTConfigRejects(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	start := time.Now()
-	if _, err := NewMQTT(ctx, MQTTConfig{Broker: addr, Timeout: time.Second}); err == nil {
+	if _, err := NewMQTT(ctx, MQTTConfig{Broker: addr, Timeout: Duration(time.Second)}); err == nil {
 		t.Error("connected to nothing")
 	}
 	if d := time.Since(start); d > 3*time.Second {

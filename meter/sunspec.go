@@ -115,11 +115,11 @@ type SunSpecConfig struct {
 	// default: a node only moves a battery when its owner said it may.
 	Control bool `toml:"control"`
 	// Timeout bounds one Modbus request; 2 s by default.
-	Timeout time.Duration `toml:"timeout"`
+	Timeout Duration `toml:"timeout"`
 	// MinBackoff and MaxBackoff bound the wait between reconnects; 1 s and
 	// 60 s by default.
-	MinBackoff time.Duration `toml:"min_backoff"`
-	MaxBackoff time.Duration `toml:"max_backoff"`
+	MinBackoff Duration `toml:"min_backoff"`
+	MaxBackoff Duration `toml:"max_backoff"`
 }
 
 // Errors of the SunSpec adapter.
@@ -144,13 +144,13 @@ func (c *SunSpecConfig) setDefaults() error {
 		c.UnitID = 1
 	}
 	if c.Timeout <= 0 {
-		c.Timeout = 2 * time.Second
+		c.Timeout = Duration(2 * time.Second)
 	}
 	if c.MinBackoff <= 0 {
-		c.MinBackoff = time.Second
+		c.MinBackoff = Duration(time.Second)
 	}
 	if c.MaxBackoff < c.MinBackoff {
-		c.MaxBackoff = max(60*time.Second, c.MinBackoff)
+		c.MaxBackoff = max(Duration(60*time.Second), c.MinBackoff)
 	}
 	for _, u := range c.Usage {
 		switch u {
@@ -328,11 +328,11 @@ func (s *SunSpec) with(ctx context.Context, fn func(*sunspecIO) error) error {
 // failLocked schedules the next connection attempt.
 func (s *SunSpec) failLocked() {
 	s.failures++
-	d := s.cfg.MinBackoff
-	for i := 1; i < s.failures && d < s.cfg.MaxBackoff; i++ {
+	d := s.cfg.MinBackoff.D()
+	for i := 1; i < s.failures && d < s.cfg.MaxBackoff.D(); i++ {
 		d *= 2
 	}
-	s.retryAt = s.now().Add(min(d, s.cfg.MaxBackoff))
+	s.retryAt = s.now().Add(min(d, s.cfg.MaxBackoff.D()))
 }
 
 func (s *SunSpec) dropLocked() {
@@ -349,7 +349,7 @@ var modbusQuietLogger = log.New(io.Discard, "", 0)
 func (s *SunSpec) connectLocked(ctx context.Context) error {
 	c, err := modbus.NewClient(&modbus.ClientConfiguration{
 		URL:     "tcp://" + s.cfg.Address,
-		Timeout: s.cfg.Timeout,
+		Timeout: s.cfg.Timeout.D(),
 		Logger:  modbusQuietLogger,
 	})
 	if err != nil {

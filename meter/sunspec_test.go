@@ -14,7 +14,7 @@ func openSunSpec(t *testing.T, srv *testModbus, cfg SunSpecConfig) *SunSpec {
 	t.Helper()
 	cfg.Address = srv.addr
 	if cfg.Timeout == 0 {
-		cfg.Timeout = time.Second
+		cfg.Timeout = Duration(time.Second)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -62,10 +62,10 @@ func TestSunSpecDiscovery(t *testing.T) {
 	srv.units[4] = map[uint16]uint16{40000: 0x1234, 40001: 0x5678}
 	srv.mu.Unlock()
 	ctx := adapterCtx(t)
-	if _, err := NewSunSpec(ctx, SunSpecConfig{Address: srv.addr, UnitID: 4, Timeout: time.Second}); !errors.Is(err, ErrNotSunSpec) {
+	if _, err := NewSunSpec(ctx, SunSpecConfig{Address: srv.addr, UnitID: 4, Timeout: Duration(time.Second)}); !errors.Is(err, ErrNotSunSpec) {
 		t.Errorf("unit without SunS: %v", err)
 	}
-	if _, err := NewSunSpec(ctx, SunSpecConfig{Address: srv.addr, UnitID: 9, Timeout: time.Second}); !errors.Is(err, modbus.ErrGWTargetFailedToRespond) {
+	if _, err := NewSunSpec(ctx, SunSpecConfig{Address: srv.addr, UnitID: 9, Timeout: Duration(time.Second)}); !errors.Is(err, modbus.ErrGWTargetFailedToRespond) {
 		t.Errorf("unknown unit: %v", err)
 	}
 }
@@ -221,8 +221,8 @@ func TestSunSpecDispatch(t *testing.T) {
 func TestSunSpecReconnect(t *testing.T) {
 	srv := startTestModbus(t, loadDump(t))
 	ctx := adapterCtx(t)
-	inv := openSunSpec(t, srv, SunSpecConfig{UnitID: 1, Timeout: 300 * time.Millisecond,
-		MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	inv := openSunSpec(t, srv, SunSpecConfig{UnitID: 1, Timeout: Duration(300 * time.Millisecond),
+		MinBackoff: Duration(50 * time.Millisecond), MaxBackoff: Duration(200 * time.Millisecond)})
 	if _, err := inv.PVPowerW(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -258,8 +258,8 @@ func TestSunSpecReconnect(t *testing.T) {
 func TestSunSpecTimeout(t *testing.T) {
 	srv := startTestModbus(t, loadDump(t))
 	ctx := adapterCtx(t)
-	mtr := openSunSpec(t, srv, SunSpecConfig{UnitID: 200, Timeout: 150 * time.Millisecond,
-		MinBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	mtr := openSunSpec(t, srv, SunSpecConfig{UnitID: 200, Timeout: Duration(150 * time.Millisecond),
+		MinBackoff: Duration(50 * time.Millisecond), MaxBackoff: Duration(100 * time.Millisecond)})
 
 	srv.setStall(400 * time.Millisecond)
 	start := time.Now()
