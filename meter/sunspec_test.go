@@ -3,6 +3,7 @@ package meter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -326,5 +327,46 @@ func TestSunSpecRegistry(t *testing.T) {
 	}
 	if _, err := Open(ctx, "sunspec", ConfigValue(42)); err == nil {
 		t.Error("a config of the wrong type was accepted")
+	}
+}
+
+// TestSunSpecLongModel reads a model longer than one Modbus request (125
+// registers): a model 160 with seven modules, the storage ones last.
+func TestSunSpecLongModel(t *testing.T) {
+	mppt := newModel(modelMPPT, mpptModules+7*mpptModLen).i16(mpptDCWSF, 0).set(mpptN, 7)
+	for i := 0; i < 7; i++ {
+		b := mpptModules + i*mpptModLen
+		label, dcw := fmt.Sprintf("String %d", i+1), uint16(1000+i)
+		switch i {
+		case 5:
+			label, dcw = "StCha 6", 2500
+		case 6:
+			label, dcw = "StDisCha 7", 0
+		}
+		mppt.set(b, uint16(i+1)).str(b+mpptModIDStr, 8, label).set(b+mpptModDCW, dcw)
+	}
+	storage := newModel(modelStorage, stoLen).set(stoChaState, 50).i16(stoChaStateSF, 0).i16(stoInOutWRSF, -2)
+	plain := newModel(modelStorage, stoLen).set(stoChaState, 50)
+	srv := startTestModbus(t, map[uint8]map[uint16]uint16{
+		1: sunspecMap(40000, commonModel("Test", "Long", "1", "1"), mppt, storage),
+		2: sunspecMap(0, commonModel("Test", "No160", "1", "1"), plain),
+	})
+	ctx := adapterCtx(t)
+	if mppt := len(mppt.d); mppt <= maxRegsPerRead {
+		t.Fatalf("model of %d registers fits one read", mppt)
+	}
+	long := openSunSpec(t, srv, SunSpecConfig{UnitID: 1})
+	if w, err := long.BatteryPowerW(ctx); err != nil || w != 2500 {
+		t.Errorf("battery power %d, %v", w, err)
+	}
+	if soc, err := long.BatterySoCPpm(ctx); err != nil || soc != 500_000 {
+		t.Errorf("SoC %d, %v", soc, err)
+	}
+	no160 := openSunSpec(t, srv, SunSpecConfig{UnitID: 2})
+	if _, err := no160.BatteryPowerW(ctx); !errors.Is(err, ErrNotSupported) {
+		t.Errorf("battery power without model 160: %v", err)
+	}
+	if soc, err := no160.BatterySoCPpm(ctx); err != nil || soc != 500_000 {
+		t.Errorf("SoC without model 160: %d, %v", soc, err)
 	}
 }
