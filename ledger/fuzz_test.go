@@ -1,0 +1,133 @@
+package ledger
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/gridmint/gridmint/codec"
+	"github.com/gridmint/gridmint/meter"
+)
+
+// roundTrip is the canonical property of every decoder: what decodes,
+// encodes back to the same bytes.
+func roundTrip[T any, P interface {
+	*T
+	codec.Encodable
+	codec.Decodable
+}](t *testing.T, b []byte) {
+	var v T
+	if err := codec.Decode(b, P(&v)); err != nil {
+		return
+	}
+	if again := codec.Encode(P(&v)); !bytes.Equal(again, b) {
+		t.Fatalf("non-canonical input accepted:\n in %x\nout %x", b, again)
+	}
+}
+
+func sampleTxs() [][]byte {
+	k := testKey(1)
+	sk := testKey(5001)
+	pop, _ := sk.SignTyped(SitePoPTag, testChainID, SitePoPBody(k.Address()))
+	r := meter.Reading{Site: sk.Address(), Interval: 3, Counter: 1, PVWh: 10}
+	r.Sign(sk, testChainID)
+	payloads := []Payload{
+		&Transfer{To: testKey(2).Address(), Amount: 5},
+		&Bond{Amount: 7, ConsKey: testKey(3).Public().Compressed()},
+		&Bond{Amount: 7},
+		&Unbond{Amount: 3},
+		&RegisterSite{SiteKey: sk.Public().Compressed(), PoP: pop, Zone: "CO-DEN", LatE6: 1, LonE6: -2,
+			Devices: []Device{{Kind: DevicePV, NameplateW: 4000}}},
+		&UpdateSite{Site: sk.Address(), Zone: "Z", Devices: []Device{{Kind: DeviceBattery, NameplateW: 1, StorageWh: 2}}},
+		&Readings{Readings: []meter.Reading{r}},
+		&RECTransfer{ID: 1, Wh: 2, To: k.Address()},
+		&RECRetire{ID: 1, Wh: 2, Beneficiary: "x"},
+		&Evidence{Data: []byte{1, 2, 3}},
+	}
+	var out [][]byte
+	for i, p := range payloads {
+		tx := &Tx{Nonce: uint64(i), Fee: 1000, Payload: p}
+		tx.Sign(k, testChainID)
+		out = append(out, tx.Encode())
+	}
+	return out
+}
+
+func FuzzDecodeTx(f *testing.F) {
+	for _, tx := range sampleTxs() {
+		f.Add(tx)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tx, err := DecodeTx(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(tx.Encode(), b) {
+			t.Fatalf("non-canonical tx accepted: %x", b)
+		}
+		_ = tx.VerifySignature(testChainID) // must not panic
+	})
+}
+
+func FuzzDecodeBlock(f *testing.F) {
+	b := &Block{Header: Header{ChainID: testChainID, Height: 3, TimeMs: 5}, Txs: sampleTxs()[:3]}
+	f.Add(b.Encode())
+	f.Add((&Block{}).Encode())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		blk, err := DecodeBlock(data)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(blk.Encode(), data) {
+			t.Fatalf("non-canonical block accepted: %x", data)
+		}
+	})
+}
+
+// FuzzStateRecords fuzzes the decoders of every state record and of block
+// results: the first byte picks the type.
+func FuzzStateRecords(f *testing.F) {
+	p := DefaultParams()
+	seeds := []codec.Encodable{
+		&Account{Balance: 1, Nonce: 2, Bonded: 3, Unbonding: []Unbonding{{1, 2, 3}}, ConsKey: testKey(1).Public().Compressed()},
+		&Site{SiteKey: testKey(2).Public().Compressed(), Zone: "A", Devices: []Device{{Kind: DevicePV, NameplateW: 1}}},
+		&REC{ID: 1, Zone: "A", Technology: TechSolarPV, Retired: true, Beneficiary: "b"},
+		&p,
+		&ValidatorSet{Epoch: 1, Validators: []Validator{{ConsKey: testKey(3).Public().Compressed(), Power: 5}}},
+		&addressList{Addrs: nil},
+		&chainState{Height: 1},
+		&Supply{Genesis: 1},
+		&BlockResult{Receipts: []Receipt{{Code: 1, Error: "x", Readings: []ReadingResult{{Interval: 1, Chained: true}}}}, Events: []Event{{Kind: EventEmission}}},
+		&meta{Height: 1},
+	}
+	for i, s := range seeds {
+		f.Add(append([]byte{byte(i)}, codec.Encode(s)...))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		b := data[1:]
+		switch data[0] % 10 {
+		case 0:
+			roundTrip[Account](t, b)
+		case 1:
+			roundTrip[Site](t, b)
+		case 2:
+			roundTrip[REC](t, b)
+		case 3:
+			roundTrip[Params](t, b)
+		case 4:
+			roundTrip[ValidatorSet](t, b)
+		case 5:
+			roundTrip[addressList](t, b)
+		case 6:
+			roundTrip[chainState](t, b)
+		case 7:
+			roundTrip[Supply](t, b)
+		case 8:
+			roundTrip[BlockResult](t, b)
+		case 9:
+			roundTrip[meta](t, b)
+		}
+	})
+}
