@@ -90,9 +90,11 @@ func sunEphemeris(t int64) ephemeris {
 	eE12 := 16_708_634_000 - mulDiv(jc, 42_037_000, 1e12) - mulDiv(jc2, 126_700, 1e12)
 	e := mulDiv(eE12, one, 1e12)
 
-	sinM, _ := sincos(m)
-	sin2M, _ := sincos(2 * m)
-	sin3M, _ := sincos(3 * m)
+	// sin 2M and sin 3M by the double- and triple-angle identities: two
+	// CORDIC runs fewer, same accuracy (a few Q30 LSB).
+	sinM, cosM := sincos(m)
+	sin2M := 2 * mulQ(sinM, cosM)
+	sin3M := mulQ(sinM, 3*one-4*mulQ(sinM, sinM))
 	// Equation of centre C (degrees coefficients in nd).
 	c := mulDiv(sinM, 1_914_602_000-mulDiv(jc, 4_817_000, 1e12)-mulDiv(jc2, 14_000, 1e12), one) +
 		mulDiv(sin2M, 19_993_000-mulDiv(jc, 101_000, 1e12), one) +
@@ -126,7 +128,7 @@ func sunEphemeris(t int64) ephemeris {
 	// y = tan²(ε/2) = (1 − cos ε)/(1 + cos ε).
 	y := mulDiv(one-cosEps, one, one+cosEps)
 	sin2L, cos2L := sincos(2 * l0)
-	sin4L, _ := sincos(4 * l0)
+	sin4L := 2 * mulQ(sin2L, cos2L)
 	eq := mulQ(y, sin2L) - 2*mulQ(e, sinM) + 4*mulQ(mulQ(e, y), mulQ(sinM, cos2L)) -
 		mulQ(mulQ(y, y), sin4L)/2 - mulQ(mulQ(mulQ(e, e), sin2M), 5*one/4)
 	eot := mulDiv(eq, ndPerRadMilli, 1000*one)
