@@ -45,7 +45,7 @@ type SunTimes struct {
 	SunsetUnix  int64
 }
 
-// secPerDegNum/Den convert an hour angle in nd to mean-solar seconds:
+// haToSec converts an hour angle in nd to mean-solar seconds, rounded:
 // 240 s per degree.
 func haToSec(ha int64) int64 { return mulDiv(ha, 240, ndPerDeg) }
 
@@ -57,9 +57,11 @@ func haToSec(ha int64) int64 { return mulDiv(ha, 240, ndPerDeg) }
 // SunriseAltitudeE6 before and after that transit, so for a site in the
 // Americas the sunset can fall on the next UTC date, as in local time.
 //
-// Accuracy: within a few seconds of SPA at mid latitudes (see doc.go);
-// within about a day of the start or end of a polar day or night the
-// crossing is ill conditioned and the error grows to minutes.
+// Accuracy: the returned second is the model's crossing to within one
+// second; the model agrees with SPA to the second on its example (see
+// doc.go). Where the sun grazes the horizon (days next to a polar day or
+// night) the model's ≈ 0.01° error can move the times by minutes, and
+// Kind may differ from other almanacs' on the boundary days.
 func SunriseSunset(dayUnix, latE6, lonE6 int64) (SunTimes, error) {
 	if err := checkSite(latE6, lonE6); err != nil {
 		return SunTimes{}, err
