@@ -66,6 +66,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -759,8 +760,10 @@ func simISqrt(n int64) int64 {
 	if n <= 0 {
 		return 0
 	}
-	x := n
-	y := (x + 1) / 2
+	// Start above the root (2^ceil(bits/2) >= sqrt n) and descend by
+	// Newton's method: a few steps.
+	x := int64(1) << ((bits.Len64(uint64(n)) + 1) / 2)
+	y := (x + n/x) / 2
 	for y < x {
 		x = y
 		y = (x + n/x) / 2
