@@ -349,7 +349,9 @@ func NewMQTT(ctx context.Context, cfg MQTTConfig) (*MQTT, error) {
 		SetWriteTimeout(cfg.Timeout.D()).
 		SetMaxReconnectInterval(cfg.MaxBackoff.D()).
 		SetKeepAlive(30 * time.Second).
-		SetOrderMatters(false)
+		// In order: two messages on one topic must be stored oldest first.
+		// receive never blocks, so ordered delivery costs nothing.
+		SetOrderMatters(true)
 	subscribed := make(chan error, 1)
 	opts.SetOnConnectHandler(func(c paho.Client) {
 		// A clean session forgets subscriptions: subscribe on every connect.
