@@ -430,11 +430,14 @@ func (h *Home) addEvent(device string, ev simEvent) error {
 	} else {
 		h.events = append(h.events, ev)
 	}
+	if len(h.actLog) >= simMaxActuationLog {
+		h.actLog = append(h.actLog[:0], h.actLog[len(h.actLog)-simMaxActuationLog/2:]...)
+	}
 	h.actLog = append(h.actLog, Actuation{
 		AtUnix: now, FromUnix: ev.startS, UntilUnix: ev.endS, Device: device,
 		Kind: ev.kind, PowerW: ev.powerW, Behaviour: h.cfg.Behaviour,
 	})
-	h.log.Info("sim dispatch", "home", h.cfg.Name, "device", device, "kind", ev.kind,
+	h.log.Debug("sim dispatch", "home", h.cfg.Name, "device", device, "kind", ev.kind,
 		"power_w", ev.powerW, "from", ev.startS, "until", ev.endS, "behaviour", h.cfg.Behaviour.String())
 	return nil
 }
@@ -451,7 +454,12 @@ func simDeviceOf(k DispatchKind) string {
 	return ""
 }
 
-// ActuationLog returns a copy of every dispatch the home received.
+// simMaxActuationLog bounds a home's actuation log; past it the older half
+// is dropped.
+const simMaxActuationLog = 4096
+
+// ActuationLog returns a copy of the dispatches the home received (the
+// latest few thousand), oldest first.
 func (h *Home) ActuationLog() []Actuation {
 	h.mu.Lock()
 	defer h.mu.Unlock()
