@@ -147,8 +147,9 @@ type Engine struct {
 	validValue  []byte
 	validHash   Hash
 
-	set     *ValidatorSet // nil while waiting for the provider
-	selfIdx int           // index in set, -1 if not a member
+	self    wallet.Address // the signer's address, derived once (it costs a scalar multiplication)
+	set     *ValidatorSet  // nil while waiting for the provider
+	selfIdx int            // index in set, -1 if not a member
 	cursor  proposerCursor
 
 	rounds       []*roundState // index: round, up to round+1
@@ -200,6 +201,9 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, ver: cfg.Verifier, lockedRound: -1, validRound: -1, selfIdx: -1}
 	if e.ver == nil {
 		e.ver = WalletVerifier{}
+	}
+	if cfg.Signer != nil {
+		e.self = cfg.Signer.Address()
 	}
 	if e.cfg.Timeouts == (Timeouts{}) {
 		e.cfg.Timeouts = DefaultTimeouts()
@@ -662,7 +666,7 @@ func (e *Engine) enterHeight() {
 	e.cursor.advanceTo(set.step(e.height, 0))
 	e.selfIdx = -1
 	if e.cfg.Signer != nil {
-		e.selfIdx = set.Index(e.cfg.Signer.Address())
+		e.selfIdx = set.Index(e.self)
 	}
 	e.round, e.step = 0, StepPropose
 	e.lockedRound, e.lockedHash = -1, NilHash
@@ -708,7 +712,7 @@ func (e *Engine) propose(r int32) {
 		e.acceptOwnProposal(old.Proposal)
 		return
 	}
-	p := &Proposal{Height: e.height, Round: r, ValidRound: -1, Proposer: e.cfg.Signer.Address()}
+	p := &Proposal{Height: e.height, Round: r, ValidRound: -1, Proposer: e.self}
 	if e.validValue != nil {
 		p.Value, p.ValidRound = e.validValue, e.validRound
 	} else {
@@ -761,7 +765,7 @@ func (e *Engine) vote(t VoteType, r int32, h Hash) {
 			}
 		}
 	}
-	v := &Vote{Type: t, Height: e.height, Round: r, BlockHash: h, TimestampMs: ts, Validator: e.cfg.Signer.Address()}
+	v := &Vote{Type: t, Height: e.height, Round: r, BlockHash: h, TimestampMs: ts, Validator: e.self}
 	sig, err := e.cfg.Signer.SignTyped(TagVote, e.cfg.ChainID, v.SignBytes())
 	if err != nil {
 		e.localError(fmt.Errorf("sign %s: %w", t, err))
@@ -1049,18 +1053,11 @@ func (e *Engine) rebroadcast() {
 			}
 		}
 	}
-	if rs := e.roundIfTracked(e.round); rs.proposal != nil && rs.proposal.Proposer != e.signerAddr() {
+	if rs := e.roundIfTracked(e.round); rs.proposal != nil && rs.proposal.Proposer != e.self {
 		e.send(&Message{Kind: MsgProposal, Proposal: rs.proposal})
 	}
 	if e.lagSeen && e.lastCommit != nil && e.lastValue != nil {
 		e.lagSeen = false
 		e.send(&Message{Kind: MsgDecided, Decided: &DecidedMsg{Value: e.lastValue, Commit: *e.lastCommit}})
 	}
-}
-
-func (e *Engine) signerAddr() wallet.Address {
-	if e.cfg.Signer == nil {
-		return wallet.Address{}
-	}
-	return e.cfg.Signer.Address()
 }
