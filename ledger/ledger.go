@@ -63,8 +63,9 @@ type Ledger struct {
 
 	mu   sync.RWMutex // guards meta
 	meta meta
-	// commitMu serialises Commit; queries never wait for it.
+	// commitMu serialises Commit and Close; queries never wait for it.
 	commitMu sync.Mutex
+	closed   bool
 }
 
 // meta is the last committed block's summary, written in the same batch as
@@ -208,8 +209,17 @@ func (l *Ledger) initGenesis(gh [32]byte) error {
 	return nil
 }
 
-// Close closes the database. Pending blocks must be discarded first.
-func (l *Ledger) Close() error { return l.db.Close() }
+// Close closes the database; calling it again does nothing. Pending blocks
+// must be discarded first.
+func (l *Ledger) Close() error {
+	l.commitMu.Lock()
+	defer l.commitMu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	return l.db.Close()
+}
 
 // ChainID is the chain's id.
 func (l *Ledger) ChainID() string { return l.genesis.ChainID }

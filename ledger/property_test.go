@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
 	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/wallet"
 )
@@ -22,10 +24,27 @@ var rewriteGolden = flag.Bool("rewrite", false, "rewrite golden files in testdat
 // test chain checks the invariants after every block. It returns the state
 // root after each block.
 func randomStream(t testing.TB, seed uint64, nBlocks int) ([][32]byte, streamStats) {
+	return randomStreamWith(t, streamOpts{seed: seed, blocks: nBlocks, check: true})
+}
+
+// streamOpts: dir "" is a fresh temporary directory; fs nil is the real
+// filesystem; onBlock is called after each commit.
+type streamOpts struct {
+	seed    uint64
+	blocks  int
+	check   bool
+	dir     string
+	fs      vfs.FS
+	onBlock func(height uint64, root [32]byte)
+}
+
+func randomStreamWith(t testing.TB, o streamOpts) ([][32]byte, streamStats) {
 	var st streamStats
+	seed, nBlocks := o.seed, o.blocks
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	ev := &fakeEvidence{}
-	c := newTestChain(t, nil, Options{Evidence: ev})
+	c := newTestChainAt(t, o.dir, nil, Options{Evidence: ev, FS: o.fs})
+	c.check = o.check
 	users := []*wallet.PrivateKey{}
 	for i := 1; i <= 8; i++ {
 		users = append(users, testKey(i))
@@ -175,6 +194,9 @@ func randomStream(t testing.TB, seed uint64, nBlocks int) ([][32]byte, streamSta
 			}
 		}
 		roots = append(roots, c.l.StateRoot())
+		if o.onBlock != nil {
+			o.onBlock(c.l.Height(), c.l.StateRoot())
+		}
 	}
 	return roots, st
 }
