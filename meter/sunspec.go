@@ -35,6 +35,12 @@ import (
 // during the backoff fail at once with ErrBackoff rather than block the node.
 // A Modbus exception (illegal address, device busy) keeps the connection.
 //
+// Units at one address share one TCP connection (and its backoff), since
+// many devices accept only one or two Modbus TCP clients: the inverter and
+// the meter behind a Fronius Datamanager, or an SMA inverter, are read over
+// a single connection, one request at a time. The first unit opened at an
+// address sets the connection's Timeout and backoff.
+//
 // The Modbus client (github.com/simonvetter/modbus) does not take a
 // context: a call returns at most Timeout after its context is done.
 type SunSpec struct {
@@ -42,15 +48,14 @@ type SunSpec struct {
 	name string
 	now  func() time.Time
 
-	// mu serialises requests: one Modbus transaction at a time. It is held
-	// during network I/O, so what Name, Info and Capabilities read is kept
-	// apart under infoMu and never waits for the device.
-	mu       sync.Mutex
-	client   *modbus.ModbusClient
+	// conn.mu serialises requests on the shared connection and guards the
+	// fields below it. It is held during network I/O, so what Name, Info
+	// and Capabilities read is kept apart under infoMu and never waits for
+	// the device.
+	conn     *modbusConn
+	gen      uint64 // the connection generation the models were discovered on
 	models   []sunspecModel
 	caps     Capability
-	failures int
-	retryAt  time.Time
 	closed   bool
 	gridChg  uint16 // ChaGriSet before our first dispatch, restored by DispatchNone
 	savedChg bool
@@ -173,6 +178,7 @@ func NewSunSpec(ctx context.Context, cfg SunSpecConfig) (*SunSpec, error) {
 		cfg:  cfg,
 		name: "sunspec " + cfg.Address + " unit " + strconv.Itoa(int(cfg.UnitID)),
 		now:  time.Now,
+		conn: acquireModbusConn(cfg),
 	}
 	if err := s.with(ctx, func(*sunspecIO) error { return nil }); err != nil {
 		s.Close()
@@ -209,10 +215,96 @@ func (s *SunSpec) Capabilities() Capability {
 
 // Close closes the connection. It is safe to call more than once.
 func (s *SunSpec) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.conn.mu.Lock()
+	closed := s.closed
 	s.closed = true
-	s.dropLocked()
+	s.conn.mu.Unlock()
+	if !closed {
+		s.conn.release()
+	}
+	return nil
+}
+
+// modbusConn is one Modbus TCP connection, shared by the units at an
+// address, with its reconnect backoff.
+type modbusConn struct {
+	addr       string
+	timeout    time.Duration
+	minBackoff time.Duration
+	maxBackoff time.Duration
+	refs       int // guarded by modbusConns
+
+	mu       sync.Mutex // one transaction at a time
+	client   *modbus.ModbusClient
+	gen      uint64 // counts connections made, so units know to rediscover
+	failures int
+	retryAt  time.Time
+}
+
+var modbusConns = struct {
+	sync.Mutex
+	m map[string]*modbusConn
+}{m: map[string]*modbusConn{}}
+
+func acquireModbusConn(cfg SunSpecConfig) *modbusConn {
+	modbusConns.Lock()
+	defer modbusConns.Unlock()
+	c, ok := modbusConns.m[cfg.Address]
+	if !ok {
+		c = &modbusConn{addr: cfg.Address, timeout: cfg.Timeout.D(), minBackoff: cfg.MinBackoff.D(), maxBackoff: cfg.MaxBackoff.D()}
+		modbusConns.m[cfg.Address] = c
+	}
+	c.refs++
+	return c
+}
+
+// release drops a unit's reference and closes the connection after the last.
+func (c *modbusConn) release() {
+	modbusConns.Lock()
+	c.refs--
+	last := c.refs == 0
+	if last {
+		delete(modbusConns.m, c.addr)
+	}
+	modbusConns.Unlock()
+	if last {
+		c.mu.Lock()
+		c.dropLocked()
+		c.mu.Unlock()
+	}
+}
+
+// failLocked schedules the next connection attempt.
+func (c *modbusConn) failLocked(now time.Time) {
+	c.failures++
+	d := c.minBackoff
+	for i := 1; i < c.failures && d < c.maxBackoff; i++ {
+		d *= 2
+	}
+	c.retryAt = now.Add(min(d, c.maxBackoff))
+}
+
+func (c *modbusConn) dropLocked() {
+	if c.client != nil {
+		c.client.Close()
+		c.client = nil
+	}
+}
+
+func (c *modbusConn) connectLocked() error {
+	mc, err := modbus.NewClient(&modbus.ClientConfiguration{
+		URL:     "tcp://" + c.addr,
+		Timeout: c.timeout,
+		Logger:  modbusQuietLogger,
+	})
+	if err != nil {
+		return fmt.Errorf("modbus client: %w", err)
+	}
+	if err := mc.Open(); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	c.client = mc
+	c.gen++
 	return nil
 }
 
@@ -293,31 +385,47 @@ func (o *sunspecIO) model(match func(uint16) bool) (sunspecModel, []uint16, erro
 // with runs fn on a connected, discovered device, connecting first when
 // needed, and drops the connection when fn fails at the transport.
 func (s *SunSpec) with(ctx context.Context, fn func(*sunspecIO) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	c := s.conn
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if s.closed {
 		return ErrDeviceClosed
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if s.client == nil {
-		if wait := s.retryAt.Sub(s.now()); wait > 0 {
+	if c.client == nil {
+		if wait := c.retryAt.Sub(s.now()); wait > 0 {
 			return fmt.Errorf("%s: %w (next attempt in %v)", s.name, ErrBackoff, wait.Round(time.Millisecond))
 		}
-		if err := s.connectLocked(ctx); err != nil {
-			s.failLocked()
+		if err := c.connectLocked(); err != nil {
+			c.failLocked(s.now())
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	err := fn(&sunspecIO{ctx: ctx, client: s.client, models: s.models})
+	if err := c.client.SetUnitId(s.cfg.UnitID); err != nil {
+		return fmt.Errorf("%s: %w", s.name, err)
+	}
+	o := &sunspecIO{ctx: ctx, client: c.client}
+	var err error
+	if s.models == nil || s.gen != c.gen {
+		// A new connection may be to a rebooted or updated device.
+		if err = s.discoverLocked(o); err == nil {
+			s.gen = c.gen
+			slog.Debug("sunspec: discovered", "device", s.name, "info", s.Info().String(), "capabilities", s.caps.String())
+		}
+	}
+	if err == nil {
+		o.models = s.models
+		err = fn(o)
+	}
 	var te *transportError
 	if errors.As(err, &te) {
 		slog.Warn("sunspec: connection lost", "device", s.name, "err", te.err)
-		s.dropLocked()
-		s.failLocked()
+		c.dropLocked()
+		c.failLocked(s.now())
 	} else if err == nil {
-		s.failures = 0
+		c.failures = 0
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
@@ -325,51 +433,9 @@ func (s *SunSpec) with(ctx context.Context, fn func(*sunspecIO) error) error {
 	return nil
 }
 
-// failLocked schedules the next connection attempt.
-func (s *SunSpec) failLocked() {
-	s.failures++
-	d := s.cfg.MinBackoff.D()
-	for i := 1; i < s.failures && d < s.cfg.MaxBackoff.D(); i++ {
-		d *= 2
-	}
-	s.retryAt = s.now().Add(min(d, s.cfg.MaxBackoff.D()))
-}
-
-func (s *SunSpec) dropLocked() {
-	if s.client != nil {
-		s.client.Close()
-		s.client = nil
-	}
-}
-
 // modbusQuietLogger silences the Modbus library, which logs to stdout otherwise;
 // its errors reach us as return values.
 var modbusQuietLogger = log.New(io.Discard, "", 0)
-
-func (s *SunSpec) connectLocked(ctx context.Context) error {
-	c, err := modbus.NewClient(&modbus.ClientConfiguration{
-		URL:     "tcp://" + s.cfg.Address,
-		Timeout: s.cfg.Timeout.D(),
-		Logger:  modbusQuietLogger,
-	})
-	if err != nil {
-		return fmt.Errorf("modbus client: %w", err)
-	}
-	if err := c.SetUnitId(s.cfg.UnitID); err != nil {
-		return err
-	}
-	if err := c.Open(); err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	o := &sunspecIO{ctx: ctx, client: c}
-	if err := s.discoverLocked(o); err != nil {
-		c.Close()
-		return err
-	}
-	s.client = c
-	slog.Debug("sunspec: connected", "device", s.name, "info", s.Info().String(), "capabilities", s.caps.String())
-	return nil
-}
 
 // discoverLocked finds the SunS marker and walks the model chain.
 func (s *SunSpec) discoverLocked(o *sunspecIO) error {

@@ -224,6 +224,7 @@ type testModbus struct {
 	stall    time.Duration
 	writes   int
 	srv      *modbus.ModbusServer
+	clients  uint // concurrent connections the server accepts; 8 by default
 }
 
 func startTestModbus(t *testing.T, units map[uint8]map[uint16]uint16) *testModbus {
@@ -235,7 +236,7 @@ func startTestModbus(t *testing.T, units map[uint8]map[uint16]uint16) *testModbu
 	}
 	addr := l.Addr().String()
 	l.Close()
-	s := &testModbus{t: t, addr: addr, units: units, writable: map[uint8]map[uint16]bool{}}
+	s := &testModbus{t: t, addr: addr, units: units, writable: map[uint8]map[uint16]bool{}, clients: 8}
 	// Model 124 is writable, as on a real device; everything else is read only.
 	for u, regs := range units {
 		s.writable[u] = map[uint16]bool{}
@@ -284,7 +285,7 @@ func (s *testModbus) start() {
 	srv, err := modbus.NewServer(&modbus.ServerConfiguration{
 		URL:        "tcp://" + s.addr,
 		Timeout:    10 * time.Second,
-		MaxClients: 8,
+		MaxClients: max(s.clients, 1),
 		Logger:     modbusQuietLogger,
 	}, s)
 	if err != nil {

@@ -212,7 +212,7 @@ func TestSunSpecDispatch(t *testing.T) {
 	if err := inv.with(ctx, func(o *sunspecIO) error { return o.write(40002, []uint16{1}) }); !errors.Is(err, modbus.ErrIllegalDataAddress) {
 		t.Errorf("write to the common model: %v", err)
 	}
-	if inv.client == nil {
+	if inv.conn.client == nil {
 		t.Error("an exception response dropped the connection")
 	}
 }
@@ -239,7 +239,7 @@ func TestSunSpecReconnect(t *testing.T) {
 	// and the backoff grows to its cap.
 	adapterWaitFor(t, 3*time.Second, func() bool {
 		_, err := inv.PVPowerW(ctx)
-		return err != nil && !errors.Is(err, ErrBackoff) && inv.failures >= 3
+		return err != nil && !errors.Is(err, ErrBackoff) && inv.conn.failures >= 3
 	})
 
 	srv.setReg(1, 40000+2+67+2+invW, 30000) // the inverter came back at 3000.0 W
@@ -248,8 +248,8 @@ func TestSunSpecReconnect(t *testing.T) {
 		w, err := inv.PVPowerW(ctx)
 		return err == nil && w == 3000
 	})
-	if inv.failures != 0 {
-		t.Errorf("failures %d after a good read", inv.failures)
+	if inv.conn.failures != 0 {
+		t.Errorf("failures %d after a good read", inv.conn.failures)
 	}
 }
 
@@ -271,7 +271,7 @@ func TestSunSpecTimeout(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("timed-out read took %v", d)
 	}
-	if mtr.client != nil {
+	if mtr.conn.client != nil {
 		t.Error("connection kept after a timeout")
 	}
 	srv.setStall(0)
@@ -368,5 +368,46 @@ func TestSunSpecLongModel(t *testing.T) {
 	}
 	if soc, err := no160.BatterySoCPpm(ctx); err != nil || soc != 500_000 {
 		t.Errorf("SoC without model 160: %d, %v", soc, err)
+	}
+}
+
+// TestSunSpecSharedConnection: a device that takes one Modbus TCP client
+// serves every unit at its address, because the units share a connection.
+func TestSunSpecSharedConnection(t *testing.T) {
+	srv := startTestModbus(t, loadDump(t))
+	srv.stop()
+	srv.clients = 1
+	srv.start()
+	ctx := adapterCtx(t)
+	inv := openSunSpec(t, srv, SunSpecConfig{UnitID: 1})
+	mtr := openSunSpec(t, srv, SunSpecConfig{UnitID: 200})
+	if inv.conn != mtr.conn {
+		t.Fatal("two units at one address have two connections")
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := inv.PVPowerW(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mtr.GridPowerW(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Closing one unit keeps the connection for the other; closing the last
+	// closes it.
+	inv.Close()
+	if _, err := mtr.GridPowerW(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mtr.Close()
+	modbusConns.Lock()
+	_, open := modbusConns.m[srv.addr]
+	modbusConns.Unlock()
+	if open || mtr.conn.client != nil {
+		t.Error("connection kept after its last unit closed")
+	}
+	// A new unit at the address connects again.
+	again := openSunSpec(t, srv, SunSpecConfig{UnitID: 200})
+	if _, err := again.GridPowerW(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
