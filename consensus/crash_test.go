@@ -103,3 +103,48 @@ func hrsKey(m *Message) string {
 	}
 	return fmt.Sprintf("p/%d/%d", m.Proposal.Height, m.Proposal.Round)
 }
+
+// TestReplayAcrossADecision: the WAL holds a decided height that the
+// application never applied (the node died between persisting and
+// applying) and then part of the next height. Replay re-emits the
+// decision, pauses until the caller applies it (Advance), and then goes on
+// to where the node was.
+func TestReplayAcrossADecision(t *testing.T) {
+	ref := newHarness(t)
+	ref.run(`
+		proposal 0 A
+		prevote 0 A 0,1
+		precommit 0 A 0,1
+		decided A
+		state height=2
+		proposal 0 B
+		sent prevote 0 A; precommit 0 A; prevote 0 B
+		prevote 0 B 0
+		state height=2 step=prevote`)
+	want := ref.eng.Status()
+	h := &harness{t: t, keys: ref.keys, set: ref.set, app: &testApp{next: "Z"}, nowMs: ref.nowMs, me: ref.me}
+	eng, err := NewEngine(Config{ChainID: testChain, App: h.app, Sets: staticSets{h.set}, Signer: h.keys[h.me],
+		Timeouts: testTimeouts, StartHeight: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eng = eng
+	if err := eng.Start(h.nowMs, ref.wal); err != nil {
+		t.Fatal(err)
+	}
+	rd := eng.Ready()
+	if len(rd.Decisions) != 1 || string(rd.Decisions[0].Value) != "A" {
+		t.Fatalf("replay decided %v", rd.Decisions)
+	}
+	if st := eng.Status(); st.Height != 2 || eng.ValidatorSet() != nil {
+		t.Fatalf("entered height 2 before the decision was applied: %+v", st)
+	}
+	eng.Advance()
+	h.drain()
+	if got := eng.Status(); got != want {
+		t.Fatalf("after replay %+v, want %+v", got, want)
+	}
+	if h.app.proposeCalls != 0 {
+		t.Fatal("replay asked the application for a new value")
+	}
+}

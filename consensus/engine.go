@@ -175,8 +175,12 @@ type Engine struct {
 	future          []*Message // messages for height+1, checked when we get there
 	futureProposals int        // how many of future are proposals
 
-	replaying   bool
-	replayQueue []WALEntry // WAL entries still to replay (paused at a decision)
+	// replaying is true while WAL entries are being fed (their own
+	// entries are not logged again); replayPending while some are left,
+	// paused at a decision the caller has not applied yet.
+	replaying     bool
+	replayPending bool
+	replayQueue   []WALEntry
 
 	// awaitingApply is set from a decision until the caller's Advance:
 	// the application has not applied the decided value yet, so the engine
@@ -232,7 +236,7 @@ func (e *Engine) Start(nowMs int64, wal []WALEntry) error {
 			e.signed = append(e.signed, wal[i].Msg)
 		}
 	}
-	e.replaying = true
+	e.replayPending = true
 	e.replayQueue = wal
 	e.enterHeight()
 	e.replay()
@@ -242,6 +246,8 @@ func (e *Engine) Start(nowMs int64, wal []WALEntry) error {
 // replay feeds the remaining WAL entries until they run out or one of them
 // leads to a decision, which the caller must apply (Advance resumes).
 func (e *Engine) replay() {
+	e.replaying = true
+	defer func() { e.replaying = false }()
 	for len(e.replayQueue) > 0 && !e.awaitingApply {
 		w := &e.replayQueue[0]
 		e.replayQueue = e.replayQueue[1:]
@@ -256,12 +262,12 @@ func (e *Engine) replay() {
 		}
 		e.update()
 	}
-	if e.awaitingApply || !e.replaying {
+	if e.awaitingApply {
 		return
 	}
 	e.replayQueue = nil
+	e.replayPending = false
 	e.restoreFromSigned()
-	e.replaying = false
 	e.update()
 }
 
@@ -337,7 +343,7 @@ func (e *Engine) Advance() {
 	if e.awaitingApply && len(e.out.Decisions) == 0 {
 		e.awaitingApply = false
 		e.enterHeight()
-		if e.replaying {
+		if e.replayPending {
 			e.replay()
 		}
 		e.update()
