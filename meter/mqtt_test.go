@@ -458,3 +458,21 @@ func TestMQTTNameHidesPassword(t *testing.T) {
 		t.Errorf("plain URL changed to %q", got)
 	}
 }
+
+// TestMQTTOrder: a burst of messages on one topic leaves the last one.
+func TestMQTTOrder(t *testing.T) {
+	b := startMosquitto(t)
+	pub := publisher(t, b)
+	ctx := adapterCtx(t)
+	m := openMQTT(t, evccConfig(b.url()))
+	var toks []paho.Token
+	for i := 1; i <= 300; i++ {
+		toks = append(toks, pub.Publish("evcc/site/gridPower", 1, false, fmt.Sprint(i)))
+	}
+	for _, tok := range toks {
+		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatal("publish", tok.Error())
+		}
+	}
+	eventually(t, "last of a burst", 300, func() (int64, error) { return m.GridPowerW(ctx) })
+}
