@@ -726,3 +726,23 @@ func FuzzIntegratorOps(f *testing.F) {
 		}
 	})
 }
+
+// TestIntegratorSegmentAcrossSeveralIntervals: with MaxGap longer than an
+// interval one segment can cover whole intervals; each gets its share.
+func TestIntegratorSegmentAcrossSeveralIntervals(t *testing.T) {
+	g, err := NewIntegrator(IntegratorConfig{Kind: ChannelPower, Genesis: integGenesis, Interval: 10 * time.Second, MaxGap: time.Minute, MaxPowerW: 10_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPower(t, g, 5, 3600)
+	out := mustPower(t, g, 45, 3600) // 40 s at 3.6 kW: 10 Wh per full 10 s interval
+	want := []IntervalEnergy{
+		{Interval: 0, PosWh: 5, Covered: 5 * time.Second},
+		{Interval: 1, PosWh: 10, Covered: 10 * time.Second},
+		{Interval: 2, PosWh: 10, Covered: 10 * time.Second},
+		{Interval: 3, PosWh: 10, Covered: 10 * time.Second},
+	}
+	if !reflect.DeepEqual(out, want) || g.accPos != 5*UnitsPerWh {
+		t.Fatalf("%+v acc %d", out, g.accPos)
+	}
+}
