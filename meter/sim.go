@@ -316,6 +316,11 @@ type Home struct {
 	site SiteID // key's address, derived once
 	log  *slog.Logger
 
+	sinLat, cosLat int64     // × 1e9
+	eph            simSunEph // the sun's ephemeris for the interval at ephAt
+	ephAt          int64
+	ephOK          bool
+
 	effPpm    int64 // one-way battery efficiency, sqrt of the round trip
 	capJ      int64
 	loadScale int64 // DailyLoadWh relative to the shape tables, ppm
@@ -357,6 +362,7 @@ func NewHome(clk SimClock, cfg HomeConfig, key *wallet.PrivateKey, log *slog.Log
 
 	h := &Home{cfg: cfg, clk: clk, key: key, site: key.Address(), log: log, interval: clk.Start}
 	h.capJ = cfg.BatteryCapacityWh * 3600
+	h.sinLat, h.cosLat = simSinE9(cfg.LatE6), simCosE9(cfg.LatE6)
 	if cfg.BatteryRoundTripPpm > 0 {
 		h.effPpm = simISqrt(cfg.BatteryRoundTripPpm * 1_000_000)
 	}
@@ -872,7 +878,10 @@ func (h *Home) inputs(t int64) simInputs {
 
 	// PV: clear-sky irradiance × derate × clouds, clipped at the inverter.
 	if cfg.PVNameplateW > 0 {
-		sinEl := simSunSinElevationE9(cfg.LatE6, cfg.LonE6, t+SimSubStepS/2)
+		if ivStart := h.clk.IntervalStart(h.interval); !h.ephOK || h.ephAt != ivStart {
+			h.eph, h.ephAt, h.ephOK = simSunEphemeris(ivStart+h.clk.IntervalS/2), ivStart, true
+		}
+		sinEl := h.eph.sinElevationE9(h.sinLat, h.cosLat, cfg.LonE6, t+SimSubStepS/2)
 		if cs := simClearSkyPpm(sinEl); cs > 0 {
 			cloud := int64(1_000_000)
 			if !cfg.ClearSky {

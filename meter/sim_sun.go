@@ -2,9 +2,8 @@ package meter
 
 // Integer solar geometry for the simulator.
 //
-// This is a stand-in for meter/solar (written in parallel): the simulator
-// calls it only through simSunSinElevationE9 and simClearSkyPpm, so swapping in
-// the shared package later is a two-line change. Everything here is integer
+// The simulator's own fast sun; meter/solar is the reference the
+// plausibility checks use, and the tests tie the two together. Everything here is integer
 // arithmetic on micro-degrees and on values scaled by 1e9 or 1e6, so the
 // result is bit-identical on every architecture (no float, hence no fused
 // multiply-add or libm differences between amd64 and arm64).
@@ -96,12 +95,18 @@ func simFloorDiv(a, b int64) int64 {
 	return q
 }
 
-// simSunSinElevationE9 returns sin(solar elevation) × 1e9 at the site
-// (latitude and longitude in micro-degrees) at unixS seconds (UTC).
-// Negative values mean the sun is below the horizon.
-func simSunSinElevationE9(latE6, lonE6, unixS int64) int64 {
-	secOfDay := simMod(unixS, 86400)
+// simSunEph is the time-dependent part of the sun's position: it changes
+// by at most 0.004° of declination and 0.2 s of equation of time in 15
+// minutes, so the simulator evaluates it once per interval (at its middle)
+// and only the hour angle per sub-step.
+type simSunEph struct {
+	sinDec, cosDec int64 // × 1e9
+	eotS           int64 // equation of time, seconds
+}
 
+// simSunEphemeris evaluates the sun's declination and the equation of time
+// at unixS.
+func simSunEphemeris(unixS int64) simSunEph {
 	// The sun's mean longitude L0 and mean anomaly M (Meeus, Astronomical
 	// Algorithms ch. 25, low accuracy), advanced from J2000.0 at their
 	// rates in µ°/s (scaled by 1e6), reduced modulo 360°.
@@ -122,15 +127,25 @@ func simSunSinElevationE9(latE6, lonE6, unixS int64) int64 {
 	cos2L0 := simCosE9(2 * l0E6)
 	eotS := (59_161*simSinE9(2*l0E6) - 45_952*sinM + 3_954*(sinM*cos2L0/1_000_000_000) -
 		1_273*simSinE9(4*l0E6) - 480*sin2M) / 100_000_000_000
+	return simSunEph{sinDec: sinDec, cosDec: cosDec, eotS: eotS}
+}
 
+// sinElevationE9 returns sin(solar elevation) × 1e9 at unixS for a site
+// with the given sin and cos of latitude (× 1e9) and longitude (µ°).
+func (e simSunEph) sinElevationE9(sinLat, cosLat, lonE6, unixS int64) int64 {
 	// Local solar time: 240 s per degree of longitude east of Greenwich.
-	solarS := secOfDay + lonE6*240/1_000_000 + eotS
+	solarS := simMod(unixS, 86400) + lonE6*240/1_000_000 + e.eotS
 	// Hour angle: 15° per hour from solar noon, i.e. 1/240 ° per second.
 	hourE6 := (solarS - 43200) * 1_000_000 / 240
+	return (sinLat*e.sinDec)/1_000_000_000 +
+		((cosLat*e.cosDec)/1_000_000_000)*simCosE9(hourE6)/1_000_000_000
+}
 
-	sinLat, cosLat := simSinE9(latE6), simCosE9(latE6)
-	return (sinLat*sinDec)/1_000_000_000 +
-		((cosLat*cosDec)/1_000_000_000)*simCosE9(hourE6)/1_000_000_000
+// simSunSinElevationE9 returns sin(solar elevation) × 1e9 at the site
+// (latitude and longitude in micro-degrees) at unixS seconds (UTC).
+// Negative values mean the sun is below the horizon.
+func simSunSinElevationE9(latE6, lonE6, unixS int64) int64 {
+	return simSunEphemeris(unixS).sinElevationE9(simSinE9(latE6), simCosE9(latE6), lonE6, unixS)
 }
 
 // simClearSkyPpm returns the clear-sky horizontal irradiance, as ppm of
