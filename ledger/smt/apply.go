@@ -33,7 +33,7 @@ type op struct {
 // where it writes (the caller's batch).
 type applier struct {
 	t     *Tree
-	r     pebble.Reader
+	r     source
 	b     *pebble.Batch
 	count uint64 // leaves after the changes
 	enc   codec.Encoder
@@ -80,7 +80,12 @@ func (t *Tree) Apply(changes []Change, b *pebble.Batch) (newRoot [32]byte, err e
 	t.mu.RUnlock()
 	// The database must hold the version the tree thinks is committed, or
 	// the walk below would mix two versions.
-	rec, err := t.readRoot(t.db)
+	src, err := t.newIterSource(t.db)
+	if err != nil {
+		return EmptyRoot, err
+	}
+	defer src.close()
+	rec, err := t.readRoot(src)
 	if err != nil {
 		return EmptyRoot, err
 	}
@@ -88,7 +93,7 @@ func (t *Tree) Apply(changes []Change, b *pebble.Batch) (newRoot [32]byte, err e
 		return EmptyRoot, fmt.Errorf("%w: database has %x, tree has %x", ErrStale, rec.root.hash, committed.root.hash)
 	}
 
-	a := &applier{t: t, r: t.db, b: b, count: rec.count}
+	a := &applier{t: t, r: src, b: b, count: rec.count}
 	var path [32]byte
 	root, err := a.update(rec.root, 0, path, ops)
 	if err != nil {

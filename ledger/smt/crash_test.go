@@ -88,7 +88,7 @@ func TestStale(t *testing.T) {
 	_, err = h.tree.Apply(randomChanges(rng, h.model, 5, 100), b2)
 	mustErrIs(t, err, ErrStale)
 	b2.Close()
-	// Prove reads one snapshot, so in this window it proves against the
+	// Prove reads one consistent view, so in this window it proves against the
 	// newer root and says so.
 	_, _, proofRoot, err := h.tree.Prove([]byte("acct/1"))
 	if err != nil || proofRoot != root {

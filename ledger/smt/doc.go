@@ -72,11 +72,14 @@
 //
 //	prefix 'R'                         the root record: version 1, the root
 //	                                   slot, the number of keys (uvarint)
-//	prefix 'I' depth path              an internal node: version 1, left
-//	                                   slot, right slot. depth is one byte
-//	                                   (0..255); path is the node's first
-//	                                   depth position bits in ceil(depth/8)
-//	                                   bytes, the rest zero
+//	prefix 'I' path depth              an internal node: version 1, left
+//	                                   slot, right slot. path is the node's
+//	                                   first depth position bits, padded
+//	                                   with zero bits to 32 bytes; depth is
+//	                                   one byte (0..255). So a subtree's
+//	                                   nodes are contiguous and in pre-order,
+//	                                   and a walk down a path or a sorted
+//	                                   batch reads neighbouring keys
 //	prefix 'L' SHA-256(key)            a leaf record: version 1, key, value
 //	                                   (codec byte strings)
 //
@@ -118,7 +121,7 @@
 //
 // Root and Len return the version published by Commit. Get and Iterate read
 // the database (so in the moment between b.Commit and tree.Commit they
-// already see the new version); Prove reads one pebble snapshot and returns
+// already see the new version); Prove reads through one pebble iterator (a consistent view) and returns
 // the root it proved against, so a proof, its value and its root always
 // belong together. Only the latest version is kept: proofs are against the
 // latest root only (historical proofs would need versioned node keys and

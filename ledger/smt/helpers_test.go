@@ -136,7 +136,7 @@ func (h *harness) checkStore() {
 }
 
 func checkStore(db *pebble.DB, tree *Tree, model map[string][]byte) error {
-	rec, err := tree.readRoot(db)
+	rec, err := tree.readRoot(dbSource{db})
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func checkStore(db *pebble.DB, tree *Tree, model map[string][]byte) error {
 			if !sharesPrefix(&r.keyHash, &path, depth) {
 				return 0, fmt.Errorf("leaf %x off its path at depth %d", r.keyHash, depth)
 			}
-			lr, ok, err := tree.readLeaf(db, r.keyHash)
+			lr, ok, err := tree.readLeaf(dbSource{db}, r.keyHash)
 			if err != nil || !ok {
 				return 0, fmt.Errorf("leaf record %x: ok=%v err=%v", r.keyHash, ok, err)
 			}
@@ -173,7 +173,7 @@ func checkStore(db *pebble.DB, tree *Tree, model map[string][]byte) error {
 			return 1, nil
 		}
 		nodes++
-		n, err := tree.readNode(db, depth, &path, r.hash)
+		n, err := tree.readNode(dbSource{db}, depth, &path, r.hash)
 		if err != nil {
 			return 0, err
 		}

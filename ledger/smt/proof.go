@@ -104,14 +104,18 @@ func (p *Proof) DecodeFrom(d *codec.Decoder) {
 }
 
 // Prove returns a proof for key, the key's value (nil if absent) and the
-// root they are against: the latest committed version, read from one
-// database snapshot. The root equals Root() except in the moment between
+// root they are against: the latest committed version, read through one
+// pebble iterator (a consistent view). The root equals Root() except in the moment between
 // the ledger committing a batch and calling Commit, when it is already the
 // newer one; a caller that answers a light client sends all three.
 func (t *Tree) Prove(key []byte) (proof Proof, value []byte, root [32]byte, err error) {
-	snap := t.db.NewSnapshot()
-	defer snap.Close()
-	rec, err := t.readRoot(snap)
+	// One iterator: one consistent version, and the walk's keys increase.
+	src, err := t.newIterSource(t.db)
+	if err != nil {
+		return Proof{}, nil, EmptyRoot, err
+	}
+	defer src.close()
+	rec, err := t.readRoot(src)
 	if err != nil {
 		return Proof{}, nil, EmptyRoot, err
 	}
@@ -120,7 +124,7 @@ func (t *Tree) Prove(key []byte) (proof Proof, value []byte, root [32]byte, err 
 	r := rec.root
 	depth := 0
 	for r.kind == kindInternal {
-		n, err := t.readNode(snap, depth, &path, r.hash)
+		n, err := t.readNode(src, depth, &path, r.hash)
 		if err != nil {
 			return Proof{}, nil, EmptyRoot, err
 		}
@@ -139,7 +143,7 @@ func (t *Tree) Prove(key []byte) (proof Proof, value []byte, root [32]byte, err 
 		proof.LeafKeyHash = r.keyHash
 		proof.LeafValueHash = r.valueHash
 		if r.keyHash == kh {
-			leaf, ok, err := t.readLeaf(snap, kh)
+			leaf, ok, err := t.readLeaf(src, kh)
 			if err != nil {
 				return Proof{}, nil, EmptyRoot, err
 			}

@@ -231,7 +231,7 @@ func (t *Tree) Len() uint64 {
 // version. Open calls it; a caller needs it only after changing the database
 // behind the tree's back (e.g. restoring a snapshot).
 func (t *Tree) Reload() error {
-	rec, err := t.readRoot(t.db)
+	rec, err := t.readRoot(dbSource{t.db})
 	if err != nil {
 		return err
 	}
@@ -246,7 +246,7 @@ func (t *Tree) Reload() error {
 // was not committed, or failed), Commit returns ErrNotCommitted and the tree
 // stays at its old version.
 func (t *Tree) Commit(newRoot [32]byte) error {
-	rec, err := t.readRoot(t.db)
+	rec, err := t.readRoot(dbSource{t.db})
 	if err != nil {
 		return err
 	}
@@ -263,7 +263,7 @@ func (t *Tree) Commit(newRoot [32]byte) error {
 // the key is absent. The value is a fresh copy.
 func (t *Tree) Get(key []byte) (value []byte, ok bool, err error) {
 	kh := HashKey(key)
-	rec, ok, err := t.readLeaf(t.db, kh)
+	rec, ok, err := t.readLeaf(dbSource{t.db}, kh)
 	if err != nil || !ok {
 		return nil, false, err
 	}
@@ -318,36 +318,90 @@ func (t *Tree) leafKey(keyHash [32]byte) []byte {
 	return append(k, keyHash[:]...)
 }
 
-// nodeKey is prefix + 'I' + depth + the first depth bits of path, packed in
-// ceil(depth/8) bytes (path's bits from depth on are zero). depth < 256.
+// nodeKey is prefix + 'I' + path + depth: path is the node's position, its
+// first depth bits followed by zero bits, all 32 bytes; depth is one byte
+// (0..255). With this order a subtree's nodes are contiguous in the database
+// and in pre-order (a node before its left subtree before its right
+// subtree), so the walk down one path, and a batch of changes sorted by
+// position, read neighbouring keys from the same blocks.
 func (t *Tree) nodeKey(depth int, path *[32]byte) []byte {
-	n := (depth + 7) >> 3
-	k := make([]byte, 0, len(t.prefix)+2+n)
+	k := make([]byte, 0, len(t.prefix)+34)
 	k = append(k, t.prefix...)
-	k = append(k, internalKey, byte(depth))
-	return append(k, path[:n]...)
+	k = append(k, internalKey)
+	k = append(k, path[:]...)
+	return append(k, byte(depth))
 }
 
 // Reads.
 
-// get reads key from r; ok is false if it is absent. The value is a copy.
-func get(r pebble.Reader, key []byte) (value []byte, ok bool, err error) {
-	v, closer, err := r.Get(key)
+// source is where the tree reads its records: lookup returns the value of
+// key, valid until the next lookup, or ok == false if key is absent.
+type source interface {
+	lookup(key []byte) (value []byte, ok bool, err error)
+}
+
+// dbSource reads with point lookups (Get), for single reads.
+type dbSource struct{ r pebble.Reader }
+
+func (s dbSource) lookup(key []byte) ([]byte, bool, error) {
+	v, closer, err := s.r.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	value = bytes.Clone(v)
+	v = bytes.Clone(v)
 	if err := closer.Close(); err != nil {
 		return nil, false, err
 	}
-	return value, true, nil
+	return v, true, nil
 }
 
-func (t *Tree) readRoot(r pebble.Reader) (rootRecord, error) {
-	v, ok, err := get(r, t.rootKey())
+// iterSource reads through one pebble iterator: one consistent version of
+// the database, and cheap when the keys asked for increase, which is the
+// case for the walks of Apply and Prove (nodes are stored in pre-order, see
+// nodeKey): the iterator then steps forward in the block it is in instead
+// of searching from the top of the LSM for every node.
+type iterSource struct{ it *pebble.Iterator }
+
+func (t *Tree) newIterSource(r pebble.Reader) (iterSource, error) {
+	lo := bytes.Clone(t.prefix)
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	if err != nil {
+		return iterSource{}, fmt.Errorf("smt: new iterator: %w", err)
+	}
+	return iterSource{it}, nil
+}
+
+func (s iterSource) lookup(key []byte) ([]byte, bool, error) {
+	if !s.it.SeekGE(key) || !bytes.Equal(s.it.Key(), key) {
+		return nil, false, s.it.Error()
+	}
+	v, err := s.it.ValueAndErr()
+	if err != nil {
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+func (s iterSource) close() error { return s.it.Close() }
+
+// prefixEnd returns the smallest key above every key that starts with p, or
+// nil (no bound) if there is none.
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] != 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+func (t *Tree) readRoot(r source) (rootRecord, error) {
+	v, ok, err := r.lookup(t.rootKey())
 	if err != nil {
 		return rootRecord{}, fmt.Errorf("smt: read root: %w", err)
 	}
@@ -361,8 +415,8 @@ func (t *Tree) readRoot(r pebble.Reader) (rootRecord, error) {
 	return rec, nil
 }
 
-func (t *Tree) readNode(r pebble.Reader, depth int, path *[32]byte, want [32]byte) (node, error) {
-	v, ok, err := get(r, t.nodeKey(depth, path))
+func (t *Tree) readNode(r source, depth int, path *[32]byte, want [32]byte) (node, error) {
+	v, ok, err := r.lookup(t.nodeKey(depth, path))
 	if err != nil {
 		return node{}, fmt.Errorf("smt: read node at depth %d: %w", depth, err)
 	}
@@ -379,8 +433,8 @@ func (t *Tree) readNode(r pebble.Reader, depth int, path *[32]byte, want [32]byt
 	return n, nil
 }
 
-func (t *Tree) readLeaf(r pebble.Reader, keyHash [32]byte) (leafRecord, bool, error) {
-	v, ok, err := get(r, t.leafKey(keyHash))
+func (t *Tree) readLeaf(r source, keyHash [32]byte) (leafRecord, bool, error) {
+	v, ok, err := r.lookup(t.leafKey(keyHash))
 	if err != nil {
 		return leafRecord{}, false, fmt.Errorf("smt: read leaf: %w", err)
 	}
