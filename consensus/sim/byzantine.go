@@ -41,6 +41,12 @@ func (s *Sim) send(n *node, m *consensus.Message) {
 		s.broadcast(n, codec.Encode(m), nil)
 	case Garbage:
 		s.broadcast(n, s.garbage(n, m), nil)
+	case InvalidProposer:
+		if m.Kind == consensus.MsgProposal && m.Proposal.Proposer == n.addr {
+			s.broadcast(n, codec.Encode(s.invalidProposal(n, m.Proposal)), nil)
+			return
+		}
+		s.broadcast(n, codec.Encode(m), nil)
 	}
 }
 
@@ -75,6 +81,22 @@ func (s *Sim) altProposal(n *node, p *consensus.Proposal) *consensus.Message {
 type roundKey struct {
 	height uint64
 	round  int32
+}
+
+// invalidProposal re-signs p with a value that fails validation: its
+// block time is not the one its parent commit fixes.
+func (s *Sim) invalidProposal(n *node, p *consensus.Proposal) *consensus.Message {
+	var b block
+	if codec.Decode(p.Value, &b) == nil {
+		b.TimeMs++
+	}
+	bad := &consensus.Proposal{Height: p.Height, Round: p.Round, ValidRound: -1, Value: codec.Encode(&b), Proposer: p.Proposer}
+	sig, err := n.signer.SignTyped(consensus.TagProposal, s.sc.ChainID, bad.SignBytes())
+	if err != nil {
+		s.fail(err)
+	}
+	bad.Signature = sig
+	return &consensus.Message{Kind: consensus.MsgProposal, Proposal: bad}
 }
 
 // altVote is a signed vote conflicting with v. The Byzantine validators

@@ -55,6 +55,12 @@ func Scenarios() []Scenario {
 			sc.Byzantine = []Behaviour{Equivocator, DoubleVoter}
 			sc.LossPPM = 20_000
 		}),
+		with("invalid-proposer", func(sc *Scenario) {
+			// A validator whose proposals are signed but invalid: honest
+			// nodes must prevote nil, and it must never be decided.
+			sc.Byzantine = []Behaviour{InvalidProposer}
+			sc.LossPPM = 50_000
+		}),
 		with("epochs", func(sc *Scenario) {
 			// Six nodes, four validators per set, sets re-ranked by stake
 			// every 3 heights, with crashes and partitions.

@@ -30,10 +30,14 @@ const (
 	// Garbage sends random bytes, mutated encodings of its messages and
 	// well-formed messages with bad signatures, never a valid message.
 	Garbage
+	// InvalidProposer runs the honest engine but, whenever it proposes,
+	// signs and sends a value the validity rule rejects (a block time one
+	// millisecond off), to everyone.
+	InvalidProposer
 )
 
 func (b Behaviour) String() string {
-	return [...]string{"honest", "silent", "equivocator", "double-voter", "garbage"}[b]
+	return [...]string{"honest", "silent", "equivocator", "double-voter", "garbage", "invalid-proposer"}[b]
 }
 
 // Scenario describes one simulated network and the faults injected into it.
