@@ -6,7 +6,7 @@ package meter
 // Rules it keeps, and the tests that show it (integrator_test.go):
 //
 //   - No energy is lost or made up by rounding. Energy is kept in units of
-//     half a milliwatt-second (7,200,000 units per Wh), in which a trapezoid
+//     half a watt-millisecond (7,200,000 units per Wh), in which a trapezoid
 //     over millisecond timestamps is an exact integer; an interval reports
 //     whole Wh and carries the remainder into the next one.
 //   - Power samples are integrated with the trapezoid rule. A segment whose
@@ -32,11 +32,14 @@ package meter
 //     the integrator keeps its state, so nothing is counted twice.
 //   - The state (configuration, last sample, the open interval's
 //     accumulators and the carried remainders) has one canonical encoding
-//     (codec). A node persists it after each sample; a restart mid-interval
-//     continues from it without loss or double counting. If the node dies
-//     after an interval was emitted but before the state was saved, the
-//     restored integrator emits that interval again with the same numbers:
-//     readings are keyed by interval, so consumers keep the first.
+//     (codec). A node persists it after each sample, in the same write as
+//     anything derived from it (the signed reading of an interval it
+//     closed); a restart mid-interval then continues without loss or
+//     double counting. Should an older state be restored anyway, it emits
+//     again intervals that may already have been signed: the node drops
+//     every interval at or before the last one its reading chain signed,
+//     so no interval is signed twice. (Fed the same samples, a restored
+//     integrator emits exactly what the original did: the tests check it.)
 //
 // Time is the node's clock (NTP-synced), passed in by the caller; a
 // device's clock is never used. Timestamps are truncated to milliseconds.
