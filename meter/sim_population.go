@@ -3,6 +3,7 @@ package meter
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -179,4 +180,21 @@ func (f *Fleet) Readings(chainID string, out []*Reading) ([]*Reading, error) {
 		}
 	}
 	return out, nil
+}
+
+// Schedule posts e to every home that has the device it needs (a battery,
+// an EV charger or a flexible load) and returns their indices.
+func (f *Fleet) Schedule(e SimEvent) ([]int, error) {
+	var took []int
+	for i, h := range f.Homes {
+		err := h.Schedule(e)
+		switch {
+		case err == nil:
+			took = append(took, i)
+		case errors.Is(err, ErrUnsupportedDispatch):
+		default:
+			return took, fmt.Errorf("home %d: %w", i, err)
+		}
+	}
+	return took, nil
 }

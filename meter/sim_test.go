@@ -515,6 +515,47 @@ func TestSimDeviceAdapters(t *testing.T) {
 	}
 }
 
+// TestSimFleetEvent: an event posted to a neighbourhood reaches the homes
+// with a battery; together the compliant ones deliver, the others do what
+// their behaviour says, and the fleet's truth adds up.
+func TestSimFleetEvent(t *testing.T) {
+	f, err := NewPopulation(simTestClock(150), DefaultPopulation(3, 40), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := uint64(150*96 + 96 + 8) // 18:00 local on the next day
+	took, err := f.Schedule(SimEvent{Posted: 150 * 96, Start: start, End: start + 8, Kind: DispatchBatteryDischarge, PowerW: 3000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batteries := 0
+	for _, h := range f.Homes {
+		if h.cfg.BatteryCapacityWh > 0 {
+			batteries++
+		}
+	}
+	if len(took) != batteries || batteries == 0 {
+		t.Fatalf("%d homes took the event, %d have a battery", len(took), batteries)
+	}
+	if _, err := f.Schedule(SimEvent{Start: 5, End: 5}); !errors.Is(err, ErrSimConfig) {
+		t.Fatalf("empty window: %v", err)
+	}
+	byBehaviour := map[Behaviour]int64{}
+	var out []SimInterval
+	for range 3 * 96 {
+		out = f.Step(out)
+		for j, iv := range out {
+			if iv.Index >= start && iv.Index < start+8 {
+				byBehaviour[f.Homes[j].cfg.Behaviour] += iv.DeliveredWh()
+			}
+		}
+	}
+	t.Logf("delivered by behaviour: %v", byBehaviour)
+	if byBehaviour[BehaviourComply] <= 0 || byBehaviour[BehaviourIgnore] != 0 {
+		t.Fatalf("delivered: %v", byBehaviour)
+	}
+}
+
 func TestSimConfigRejects(t *testing.T) {
 	k := testKey(t, 1)
 	good := HomeConfig{PVNameplateW: 5000, InverterACW: 4000, DailyLoadWh: 8000}
