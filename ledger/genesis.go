@@ -12,7 +12,8 @@ import (
 	"github.com/gridmint/gridmint/wallet"
 )
 
-// Genesis is the chain's first state, read from a JSON file:
+// Genesis is the chain's first state, read from a JSON file (a complete
+// example: testdata/genesis.example.json):
 //
 //	{
 //	  "chain_id": "gridmint-devnet",

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/gridmint/gridmint/meter"
@@ -581,4 +582,24 @@ func (f *fakeEvidence) VerifyEvidence(chainID string, data []byte) (wallet.Addre
 		return wallet.Address{}, 0, errors.New("wrong chain")
 	}
 	return f.cons, f.height, f.err
+}
+
+// TestGenesisExample keeps testdata/genesis.example.json, the documented
+// example of a genesis file, valid (regenerate with -rewrite).
+func TestGenesisExample(t *testing.T) {
+	const path = "testdata/genesis.example.json"
+	if *rewriteGolden {
+		g := testGenesis(func(g *Genesis) { g.Accounts = g.Accounts[:2]; g.Params = DefaultParams() })
+		j, _ := g.JSON()
+		if err := os.WriteFile(path, append(j, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := LoadGenesis(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(t.TempDir(), g, Options{}); err != nil {
+		t.Fatal(err)
+	}
 }
