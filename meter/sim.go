@@ -220,6 +220,17 @@ func (c *HomeConfig) validate() error {
 	return nil
 }
 
+// Capabilities returns what the home's devices can physically do, as the
+// site registration declares them and the plausibility checks use them:
+// PV at its DC nameplate, the battery at its power and capacity, the
+// charger at its power.
+func (c HomeConfig) Capabilities() Capabilities {
+	return Capabilities{
+		PVW: uint64(c.PVNameplateW), BatteryW: uint64(c.BatteryMaxW), BatteryWh: uint64(c.BatteryCapacityWh),
+		ChargerW: uint64(c.EVChargerW), LatE6: c.LatE6, LonE6: c.LonE6,
+	}
+}
+
 // Flows are one interval's energies in whole Wh: the six reading channels,
 // the house load they imply and the battery state of charge at the end.
 type Flows struct {
@@ -321,6 +332,8 @@ type Home struct {
 	ephAt          int64
 	ephOK          bool
 
+	limitWh [simNumCh]int64 // a device's power × interval, floored (0: no limit)
+
 	effPpm    int64 // one-way battery efficiency, sqrt of the round trip
 	capJ      int64
 	loadScale int64 // DailyLoadWh relative to the shape tables, ppm
@@ -363,6 +376,10 @@ func NewHome(clk SimClock, cfg HomeConfig, key *wallet.PrivateKey, log *slog.Log
 	h := &Home{cfg: cfg, clk: clk, key: key, site: key.Address(), log: log, interval: clk.Start}
 	h.capJ = cfg.BatteryCapacityWh * 3600
 	h.sinLat, h.cosLat = simSinE9(cfg.LatE6), simCosE9(cfg.LatE6)
+	h.limitWh[simPV] = cfg.InverterACW * clk.IntervalS / 3600
+	h.limitWh[simCharge] = cfg.BatteryMaxW * clk.IntervalS / 3600
+	h.limitWh[simDischarge] = h.limitWh[simCharge]
+	h.limitWh[simEV] = cfg.EVChargerW * clk.IntervalS / 3600
 	if cfg.BatteryRoundTripPpm > 0 {
 		h.effPpm = simISqrt(cfg.BatteryRoundTripPpm * 1_000_000)
 	}
@@ -758,6 +775,13 @@ func (s *homeState) close(h *Home) Flows {
 	var wh [simNumCh]int64
 	for _, ch := range [...]int{simPV, simLoad, simCharge, simDischarge, simEV, simExport} {
 		wh[ch] = max(s.cumJ[ch]/3600-s.emitted[ch], 0)
+		// A device never reports more than its power × the interval,
+		// rounded down, which is what the plausibility check allows: the
+		// difference of floored counters can exceed it by one Wh, which
+		// then stays in the counter for the next interval.
+		if lim := h.limitWh[ch]; lim > 0 {
+			wh[ch] = min(wh[ch], lim)
+		}
 		s.emitted[ch] += wh[ch]
 	}
 	// Import is what balances the rounded channels; if rounding makes it

@@ -105,8 +105,7 @@ func checkFlows(t *testing.T, h *Home, idx uint64, f Flows, what string) {
 	if house != f.LoadWh || house < 0 {
 		fail("balance: derived house load %d, true %d (%+v)", house, f.LoadWh, f)
 	}
-	// One Wh of slack: interval Wh are differences of floored counters.
-	if f.PVWh > cfg.InverterACW*ivS/3600+1 {
+	if f.PVWh > cfg.InverterACW*ivS/3600 {
 		fail("PV %d Wh above the inverter limit %d W", f.PVWh, cfg.InverterACW)
 	}
 	start := h.clk.IntervalStart(idx)
@@ -119,14 +118,24 @@ func checkFlows(t *testing.T, h *Home, idx uint64, f Flows, what string) {
 	if night && f.PVWh != 0 {
 		fail("PV %d Wh at night", f.PVWh)
 	}
-	if f.BatteryChargeWh > cfg.BatteryMaxW*ivS/3600+1 || f.BatteryDischargeWh > cfg.BatteryMaxW*ivS/3600+1 {
+	if f.BatteryChargeWh > cfg.BatteryMaxW*ivS/3600 || f.BatteryDischargeWh > cfg.BatteryMaxW*ivS/3600 {
 		fail("battery above its power limit %d W: %+v", cfg.BatteryMaxW, f)
 	}
 	if f.BatterySoCPpm > MaxSoCPpm || (cfg.BatteryCapacityWh == 0 && f.BatterySoCPpm != 0) {
 		fail("SoC %d", f.BatterySoCPpm)
 	}
-	if f.EVWh > cfg.EVChargerW*ivS/3600+1 {
+	if f.EVWh > cfg.EVChargerW*ivS/3600 {
 		fail("EV %d Wh above the charger's %d W", f.EVWh, cfg.EVChargerW)
+	}
+	// And the ledger's own check, against the capabilities the site
+	// registers.
+	r := Reading{
+		GridImportWh: uint32(f.GridImportWh), GridExportWh: uint32(f.GridExportWh), PVWh: uint32(f.PVWh),
+		BatteryChargeWh: uint32(f.BatteryChargeWh), BatteryDischargeWh: uint32(f.BatteryDischargeWh),
+		EVWh: uint32(f.EVWh), BatterySoCPpm: f.BatterySoCPpm,
+	}
+	if err := CheckPlausible(&r, cfg.Capabilities(), start, uint32(ivS)); err != nil {
+		fail("implausible: %v", err)
 	}
 }
 
@@ -174,6 +183,46 @@ func TestSimPlausibleYear(t *testing.T) {
 	t.Logf("%d homes × %d days: PV %d kWh, house load %d kWh", homes, days, pvWh/1000, loadWh/1000)
 	if pvWh == 0 || loadWh == 0 {
 		t.Fatal("no energy")
+	}
+}
+
+// TestSimOddRatingsStayPlausible: ratings whose power × interval is not a
+// whole Wh, run flat out (clear sky, DC/AC 1.5, a dispatch at full power,
+// a long EV session), never report a Wh more than the rating allows.
+func TestSimOddRatingsStayPlausible(t *testing.T) {
+	cfg := HomeConfig{
+		LatE6: 38_581_600, LonE6: -121_494_400, PVNameplateW: 6999, InverterACW: 4601, ClearSky: true,
+		BatteryCapacityWh: 40_000, BatteryMaxW: 3333, BatteryRoundTripPpm: 900_000, BatteryInitSoCPpm: 900_000,
+		EVChargerW: 7401, EVWeekdayPpm: 1_000_000, EVWeekendPpm: 1_000_000, EVSessionMaxWh: 80_000,
+		DailyLoadWh: 3000, Seed: 5, WeatherSeed: 5,
+	}
+	h, err := NewHome(simTestClock(170), cfg, testKey(t, 60), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := uint64(0); d < 10; d++ {
+		s := uint64(170*96) + d*96 + 4 // every night, discharge flat out for 3 h
+		if err := h.Schedule(SimEvent{Posted: s, Start: s, End: s + 12, Kind: DispatchBatteryDischarge, PowerW: 3333}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	atLimit := map[string]int{}
+	for range 10 * 96 {
+		iv := h.Step()
+		checkFlows(t, h, iv.Index, iv.Actual, "actual")
+		checkFlows(t, h, iv.Index, iv.Counterfactual, "counterfactual")
+		if iv.Actual.PVWh == 4601*900/3600 {
+			atLimit["pv"]++
+		}
+		if iv.Actual.BatteryDischargeWh == 3333*900/3600 {
+			atLimit["discharge"]++
+		}
+		if iv.Actual.EVWh == 7401*900/3600 {
+			atLimit["ev"]++
+		}
+	}
+	if atLimit["pv"] == 0 || atLimit["discharge"] == 0 || atLimit["ev"] == 0 {
+		t.Fatalf("the test did not reach the limits: %v", atLimit)
 	}
 }
 
