@@ -404,9 +404,13 @@ func (e *Engine) nextDue() int {
 	return best
 }
 
-// NextDeadlineMs returns when the next timeout fires (false if none), so
-// that a simulation can jump time instead of ticking through it.
+// NextDeadlineMs returns when the engine next needs a Tick: the earliest
+// pending timeout or re-broadcast (false before Start). A node may simply
+// tick on a timer; a simulation jumps time to it instead.
 func (e *Engine) NextDeadlineMs() (int64, bool) {
+	if !e.started {
+		return 0, false
+	}
 	d, ok := e.nextRebroadcastMs, true
 	for i := range e.timeouts {
 		if e.timeouts[i].deadlineMs < d {
