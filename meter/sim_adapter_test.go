@@ -33,9 +33,17 @@ func TestSimDeviceFromRegistry(t *testing.T) {
 			t.Fatalf("home %d does not support %v", home, c)
 		}
 	}
-	// The home started at the interval containing now and caught up to it.
+	// The home caught up to now.
 	if got := d.Home().Now(); got.After(now) || now.Sub(got) >= time.Minute {
 		t.Fatalf("home at %v, clock at %v", got, now)
+	}
+	// A restart finds the same home (nothing was dispatched yet).
+	again, err := NewSimDevice(SimDeviceConfig{Seed: 1, Home: home, Genesis: genesis, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := d.Home().actual, again.Home().actual; a != b {
+		t.Fatalf("restarted home differs: %+v vs %+v", a, b)
 	}
 	if d.Home().Site() != mustKey(t, 1, home).Address() {
 		t.Fatal("site key is not the population's")
