@@ -20,6 +20,10 @@
 // so the node's reading path and the integrator can be driven by it: a
 // caller advances one sub-step at a time with Advance and reads the
 // instantaneous powers and lifetime counters as it would from hardware.
+// Registered as device kind "sim" (sim_adapter.go), a home is one
+// SimDevice that follows the node's real clock, for `gridmint run` and the
+// devnet. HomeConfig.Capabilities is what the site registers, and every
+// simulated reading passes CheckPlausible against it.
 //
 // Ground truth. Every home runs a twin in lockstep: the same seed, the same
 // weather, the same household, but no dispatch and no gaming. Each
