@@ -192,6 +192,9 @@ func (l *Ledger) execute(b *Block, propose bool) (*Pending, []Skipped, error) {
 		// certification depend on it never going back.
 		return nil, nil, fmt.Errorf("%w: time %d not after %d", ErrBadHeader, h.TimeMs, m.TimeMs)
 	}
+	// Signatures are checked on all cores first (pure, outside the state
+	// transition); execution below then finds them in the cache.
+	l.PreVerify(b.Txs)
 	x := &executor{l: l, v: newView(treeReader{l.tree}), header: h}
 	x.timeSec = floorDiv(h.TimeMs, 1000)
 	if err := x.loadGlobals(); err != nil {
@@ -272,7 +275,7 @@ func (x *executor) saveGlobals() {
 
 // checkTx runs the checks that decide whether a transaction may be in a
 // block at all: size, form, signature, nonce, fee. They read st.
-func checkTx(st *view, p *Params, chainID string, raw []byte, exactNonce bool) (*Tx, *Account, error) {
+func checkTx(st *view, p *Params, chainID string, raw []byte, exactNonce bool, sigs *sigCache) (*Tx, *Account, error) {
 	if len(raw) > int(p.MaxTxBytes) {
 		return nil, nil, fmt.Errorf("%w: %d bytes > %d", ErrTxTooLarge, len(raw), p.MaxTxBytes)
 	}
@@ -280,8 +283,11 @@ func checkTx(st *view, p *Params, chainID string, raw []byte, exactNonce bool) (
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := tx.VerifySignature(chainID); err != nil {
-		return nil, nil, err
+	if h := tx.Hash(); !sigs.has(h) {
+		if err := tx.VerifySignature(chainID); err != nil {
+			return nil, nil, err
+		}
+		sigs.add(h)
 	}
 	if tx.Fee < p.MinFee {
 		return nil, nil, fmt.Errorf("%w: %d < %d", ErrFeeTooLow, tx.Fee, p.MinFee)
@@ -308,7 +314,7 @@ func (l *Ledger) CheckTx(raw []byte) (*Tx, error) {
 	if _, err := st.load([]byte(pfxParams), &p); err != nil {
 		return nil, err
 	}
-	tx, _, err := checkTx(st, &p, l.genesis.ChainID, raw, false)
+	tx, _, err := checkTx(st, &p, l.genesis.ChainID, raw, false, &l.sigs)
 	return tx, err
 }
 
@@ -316,7 +322,7 @@ func (l *Ledger) CheckTx(raw []byte) (*Tx, error) {
 // not be included (nothing changed); a transaction that is included but
 // fails records its error in its receipt, pays its fee and uses its nonce.
 func (x *executor) deliver(raw []byte) error {
-	tx, acc, err := checkTx(x.v, &x.params, x.l.genesis.ChainID, raw, true)
+	tx, acc, err := checkTx(x.v, &x.params, x.l.genesis.ChainID, raw, true, &x.l.sigs)
 	if err != nil {
 		return err
 	}

@@ -63,6 +63,7 @@ type Ledger struct {
 
 	mu   sync.RWMutex // guards meta
 	meta meta
+	sigs sigCache // signatures known valid (see sigCache)
 	// commitMu serialises Commit and Close; queries never wait for it.
 	commitMu sync.Mutex
 	closed   bool

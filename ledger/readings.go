@@ -162,12 +162,13 @@ func (x *executor) reading(v *view, r *meter.Reading) (RejectReason, bool, error
 	if !ok {
 		return RejectUnknownSite, false, nil
 	}
-	pub, err := wallet.ParsePublicKey(s.SiteKey)
-	if err != nil {
-		return 0, false, fmt.Errorf("%w: site key of %s: %v", errInternal, r.Site, err)
-	}
-	if r.Verify(pub, x.l.genesis.ChainID) != nil {
-		return RejectBadSignature, false, nil
+	// The site id is the site key's address, so recovering the signer
+	// checks the registered key (and lets PreVerify do it in parallel).
+	if h := r.Hash(); !x.l.sigs.has(h) {
+		if r.VerifySite(x.l.genesis.ChainID) != nil {
+			return RejectBadSignature, false, nil
+		}
+		x.l.sigs.add(h)
 	}
 	if s.Counter > 0 && r.Interval <= s.LastInterval {
 		stored, ok, err := v.get(readingKey(r.Site, r.Interval))

@@ -151,6 +151,21 @@ func (r *Reading) Verify(sitePub *wallet.PublicKey, chainID string) error {
 	return wallet.VerifyTyped(sitePub, ReadingTag, chainID, r.Body(), r.Sig)
 }
 
+// VerifySite checks that the reading was signed by the key whose address is
+// its Site, without knowing that key: it recovers the signer. It is
+// equivalent to Verify with the site's registered key, because a site's id
+// is its key's address.
+func (r *Reading) VerifySite(chainID string) error {
+	pub, err := wallet.RecoverTyped(ReadingTag, chainID, r.Body(), r.Sig)
+	if err != nil {
+		return err
+	}
+	if pub.Address() != r.Site {
+		return fmt.Errorf("%w: signed by %s, not by site %s", wallet.ErrWrongSigner, pub.Address(), r.Site)
+	}
+	return nil
+}
+
 // NetImportWh is grid import minus grid export: the quantity a flexibility
 // baseline is about. It is negative for a net-exporting interval.
 func (r *Reading) NetImportWh() int64 { return int64(r.GridImportWh) - int64(r.GridExportWh) }
