@@ -146,8 +146,10 @@ func (c SimClock) validate() error {
 	if c.IntervalS <= 0 || c.IntervalS%SimSubStepS != 0 || c.IntervalS > 86400 {
 		return fmt.Errorf("%w: interval %d s is not a positive multiple of %d s up to a day", ErrSimConfig, c.IntervalS, SimSubStepS)
 	}
-	if c.GenesisUnix < 0 {
-		return fmt.Errorf("%w: genesis before 1970", ErrSimConfig)
+	// The ephemeris arithmetic is exact up to about the year 2500.
+	const maxUnix = 1 << 34
+	if c.GenesisUnix < 0 || c.GenesisUnix >= maxUnix || c.Start >= uint64(maxUnix-c.GenesisUnix)/uint64(c.IntervalS) {
+		return fmt.Errorf("%w: genesis %d s and start interval %d outside 1970–2514", ErrSimConfig, c.GenesisUnix, c.Start)
 	}
 	return nil
 }

@@ -623,8 +623,10 @@ func TestSimConfigRejects(t *testing.T) {
 			t.Fatalf("%+v accepted: %v", c, err)
 		}
 	}
-	if _, err := NewHome(SimClock{IntervalS: 100}, good, k, nil); !errors.Is(err, ErrSimConfig) {
-		t.Fatal("interval 100 s accepted")
+	for _, c := range []SimClock{{IntervalS: 100}, {IntervalS: 900, GenesisUnix: -1}, {IntervalS: 900, Start: 1 << 40}, {IntervalS: 900, GenesisUnix: 1 << 40}} {
+		if _, err := NewHome(c, good, k, nil); !errors.Is(err, ErrSimConfig) {
+			t.Fatalf("clock %+v accepted", c)
+		}
 	}
 }
 
