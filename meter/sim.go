@@ -576,13 +576,11 @@ type simControl struct {
 // simInputs are the exogenous powers of one sub-step, the same for the
 // home and its twin.
 type simInputs struct {
-	t         int64 // sub-step start, Unix s
-	pvW       int64
-	loadW     int64 // household load without the flexible load
-	flexW     int64 // flexible load as scheduled
-	evDay     int64 // local day of a session plugged in now, -1 none
-	evNeedJ   int64
-	evDepartS int64
+	pvW     int64
+	loadW   int64 // household load without the flexible load
+	flexW   int64 // flexible load as scheduled
+	evDay   int64 // local day of a session plugged in now, -1 none
+	evNeedJ int64
 }
 
 // advance runs one sub-step of the home and its twin. h.mu is held.
@@ -900,7 +898,7 @@ func simInterpHour(tbl *[24]int64, secOfDay int64) int64 {
 // inputs computes the exogenous powers at t.
 func (h *Home) inputs(t int64) simInputs {
 	cfg := &h.cfg
-	in := simInputs{t: t, evDay: -1}
+	in := simInputs{evDay: -1}
 	local := simLocalS(t, cfg.LonE6)
 	day := simFloorDiv(local, 86400)
 	sod := local - day*86400
@@ -952,7 +950,7 @@ func (h *Home) inputs(t int64) simInputs {
 		for d := day; d >= day-1; d-- {
 			arrive, depart, need, ok := h.evSession(d)
 			if ok && local >= arrive && local < depart {
-				in.evDay, in.evNeedJ, in.evDepartS = d, need, depart
+				in.evDay, in.evNeedJ = d, need
 				break
 			}
 		}
