@@ -16,9 +16,13 @@ var (
 	ErrBadPublicKey  = errors.New("wallet: malformed public key")
 )
 
-// PrivateKey is a secp256k1 private key. The zero value is not a key.
+// PrivateKey is a secp256k1 private key. The zero value is not a key. The
+// public key and address are derived once, when the key is made: deriving
+// them is a scalar multiplication, as costly as a signature.
 type PrivateKey struct {
-	k *secp256k1.PrivateKey
+	k    *secp256k1.PrivateKey
+	pub  *PublicKey
+	addr Address
 }
 
 // PublicKey is a secp256k1 public key.
@@ -54,7 +58,10 @@ func PrivateKeyFromBytes(b []byte) (*PrivateKey, error) {
 	if overflow := s.SetByteSlice(b); overflow || s.IsZero() {
 		return nil, ErrBadPrivateKey
 	}
-	return &PrivateKey{k: secp256k1.NewPrivateKey(&s)}, nil
+	k := &PrivateKey{k: secp256k1.NewPrivateKey(&s)}
+	k.pub = &PublicKey{k: k.k.PubKey()}
+	k.addr = k.pub.Address()
+	return k, nil
 }
 
 // PrivateKeyFromHex parses 64 hex digits, with or without a 0x prefix.
@@ -74,10 +81,10 @@ func (k *PrivateKey) Bytes() []byte {
 }
 
 // Public returns the public key.
-func (k *PrivateKey) Public() *PublicKey { return &PublicKey{k: k.k.PubKey()} }
+func (k *PrivateKey) Public() *PublicKey { return k.pub }
 
 // Address returns the key's Ethereum-style address.
-func (k *PrivateKey) Address() Address { return k.Public().Address() }
+func (k *PrivateKey) Address() Address { return k.addr }
 
 // Zero overwrites the secret scalar. The key is unusable afterwards.
 func (k *PrivateKey) Zero() { k.k.Zero() }
