@@ -44,6 +44,15 @@
 // block carries the state root after the block, so a commit certificate for
 // a block also certifies its state.
 //
+// # Storage
+//
+// pebble v2 (github.com/cockroachdb/pebble/v2), not v1: v2 is the line
+// CockroachDB develops and fixes today, with the current on-disk format,
+// while v1 receives only maintenance. Everything of one block — the block,
+// its results, the tx/address/site indexes, the state's tree nodes and the
+// meta record — goes into one batch committed with Sync. Readers of the
+// committed state go through the tree (a leaf is one point lookup).
+//
 // # Determinism
 //
 // Integers only (Wh, W, base units, ppm, micro-degrees); divisions round

@@ -603,3 +603,30 @@ func TestGenesisExample(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMoreRejections covers the remaining rejection reasons.
+func TestMoreRejections(t *testing.T) {
+	c := newTestChain(t, testGenesis(func(g *Genesis) { g.Params.MaxReadingsPerTx = 2 }), Options{})
+	alice := testKey(1)
+	// A 33-byte string that is not a point on the curve.
+	notAPoint := append([]byte{2}, make([]byte, 32)...)
+	c.fails(c.signTx(alice, &Bond{Amount: 1, ConsKey: notAPoint}), ErrBadConsKey)
+	c.fails(c.signTx(alice, &Readings{}), ErrNoReadings)
+	sk := c.registerSite(alice, 1)
+	sc := &siteChain{key: sk}
+	c.timeMs = c.intervalEndMs(10) + 1000
+	c.fails(c.signTx(alice, &Readings{Readings: []meter.Reading{sc.next(1, nil), sc.next(2, nil), sc.next(3, nil)}}), ErrTooManyReadings)
+	// Too large to be included at all.
+	big := &Tx{Nonce: c.nonces[alice.Address()], Fee: c.g.Params.MinFee, Payload: &Evidence{Data: make([]byte, 60<<10)}}
+	big.Sign(alice, testChainID)
+	small := newTestChain(t, testGenesis(func(g *Genesis) { g.Params.MaxTxBytes = 1024 }), Options{})
+	if _, err := small.l.CheckTx(big.Encode()); !errors.Is(err, ErrTxTooLarge) {
+		t.Fatalf("large tx: %v", err)
+	}
+	// Module accounts have no key, but a forged "From" is refused by the
+	// signature; the rule that they cannot send stands on its own too.
+	x := &executor{}
+	if err := x.apply(nil, &Tx{From: CommunityPool, Payload: &Transfer{}}, &Receipt{}); !errors.Is(err, ErrModuleAccount) {
+		t.Fatalf("module account: %v", err)
+	}
+}
