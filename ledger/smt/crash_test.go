@@ -155,7 +155,11 @@ func TestCrashMem(t *testing.T) {
 		}
 		return db, tree
 	}
-	for round := 0; round < 8; round++ {
+	rounds := 8
+	if testing.Short() { // under qemu in scripts/cross-test
+		rounds = 2
+	}
+	for round := 0; round < rounds; round++ {
 		// Synced: the crash image is exactly the last version.
 		h.sync = pebble.Sync
 		h.apply(randomChanges(rng, h.model, 80, 400))
