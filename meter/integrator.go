@@ -286,6 +286,24 @@ func (g *Integrator) Flush(now time.Time) []IntervalEnergy {
 	return g.advanceTo(nil, k)
 }
 
+// Restart forgets the last sample, for a node whose clock was wrong: after
+// the clock is corrected backward, every sample is rejected with
+// ErrClockBackward until real time passes the wrong one, which may be
+// never. Restart closes the open interval as it stands (marked with a gap)
+// and returns it; the next sample starts afresh, with the carried fractions
+// of a Wh kept. Intervals emitted after a restart may repeat indices
+// already emitted; the node keeps the first (it never signs an interval
+// twice).
+func (g *Integrator) Restart() []IntervalEnergy {
+	if !g.hasLast {
+		return nil
+	}
+	g.gaps++
+	out := g.advanceTo(nil, g.open+1)
+	g.hasLast, g.lastMs, g.lastValue, g.open, g.gaps, g.resets, g.rej = false, 0, 0, 0, 0, 0, 0
+	return out
+}
+
 // advanceTo emits the open interval if k is past it and opens k. Intervals
 // in between had no samples and are not emitted.
 func (g *Integrator) advanceTo(out []IntervalEnergy, k uint64) []IntervalEnergy {
@@ -418,8 +436,11 @@ func (g *Integrator) DecodeFrom(d *codec.Decoder) {
 	}
 	if !g.hasLast {
 		if g.lastMs != 0 || g.lastValue != 0 || g.open != 0 || g.accPos != 0 || g.accNeg != 0 ||
-			g.carryPos != 0 || g.carryNeg != 0 || g.coveredMs != 0 || g.gaps != 0 || g.resets != 0 {
+			g.coveredMs != 0 || g.gaps != 0 || g.resets != 0 {
 			d.Failf("integrator: state without a sample")
+		}
+		if g.carryPos >= UnitsPerWh || g.carryNeg >= UnitsPerWh || (g.kind == ChannelCounter && g.carryNeg != 0) {
+			d.Failf("integrator: carry out of range")
 		}
 		return
 	}

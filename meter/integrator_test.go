@@ -248,6 +248,38 @@ func TestIntegratorClockJumps(t *testing.T) {
 	}
 }
 
+// TestIntegratorRestartAfterWrongClock: the clock ran an hour ahead, then
+// NTP set it back. Every sample is now "backward"; Restart lets the node
+// go on, keeping the fraction of a Wh it carried.
+func TestIntegratorRestartAfterWrongClock(t *testing.T) {
+	g := newInteg(t, ChannelPower)
+	for s := 3600; s <= 3900; s += 10 {
+		mustPower(t, g, float64(s), 1000) // the wrong clock: an hour ahead
+	}
+	if _, err := g.AddPower(at(300), 1000); !errors.Is(err, ErrClockBackward) {
+		t.Fatalf("corrected clock: %v", err)
+	}
+	out := g.Restart()
+	// 300 s at 1 kW = 83.33 Wh in interval 4; 83 reported, 0.33 carried.
+	if len(out) != 1 || out[0].Interval != 4 || out[0].PosWh != 83 || out[0].Gaps != 1 || g.carryPos != UnitsPerWh/3 {
+		t.Fatalf("%+v carry %d", out, g.carryPos)
+	}
+	if g.Restart() != nil {
+		t.Fatal("second restart emitted")
+	}
+	if _, err := DecodeIntegrator(g.Encode()); err != nil {
+		t.Fatalf("restarted state: %v", err)
+	}
+	var got []IntervalEnergy
+	for s := 310; s <= 900; s += 10 {
+		got = append(got, mustPower(t, g, float64(s), 1000)...)
+	}
+	// 590 s = 163.89 Wh + 0.33 carried = 164.22: 164.
+	if len(got) != 1 || got[0].Interval != 0 || got[0].PosWh != 164 {
+		t.Fatalf("%+v", got)
+	}
+}
+
 // integStep is one sample of a recorded stream.
 type integStep struct {
 	ms    int64
@@ -621,6 +653,10 @@ func FuzzIntegratorState(f *testing.F) {
 		if _, err := DecodeIntegrator(g.Encode()); err != nil {
 			t.Fatalf("state after samples does not decode: %v", err)
 		}
+		g.Restart()
+		if _, err := DecodeIntegrator(g.Encode()); err != nil {
+			t.Fatalf("state after samples does not decode: %v", err)
+		}
 	})
 }
 
@@ -708,6 +744,10 @@ func FuzzIntegratorOps(f *testing.F) {
 			check(out)
 			if step%5 == 0 {
 				check(g.Flush(when.Add(time.Duration(step) * time.Second)))
+			}
+			if step%97 == 0 {
+				g.Restart()
+				emitted = false // indices may repeat after a restart
 			}
 			b := g.Encode()
 			g2, err := DecodeIntegrator(b)
