@@ -29,7 +29,9 @@ package meter
 //     inside a gap are never emitted: no data, no interval.
 //   - A sample that is not after the previous one (the node clock jumped
 //     backward) is rejected with ErrClockBackward and counted in Rejected;
-//     the integrator keeps its state, so nothing is counted twice.
+//     the integrator keeps its state, so nothing is counted twice. If the
+//     earlier clock was the wrong one (set back by NTP), Restart drops the
+//     last sample so that the integrator can go on.
 //   - The state (configuration, last sample, the open interval's
 //     accumulators and the carried remainders) has one canonical encoding
 //     (codec). A node persists it after each sample, in the same write as
