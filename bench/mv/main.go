@@ -10,7 +10,11 @@
 //	go run ./bench/mv [-data ../shared/data/il_hourly.csv] [-start 14] [-hours 4]
 //
 // It prints one markdown table per method with the ASHRAE Guideline 14
-// statistics on the hourly event-window values:
+// statistics on the hourly event-window values, and the placebo "delivery"
+// baseline.Settle would credit a building that changed nothing — netted
+// over the event as Settle does, and as a site that withholds its readings
+// on the wrong side of the baseline would get it (which equals the old per-interval
+// floor Σ max(0, delta)):
 //
 //	NMBE     = Σ(y − ŷ) / ((n − p) · ȳ) · 100 %
 //	CV(RMSE) = √(Σ(y − ŷ)² / (n − p)) / ȳ · 100 %
@@ -213,6 +217,10 @@ type outcome struct {
 	insufficent [2]int
 	falseDown   []Sample // placebo delivered Wh (true 0) for a "down" request
 	falseUp     []Sample
+	// The same, when the site withholds every reading on the wrong side of
+	// the baseline (Settle counts a missing interval as 0): the per-interval
+	// floor Σ max(0, delta), which was Settle's rule before netting.
+	withheldDown, withheldUp []Sample
 }
 
 func run(w io.Writer, path string, startHour, hours int) error {
@@ -269,11 +277,18 @@ func run(w io.Writer, path string, startHour, hours int) error {
 				if err != nil {
 					return err
 				}
+				wd, err := withholding(dir, r.BaselineWh, actual, st)
+				if err != nil {
+					return fmt.Errorf("%s, day %d, %v: %w", m.name, d, dir, err)
+				}
 				smp := Sample{TrueWh: 0, EstimatedWh: st.DeliveredWh}
+				wsmp := Sample{TrueWh: 0, EstimatedWh: wd}
 				if dir == baseline.Down {
 					outs[mi].falseDown = append(outs[mi].falseDown, smp)
+					outs[mi].withheldDown = append(outs[mi].withheldDown, wsmp)
 				} else {
 					outs[mi].falseUp = append(outs[mi].falseUp, smp)
+					outs[mi].withheldUp = append(outs[mi].withheldUp, wsmp)
 				}
 			}
 		}
@@ -285,16 +300,18 @@ func run(w io.Writer, path string, startHour, hours int) error {
 	fmt.Fprintf(w, "Placebo window: %02d:00–%02d:00 local standard time on every day with complete data; US federal holidays count as weekend days.\n", startHour, startHour+hours)
 	fmt.Fprintf(w, "Statistics on hourly event-window Wh, ASHRAE Guideline 14 (p = 0); positive NMBE = baseline too low. Thresholds: ASHRAE 14 hourly |NMBE| ≤ 10 %%, CV(RMSE) ≤ 30 %%; PJM relative RMSE < 20 %%.\n\n")
 	fmt.Fprintf(w, "## Summary\n\n")
-	fmt.Fprintf(w, "| method | placebo days | NMBE %% (hourly) | CV(RMSE) %% (hourly) | CV(RMSE) %% (per event) | false down delivery Wh/event |\n")
-	fmt.Fprintf(w, "| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(w, "| method | placebo days | NMBE %% (hourly) | CV(RMSE) %% (hourly) | CV(RMSE) %% (per event) | false down Wh/event | false up Wh/event | withheld: down | withheld: up |\n")
+	fmt.Fprintf(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for mi, m := range ms {
 		o := outs[mi]
 		all := append(append([]pair(nil), o.pairs[0]...), o.pairs[1]...)
 		h, ev := ashrae(all), ashrae(o.events)
-		fmt.Fprintf(w, "| %s | %d | %+.2f | %.2f | %.2f | %.0f |\n", m.name, o.days[0]+o.days[1], h.nmbe, h.cv, ev.cv,
-			AgainstTruth(o.falseDown).MeanEstimatedWh)
+		fmt.Fprintf(w, "| %s | %d | %+.2f | %.2f | %.2f | %.0f | %.0f | %.0f | %.0f |\n", m.name, o.days[0]+o.days[1], h.nmbe, h.cv, ev.cv,
+			AgainstTruth(o.falseDown).MeanEstimatedWh, AgainstTruth(o.falseUp).MeanEstimatedWh,
+			AgainstTruth(o.withheldDown).MeanEstimatedWh, AgainstTruth(o.withheldUp).MeanEstimatedWh)
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintf(w, "False delivery: the mean Wh per placebo event that `baseline.Settle` credits a building that changed nothing (committed 1 kW, %d Wh per event), netting the signed interval deltas over the event and flooring the total at 0. Withheld: the same when the site withholds each reading on the wrong side of the baseline, which Settle counts as 0; that equals Σ max(0, delta), the per-interval floor Settle applied before netting.\n\n", hours*1000)
 	for mi, m := range ms {
 		o := outs[mi]
 		fmt.Fprintf(w, "## %s\n\n%s.\n\n", m.name, m.rules)
@@ -331,10 +348,36 @@ func run(w io.Writer, path string, startHour, hours int) error {
 		printTruthTable(w, []TruthRow{
 			{Label: "down request", Stats: AgainstTruth(o.falseDown)},
 			{Label: "up request", Stats: AgainstTruth(o.falseUp)},
+			{Label: "down, readings above the baseline withheld (= per-interval floor)", Stats: AgainstTruth(o.withheldDown)},
+			{Label: "up, readings below the baseline withheld (= per-interval floor)", Stats: AgainstTruth(o.withheldUp)},
 		})
 		fmt.Fprintln(w)
 	}
 	return nil
+}
+
+// withholding settles the event again as a site would that withheld every
+// reading with a negative delta in st, and returns its delivered Wh. It
+// checks that this is the per-interval floor Σ max(0, delta) and not below
+// the netted delivery.
+func withholding(dir baseline.Direction, baselineWh []int64, actual []baseline.Reading, st baseline.Settlement) (int64, error) {
+	kept := append([]baseline.Reading(nil), actual...)
+	var floored int64
+	for k, iv := range st.Intervals {
+		if iv.DeltaWh < 0 {
+			kept[k].Missing = true
+		}
+		floored += max(0, iv.DeltaWh)
+	}
+	w, err := baseline.Settle(baseline.Commitment{Direction: dir, IntervalSeconds: 3600, CommittedW: 1000,
+		BaselineWh: baselineWh, Actual: kept, PriceBaseUnitsPerKWh: 1, PayoutCapPPM: 100 * baseline.PPM}, baseline.DefaultSlash())
+	if err != nil {
+		return 0, err
+	}
+	if w.DeliveredWh != floored || w.DeliveredWh < st.DeliveredWh {
+		return 0, fmt.Errorf("withholding delivered %d Wh, per-interval floor %d, netted %d", w.DeliveredWh, floored, st.DeliveredWh)
+	}
+	return w.DeliveredWh, nil
 }
 
 func yes(b bool) string {

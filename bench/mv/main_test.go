@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/gridmint/gridmint/meter/baseline"
 )
 
 func TestASHRAE(t *testing.T) {
@@ -46,6 +48,28 @@ func TestRunOnSample(t *testing.T) {
 	for _, m := range methods() {
 		if !strings.Contains(b.String(), "## "+m.name) {
 			t.Fatalf("no table for %s", m.name)
+		}
+	}
+}
+
+// A no-change site with baseline 100, 100 Wh and readings 50, 150 Wh: the
+// down deltas +50 and −50 net to 0, so Settle credits nothing; withholding
+// the 150 Wh reading leaves +50, the per-interval floor.
+func TestWithholding(t *testing.T) {
+	b := []int64{100, 100}
+	actual := []baseline.Reading{{ImportWh: 50}, {ImportWh: 150}}
+	for _, tc := range []struct {
+		dir           baseline.Direction
+		net, withheld int64
+	}{{baseline.Down, 0, 50}, {baseline.Up, 0, 50}} {
+		st, err := baseline.Settle(baseline.Commitment{Direction: tc.dir, IntervalSeconds: 3600, CommittedW: 1000,
+			BaselineWh: b, Actual: actual, PriceBaseUnitsPerKWh: 1, PayoutCapPPM: 100 * baseline.PPM}, baseline.DefaultSlash())
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := withholding(tc.dir, b, actual, st)
+		if err != nil || st.DeliveredWh != tc.net || w != tc.withheld {
+			t.Fatalf("%v: netted %d, withheld %d (%v); want %d, %d", tc.dir, st.DeliveredWh, w, err, tc.net, tc.withheld)
 		}
 	}
 }

@@ -109,6 +109,15 @@ func addI(a, b int64) (int64, error) {
 	return s, nil
 }
 
+// subI is checked a − b (unlike addI(a, -b), also right for b = math.MinInt64).
+func subI(a, b int64) (int64, error) {
+	s := a - b
+	if (b > 0 && s > a) || (b < 0 && s < a) {
+		return 0, ErrOverflow
+	}
+	return s, nil
+}
+
 func mulI(a, b int64) (int64, error) {
 	neg := (a < 0) != (b < 0)
 	hi, lo := bits.Mul64(absU(a), absU(b))

@@ -78,6 +78,21 @@ func TestFloorMulDivAgainstBig(t *testing.T) {
 	}
 }
 
+// subI against the exact difference: every case either fits and is exact
+// or reports ErrOverflow.
+func TestSubI(t *testing.T) {
+	vals := []int64{math.MinInt64, math.MinInt64 + 1, -2, -1, 0, 1, 2, math.MaxInt64 - 1, math.MaxInt64}
+	for _, a := range vals {
+		for _, b := range vals {
+			got, err := subI(a, b)
+			want := new(big.Int).Sub(big.NewInt(a), big.NewInt(b))
+			if want.IsInt64() != (err == nil) || (err == nil && got != want.Int64()) || (err != nil && !errors.Is(err, ErrOverflow)) {
+				t.Errorf("subI(%d, %d) = %d, %v; want %s", a, b, got, err, want)
+			}
+		}
+	}
+}
+
 // TestOneDivision enforces the rule that every division goes through
 // divmod128: no / or % operator (nor /=, %=) in any non-test file.
 func TestOneDivision(t *testing.T) {

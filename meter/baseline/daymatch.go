@@ -395,9 +395,22 @@ func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64) (D
 //     from the exact sum (without adjustment this is UnadjustedWh[k]).
 //
 // Noise bound: if every interval used (history and event day) is p_k + e
-// with |e| ≤ N Wh, the site changes nothing, and P = max |p_k|, then
-// |BaselineWh[k] − actual_k| ≤ 2N + 1 + ⌈(P + N)·|RatioPPM − 10^6| / 10^6⌉,
-// so delivered Wh per interval never exceeds that.
+// with |e| ≤ N Wh, the site changes nothing, and P = max |p_k|, then per
+// interval
+//
+//	|BaselineWh[k] − actual_k| ≤ b = 2N + 1 + ⌈(P + N)·|RatioPPM − 10^6| / 10^6⌉
+//
+// (the average of the history noise and the event-day noise each within
+// ±N, the floor within 1, the ratio moving a value of at most P + N by
+// |RatioPPM − 10^6| ppm). Settle nets the signed deltas over the event, so
+// such a site is credited max(0, Σ_k delta_k) ≤ m·b Wh over m present
+// intervals, in either direction, and never in both directions on the same
+// readings. The sum reaches m·b only if the error leans the same way in
+// every interval. The ratio term is such a common bias (one ratio scales
+// every interval); the noise terms, when independent between intervals
+// with mean 0, cancel, and their sum spreads like √m instead of adding up
+// like m as the old per-interval floor made them (bench/mv measures the
+// effect on a real building).
 func XofY(s Series, e Event, c Calendar, p DayMatchParams) (Result, error) {
 	return dayMatch(MethodXofY, s, e, c, p)
 }
@@ -427,8 +440,13 @@ func XofY(s Series, e Event, c Calendar, p DayMatchParams) (Result, error) {
 //  6. BaselineWh[k] = ⌊(SumWh[k]·m + AdditiveNumWh) / (n·m)⌋ — one rounding;
 //     it equals the CBL plus the mean per-interval difference A/m − B/(n·m).
 //
-// Noise bound (as in XofY): with the adjustment applied,
-// |BaselineWh[k] − actual_k| ≤ 4N + 2; without it, 2N + 1.
+// Noise bound (as in XofY): per interval, |BaselineWh[k] − actual_k| ≤
+// b = 4N + 2 with the adjustment applied (its mean difference A/m −
+// B/(n·m) adds up to 2N + 1), 2N + 1 without it. Netted over
+// m present intervals, a no-change site is credited at most m·b Wh. The
+// additive adjustment is one number added to every interval, so its up to
+// 2N + 1 is a common bias that does not cancel; the other 2N + 1 is the
+// interval's own noise and cancels as in XofY.
 func HighXofY(s Series, e Event, c Calendar, p DayMatchParams) (Result, error) {
 	return dayMatch(MethodHighXofY, s, e, c, p)
 }

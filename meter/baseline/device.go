@@ -85,8 +85,15 @@ func (p DeviceParams) validate(c Calendar) error {
 //     than MinProfileDays [5]: *InsufficientDataError.
 //
 // Noise bound: for a device whose every interval is p_k + e, |e| ≤ N Wh,
-// with no change on the event day, |BaselineWh[k] − actual_k| ≤ 2N + 1
-// (profile), and ≤ 2N + 1 + |p_k − p̄_before| (meter-before, flat level).
+// with no change on the event day, per interval |BaselineWh[k] − actual_k|
+// ≤ b_k = 2N + 1 (profile), and ≤ b_k = 2N + 1 + |p_k − p̄_before|
+// (meter-before, flat level, p̄_before the mean of p over the before
+// window). Netted over the event (Settle), a no-change device is credited
+// at most max(0, Σ_k delta_k) ≤ Σ_k b_k Wh over its present intervals. The
+// noise part cancels between intervals as in XofY; the meter-before term
+// p_k − p̄_before is the device's own profile, not noise, and nets only to
+// Σ_k (p̄_before − p_k), the energy by which its usual load in the window
+// differs from the flat level.
 func DeviceProfile(s Series, e Event, c Calendar, p DeviceParams) (Result, error) {
 	if err := c.Validate(); err != nil {
 		return Result{}, err

@@ -82,8 +82,10 @@ func TestDeviceMeterBeforeBattery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Committed 4000 W × 900 s / 3600 = 1000 Wh per interval; delivered
-	// 1250, counted up to 1000 → 8000 Wh → 8 FLX.
+	// Committed 4000 W × 900 s / 3600 = 1000 Wh per interval, 8000 in all;
+	// delta 500 − (−750) = 1250 in each interval, net 8 × 1250 = 10000 Wh;
+	// performance ⌊10000·10^6/8000⌋ = 1250000 ppm; paid up to the cap
+	// ⌊8000·10^6/10^6⌋ = 8000 Wh → ⌊10^6·8000/1000⌋ = 8 FLX.
 	if s.DeliveredWh != 10000 || s.CommittedWh != 8000 || s.PerformancePPM != 1_250_000 || s.PayoutBaseUnits != 8_000_000 {
 		t.Fatalf("settlement %+v", s)
 	}

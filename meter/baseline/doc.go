@@ -17,9 +17,11 @@
 //     dispatch, else the device's own 10-day profile.
 //   - Compute(method, …, Params): the one entry point, so the ledger and
 //     the audit tool run the same rules; ParseMethod reads a method name.
-//   - Settle and SettleRequest: per-interval delivered Wh, committed Wh,
-//     performance in ppm, payout capped by the commitment and by the escrow,
-//     bond slashed by an explicit SlashSchedule.
+//   - Settle and SettleRequest: a signed delta per interval (baseline vs.
+//     actual), netted over the whole event and only then floored at zero
+//     into delivered Wh; committed Wh, performance in ppm, payout capped by
+//     the commitment and by the escrow, bond slashed by an explicit
+//     SlashSchedule.
 //
 // Every function is pure: inputs in, a result with every intermediate number
 // out. Results list the days considered, rejected (and why), averaged, the
@@ -50,6 +52,9 @@
 //	ratio (ppm)   = ⌊A·n·10^6 / B⌋, clamped to 10^6 ± cap
 //	x-of-y[k]     = ⌊Σ_d Wh_d[k] · ratio / (n·10^6)⌋
 //	high-x-of-y[k]= ⌊(Σ_d Wh_d[k]·m + A·n − B) / (n·m)⌋
+//	delta[k]      = baseline[k] − actual[k] (down), actual[k] − baseline[k]
+//	                (up), 0 if interval k has no reading; exact, signed
+//	delivered     = max(0, Σ_k delta[k])   (one floor at 0, for the event)
 //	committed     = ⌊W · L / 3600⌋ per interval
 //	performance   = ⌊delivered · 10^6 / committed⌋
 //	paid Wh       = min(delivered, ⌊committed · cap / 10^6⌋)
@@ -59,7 +64,10 @@
 //
 // where A is the event day's energy over the adjustment window, B the sum
 // over the n averaged days of theirs, and m the window's length in
-// intervals. The full rules are on each function.
+// intervals. There is no per-interval "delivered": an interval above the
+// baseline cancels one below it, so an auditor sums the signed deltas (the
+// Intervals[k].DeltaWh of a Settlement) and floors the total at 0. The full
+// rules are on each function.
 //
 // # Time
 //
@@ -78,7 +86,12 @@
 // too few days a method returns *InsufficientDataError with the count it
 // had, and settlement applies the NoBaseline rule: nothing delivered, paid
 // or slashed, bond returned. A missing reading inside the event window
-// delivers 0 Wh and counts against performance.
+// adds 0 Wh to the net (not its baseline, not a penalty) and so counts
+// against performance. Netting has one consequence the ledger must weigh:
+// a reading on the wrong side of the baseline subtracts, a missing one
+// does not, so a site that withholds exactly its unfavourable readings is
+// credited the per-interval floor Σ max(0, delta) of the rest (see
+// Settle).
 //
 // # How it is tested
 //
@@ -86,10 +99,11 @@
 //     the rules' sources and the hand calculation in the test comments
 //     (daymatch_test.go, device_test.go, settle_test.go).
 //   - Seeded property tests (math/rand/v2): payouts ≤ escrow; payouts +
-//     refund + slashes + bonds returned = escrow + bonds; a home that
-//     changes nothing is paid no more than the noise bound in each method's
-//     doc; no movement after posting; identical results on repeated runs
-//     (props_test.go).
+//     refund + slashes + bonds returned = escrow + bonds; delivered =
+//     max(0, Σ deltas), never more than the per-interval floor, and paid in
+//     at most one direction; a home that changes nothing is paid no more
+//     than the noise bound in each method's doc; no movement after
+//     posting; identical results on repeated runs (props_test.go).
 //   - FloorMulDiv against math/big; the one-division rule by AST.
 //   - Benchmarks per commitment and for 100,000 commitments (bench_test.go).
 //   - Accuracy on a real building's load: `go run ./bench/mv` (placebo

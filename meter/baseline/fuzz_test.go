@@ -34,7 +34,8 @@ func FuzzFloorMulDiv(f *testing.F) {
 }
 
 // FuzzSettle feeds arbitrary numbers to SettleRequest: it must return an
-// error or a balanced result, never panic.
+// error or a balanced result whose delivered energy is the netted, floored
+// sum of its deltas, never panic.
 func FuzzSettle(f *testing.F) {
 	f.Add(uint64(1000), int64(2000), int64(900), int64(500), int64(100), int64(0), uint64(250_000), int64(PPM), uint64(7), int64(500_000), int64(PPM), uint8(1))
 	f.Fuzz(func(t *testing.T, escrow uint64, w, l, base, imp, exp int64, price uint64, capPPM int64, bond uint64, thr, maxSlash int64, dir uint8) {
@@ -59,6 +60,16 @@ func FuzzSettle(f *testing.F) {
 		out.Add(out, new(big.Int).SetUint64(rs.BondsReturnedBaseUnits))
 		if in.Cmp(out) != 0 {
 			t.Fatalf("in %s out %s", in, out)
+		}
+		for i, st := range rs.Commitments {
+			net := new(big.Int)
+			for _, iv := range st.Intervals {
+				net.Add(net, big.NewInt(iv.DeltaWh))
+			}
+			if !net.IsInt64() || net.Int64() != st.NetDeltaWh || st.DeliveredWh != max(0, st.NetDeltaWh) ||
+				(st.Status == NoBaseline && st.NetDeltaWh != 0) {
+				t.Fatalf("commitment %d: Σ deltas %s, net %d, delivered %d", i, net, st.NetDeltaWh, st.DeliveredWh)
+			}
 		}
 	})
 }

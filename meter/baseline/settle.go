@@ -9,10 +9,11 @@ import (
 type Direction uint8
 
 const (
-	// Down asks for less net import: delivered = baseline − actual.
+	// Down asks for less net import: DeltaWh = baseline − actual per
+	// interval, netted over the event (see Settle).
 	Down Direction = iota + 1
 	// Up asks for more net import (e.g. to soak up surplus solar):
-	// delivered = actual − baseline.
+	// DeltaWh = actual − baseline per interval, netted over the event.
 	Up
 )
 
@@ -95,14 +96,22 @@ func (s Status) String() string {
 }
 
 // IntervalSettlement is one event interval of a settlement.
+//
+// It has no per-interval "delivered" figure on purpose: delivery is only
+// defined for the whole event (Settlement.DeliveredWh), because an interval
+// above the baseline cancels one below it. DeltaWh is the interval's signed
+// share of that sum.
 type IntervalSettlement struct {
 	BaselineWh, ImportWh, ExportWh int64
 	// ActualWh = ImportWh − ExportWh (net load).
 	ActualWh int64
 	Missing  bool
-	// DeliveredWh = max(0, BaselineWh − ActualWh) for Down,
-	// max(0, ActualWh − BaselineWh) for Up, 0 when Missing.
-	DeliveredWh int64
+	// DeltaWh is the interval's signed contribution to the event's net
+	// delivery, not floored: BaselineWh − ActualWh for Down, ActualWh −
+	// BaselineWh for Up. It is negative when the site moved the wrong way
+	// (or its load was simply noisy the other way). It is 0 when Missing and
+	// under the NoBaseline rule.
+	DeltaWh     int64
 	CommittedWh int64
 }
 
@@ -113,7 +122,10 @@ type Settlement struct {
 	// CommittedWhPerInterval = ⌊CommittedW · IntervalSeconds / 3600⌋;
 	// CommittedWh is that times the number of intervals.
 	CommittedWhPerInterval, CommittedWh int64
-	DeliveredWh                         int64
+	// NetDeltaWh = Σ Intervals[k].DeltaWh, signed (missing intervals add
+	// 0); DeliveredWh = max(0, NetDeltaWh). The floor at zero is applied
+	// once, to the event's net, never per interval.
+	NetDeltaWh, DeliveredWh int64
 	// PerformancePPM = ⌊DeliveredWh · 10^6 / CommittedWh⌋ (may exceed 10^6).
 	PerformancePPM int64
 	// CapWh = ⌊CommittedWh · PayoutCapPPM / 10^6⌋; PaidWh = min(DeliveredWh,
@@ -163,25 +175,47 @@ func (s SlashSchedule) validate() error {
 	return nil
 }
 
-// Settle computes one commitment's settlement. Every step is a floor (toward
-// −∞; all quantities here are ≥ 0 except net load and baselines):
+// Settle computes one commitment's settlement. Energy is netted over the
+// whole event and floored at zero once; every later step is a floor (toward
+// −∞) of non-negative quantities:
 //
-//  1. Per interval: ActualWh = ImportWh − ExportWh; DeliveredWh =
-//     max(0, BaselineWh − ActualWh) (Down) or max(0, ActualWh − BaselineWh)
-//     (Up). An interval without a valid reading delivers 0: proving delivery
-//     is the site's job, so a missing reading counts against performance.
-//  2. CommittedWhPerInterval = ⌊CommittedW · IntervalSeconds / 3600⌋ (must
-//     be ≥ 1); CommittedWh = that × intervals; DeliveredWh = Σ delivered.
-//  3. PerformancePPM = ⌊DeliveredWh · 10^6 / CommittedWh⌋.
-//  4. CapWh = ⌊CommittedWh · PayoutCapPPM / 10^6⌋; PaidWh = min(DeliveredWh,
+//  1. Per interval k: ActualWh = ImportWh − ExportWh; DeltaWh =
+//     BaselineWh − ActualWh (Down) or ActualWh − BaselineWh (Up), an exact
+//     signed integer, not floored. An interval without a valid reading has
+//     DeltaWh = 0: it adds nothing (neither credit nor its baseline) —
+//     proving delivery is the site's job, so a missing reading counts
+//     against performance.
+//  2. NetDeltaWh = Σ_k DeltaWh (exact; missing intervals add 0);
+//     DeliveredWh = max(0, NetDeltaWh). Intervals above and below the
+//     baseline cancel, so load noise that averages out over the event is
+//     not paid, and a site cannot be paid for a down and an up request on
+//     the same readings: their NetDeltaWh are opposite.
+//  3. CommittedWhPerInterval = ⌊CommittedW · IntervalSeconds / 3600⌋ (must
+//     be ≥ 1); CommittedWh = that × intervals (missing ones included).
+//  4. PerformancePPM = ⌊DeliveredWh · 10^6 / CommittedWh⌋.
+//  5. CapWh = ⌊CommittedWh · PayoutCapPPM / 10^6⌋; PaidWh = min(DeliveredWh,
 //     CapWh); ClaimBaseUnits = ⌊PriceBaseUnitsPerKWh · PaidWh / 1000⌋
 //     (128-bit product).
-//  5. Slash per the SlashSchedule; the rest of the bond is returned.
+//  6. Slash per the SlashSchedule; the rest of the bond is returned.
+//
+// In a spreadsheet with one row per interval: DeltaWh = B − (I − E) for
+// Down, (I − E) − B for Up, 0 on a missing row; DeliveredWh =
+// MAX(0, SUM(DeltaWh)); then steps 3–6 with FLOOR. Steps 1–2 are exact
+// (whole Wh in, whole Wh out), so the first rounding is step 3.
+//
+// A missing interval adds 0, while a reading on the wrong side of the
+// baseline adds a negative DeltaWh. So a site that withholds exactly its
+// unfavourable readings is credited Σ max(0, DeltaWh) of the others: the
+// per-interval floor that this rule replaced. Settle cannot tell a withheld
+// reading from a lost one; closing that door means pricing a missing
+// interval (as a negative DeltaWh, say), which is a ledger policy this
+// function does not set.
 //
 // NoBaseline rule: when the baseline method could not build a baseline
 // (Commitment.NoBaseline, after ErrInsufficientData), the site can neither
-// be paid nor blamed: DeliveredWh = 0, claim 0, slash 0, the bond returned
-// in full, Status = NoBaseline. The readings are still listed.
+// be paid nor blamed: every DeltaWh, NetDeltaWh and DeliveredWh is 0, claim
+// 0, slash 0, the bond returned in full, Status = NoBaseline. The readings
+// are still listed.
 func Settle(c Commitment, sched SlashSchedule) (Settlement, error) {
 	if err := c.validate(); err != nil {
 		return Settlement{}, err
@@ -213,18 +247,16 @@ func Settle(c Commitment, sched SlashSchedule) (Settlement, error) {
 		if r.Missing {
 			continue
 		}
-		var d int64
 		if c.Direction == Down {
-			d, err = addI(iv.BaselineWh, -iv.ActualWh)
+			iv.DeltaWh, err = subI(iv.BaselineWh, iv.ActualWh)
 		} else {
-			d, err = addI(iv.ActualWh, -iv.BaselineWh)
+			iv.DeltaWh, err = subI(iv.ActualWh, iv.BaselineWh)
 		}
 		if err != nil {
-			return s, err
+			return s, fmt.Errorf("interval %d: %w", k, err)
 		}
-		iv.DeliveredWh = max(d, 0)
-		if s.DeliveredWh, err = addI(s.DeliveredWh, iv.DeliveredWh); err != nil {
-			return s, err
+		if s.NetDeltaWh, err = addI(s.NetDeltaWh, iv.DeltaWh); err != nil {
+			return s, fmt.Errorf("interval %d: net: %w", k, err)
 		}
 	}
 	if c.NoBaseline {
@@ -232,6 +264,7 @@ func Settle(c Commitment, sched SlashSchedule) (Settlement, error) {
 		s.BondReturnedBaseUnits = c.BondBaseUnits
 		return s, nil
 	}
+	s.DeliveredWh = max(s.NetDeltaWh, 0)
 	if s.PerformancePPM, err = FloorMulDiv(s.DeliveredWh, PPM, s.CommittedWh); err != nil {
 		return s, err
 	}

@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"errors"
+	"math"
 	"testing"
 )
 
@@ -10,15 +11,17 @@ import (
 // 3600 s / 3600 = 1000 Wh per interval, 4000 Wh in all) at 0.25 FLX/kWh
 // (250000 base units per kWh) with a 2 FLX bond.
 //
-//	hour | baseline | import export actual | delivered
+//	hour | baseline | import export actual | delta = baseline − actual
 //	14h  |   2276   |  1500     0    1500  |   776
 //	15h  |   2487   |  1700   400    1300  |  1187
 //	16h  |   2599   |  1800     0    1800  |   799
-//	17h  |   2387   |  2500     0    2500  |     0 (floored at 0, not −113)
+//	17h  |   2387   |  2500     0    2500  |  −113 (kept: it nets)
 //
-// Delivered 2762 Wh; performance ⌊2762·10^6/4000⌋ = 690500 ppm; paid
-// min(2762, 4000) = 2762 Wh; payout ⌊250000·2762/1000⌋ = 690500 base units
-// (0.6905 FLX); 69 % ≥ 50 %: no slash.
+// Net 776 + 1187 + 799 − 113 = 2649 Wh; delivered max(0, 2649) = 2649 Wh
+// (the per-interval floor would have paid 2762). Performance
+// ⌊2649·10^6/4000⌋ = 662250 ppm; paid min(2649, 4000) = 2649 Wh; payout
+// ⌊250000·2649/1000⌋ = 662250 base units (0.66225 FLX); 66 % ≥ 50 %: no
+// slash.
 func TestSettleWorkedExample(t *testing.T) {
 	c, h, ev := caisoExample(t)
 	r, err := XofY(h.s, ev, c, DefaultXofY())
@@ -37,37 +40,72 @@ func TestSettleWorkedExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var del []int64
-	for _, iv := range s.Intervals {
-		del = append(del, iv.DeliveredWh)
-	}
-	eqInts(t, "delivered", del, []int64{776, 1187, 799, 0})
-	if s.Status != Settled || s.CommittedWhPerInterval != 1000 || s.CommittedWh != 4000 || s.DeliveredWh != 2762 ||
-		s.PerformancePPM != 690500 || s.CapWh != 4000 || s.PaidWh != 2762 || s.ClaimBaseUnits != 690500 ||
-		s.PayoutBaseUnits != 690500 || s.SlashBaseUnits != 0 || s.BondReturnedBaseUnits != 2_000_000 {
+	eqInts(t, "actual", ivField(s, func(iv IntervalSettlement) int64 { return iv.ActualWh }), []int64{1500, 1300, 1800, 2500})
+	eqInts(t, "delta", ivField(s, func(iv IntervalSettlement) int64 { return iv.DeltaWh }), []int64{776, 1187, 799, -113})
+	if s.Status != Settled || s.CommittedWhPerInterval != 1000 || s.CommittedWh != 4000 || s.NetDeltaWh != 2649 ||
+		s.DeliveredWh != 2649 || s.PerformancePPM != 662250 || s.CapWh != 4000 || s.PaidWh != 2649 ||
+		s.ClaimBaseUnits != 662250 || s.PayoutBaseUnits != 662250 || s.ShortfallPPM != 0 || s.SlashBaseUnits != 0 ||
+		s.BondReturnedBaseUnits != 2_000_000 {
 		t.Fatalf("settlement %+v", s)
 	}
 
-	// Under-delivery with a missing reading: delivered 76 + 87 + 0 + 0
-	// (missing) = 163 Wh; performance ⌊163·10^6/4000⌋ = 40750 ppm;
-	// shortfall 500000 − 40750 = 459250 ppm; slash
-	// ⌊2000000·459250·10^6/(500000·10^6)⌋ = 1837000; payout
-	// ⌊250000·163/1000⌋ = 40750.
+	// Under-delivery with a missing reading:
+	//	baseline 2276 2487 2599 2387
+	//	actual   2200 2400 2600 (missing)
+	//	delta      76   87   −1    0  (missing adds 0, not −2387 nor +2387)
+	// Net 162 Wh; delivered 162; performance ⌊162·10^6/4000⌋ = 40500 ppm;
+	// shortfall 500000 − 40500 = 459500 ppm; slash
+	// ⌊2000000·459500·10^6/(500000·10^6)⌋ = 1838000, bond returned
+	// 2000000 − 1838000 = 162000; payout ⌊250000·162/1000⌋ = 40500.
 	com.Actual = []Reading{{ImportWh: 2200}, {ImportWh: 2400}, {ImportWh: 2600}, {Missing: true}}
 	s, err = Settle(com, DefaultSlash())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.DeliveredWh != 163 || s.PerformancePPM != 40750 || s.ShortfallPPM != 459250 ||
-		s.SlashBaseUnits != 1_837_000 || s.BondReturnedBaseUnits != 163_000 || s.PayoutBaseUnits != 40750 {
+	eqInts(t, "delta with a missing reading", ivField(s, func(iv IntervalSettlement) int64 { return iv.DeltaWh }), []int64{76, 87, -1, 0})
+	if !s.Intervals[3].Missing || s.NetDeltaWh != 162 || s.DeliveredWh != 162 || s.PerformancePPM != 40500 ||
+		s.ShortfallPPM != 459500 || s.SlashBaseUnits != 1_838_000 || s.BondReturnedBaseUnits != 162_000 ||
+		s.PayoutBaseUnits != 40500 {
 		t.Fatalf("under-delivery %+v", s)
 	}
+
+	// A site that used more than its baseline overall: deltas 276, −313,
+	// −201, −213 net to −451 Wh, so nothing is delivered — the 276 Wh of
+	// hour 14 does not survive on its own. Performance 0; shortfall 500000
+	// ppm; slash ⌊2000000·500000·10^6/(500000·10^6)⌋ = 2000000, the whole
+	// bond; payout 0.
+	com.Actual = []Reading{{ImportWh: 2000}, {ImportWh: 2800}, {ImportWh: 2800}, {ImportWh: 2600}}
+	s, err = Settle(com, DefaultSlash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eqInts(t, "delta, net negative", ivField(s, func(iv IntervalSettlement) int64 { return iv.DeltaWh }), []int64{276, -313, -201, -213})
+	if s.NetDeltaWh != -451 || s.DeliveredWh != 0 || s.PerformancePPM != 0 || s.PaidWh != 0 || s.PayoutBaseUnits != 0 ||
+		s.ShortfallPPM != 500_000 || s.SlashBaseUnits != 2_000_000 || s.BondReturnedBaseUnits != 0 {
+		t.Fatalf("net negative %+v", s)
+	}
+	// The same readings on an up request: every delta flips sign, net +451
+	// Wh, performance ⌊451·10^6/4000⌋ = 112750 ppm, payout
+	// ⌊250000·451/1000⌋ = 112750; shortfall 387250 ppm, slash
+	// ⌊2000000·387250·10^6/(500000·10^6)⌋ = 1549000.
+	com.Direction = Up
+	s, err = Settle(com, DefaultSlash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.NetDeltaWh != 451 || s.DeliveredWh != 451 || s.PerformancePPM != 112750 || s.PayoutBaseUnits != 112750 ||
+		s.SlashBaseUnits != 1_549_000 {
+		t.Fatalf("net negative, up %+v", s)
+	}
+	com.Direction = Down
 
 	// Over-delivery is paid up to the cap: 1.2 × 4000 = 4800 Wh.
 	com.Actual = []Reading{{ExportWh: 3000}, {ExportWh: 3000}, {}, {}}
 	com.PayoutCapPPM = 1_200_000
 	s, _ = Settle(com, DefaultSlash())
-	// delivered 5276 + 5487 + 2599 + 2387 = 15749 Wh
+	// deltas 2276 + 3000 = 5276, 2487 + 3000 = 5487, 2599, 2387: net 15749
+	// Wh; performance ⌊15749·10^6/4000⌋ = 3937250 ppm; paid min(15749,
+	// 4800) = 4800 Wh; payout ⌊250000·4800/1000⌋ = 1200000.
 	if s.DeliveredWh != 15749 || s.PerformancePPM != 3937250 || s.CapWh != 4800 || s.PaidWh != 4800 || s.PayoutBaseUnits != 1_200_000 {
 		t.Fatalf("over-delivery %+v", s)
 	}
@@ -76,10 +114,21 @@ func TestSettleWorkedExample(t *testing.T) {
 	com = Commitment{Direction: Up, IntervalSeconds: 900, CommittedW: 2000, BaselineWh: []int64{-300, 100},
 		Actual: []Reading{{ImportWh: 400}, {ImportWh: 50}}, PriceBaseUnitsPerKWh: 100_000, PayoutCapPPM: PPM}
 	s, _ = Settle(com, DefaultSlash())
-	// committed ⌊2000·900/3600⌋ = 500 Wh/interval; delivered 700 + 0.
-	if s.DeliveredWh != 700 || s.CommittedWh != 1000 || s.PerformancePPM != 700000 || s.PayoutBaseUnits != 70000 {
+	// committed ⌊2000·900/3600⌋ = 500 Wh/interval, 1000 in all; deltas
+	// 400 − (−300) = 700 and 50 − 100 = −50, net 650 Wh; performance
+	// ⌊650·10^6/1000⌋ = 650000 ppm; payout ⌊100000·650/1000⌋ = 65000.
+	eqInts(t, "up delta", ivField(s, func(iv IntervalSettlement) int64 { return iv.DeltaWh }), []int64{700, -50})
+	if s.DeliveredWh != 650 || s.CommittedWh != 1000 || s.PerformancePPM != 650000 || s.PayoutBaseUnits != 65000 {
 		t.Fatalf("up %+v", s)
 	}
+}
+
+func ivField(s Settlement, f func(IntervalSettlement) int64) []int64 {
+	out := make([]int64, 0, len(s.Intervals))
+	for _, iv := range s.Intervals {
+		out = append(out, f(iv))
+	}
+	return out
 }
 
 // The NoBaseline rule: nothing delivered, paid or slashed.
@@ -90,8 +139,9 @@ func TestSettleNoBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Status != NoBaseline || s.DeliveredWh != 0 || s.PayoutBaseUnits != 0 || s.SlashBaseUnits != 0 ||
-		s.BondReturnedBaseUnits != 5_000_000 || len(s.Intervals) != 2 {
+	if s.Status != NoBaseline || s.NetDeltaWh != 0 || s.DeliveredWh != 0 || s.PayoutBaseUnits != 0 || s.SlashBaseUnits != 0 ||
+		s.BondReturnedBaseUnits != 5_000_000 || len(s.Intervals) != 2 || s.Intervals[0].ImportWh != 10 ||
+		s.Intervals[0].DeltaWh != 0 || !s.Intervals[1].Missing {
 		t.Fatalf("%+v", s)
 	}
 }
@@ -140,6 +190,20 @@ func TestSettleRejectsBadInput(t *testing.T) {
 		if _, err := Settle(c, DefaultSlash()); !errors.Is(err, ErrInput) {
 			t.Errorf("case %d: %v", i, err)
 		}
+	}
+	// Deltas that fit int64 one by one but not in sum: an error, not a
+	// wrapped net.
+	huge := ok
+	huge.BaselineWh, huge.Actual = []int64{math.MaxInt64 - 1, math.MaxInt64 - 1}, []Reading{{}, {}}
+	if _, err := Settle(huge, DefaultSlash()); !errors.Is(err, ErrOverflow) {
+		t.Errorf("net overflow: %v", err)
+	}
+	// actual − baseline with baseline = −2^63 does not fit: an error, not a
+	// delta of the wrong sign.
+	low := ok
+	low.Direction, low.BaselineWh = Up, []int64{math.MinInt64}
+	if _, err := Settle(low, DefaultSlash()); !errors.Is(err, ErrOverflow) {
+		t.Errorf("delta overflow: %v", err)
 	}
 	if _, err := Settle(ok, SlashSchedule{}); !errors.Is(err, ErrInput) {
 		t.Errorf("zero schedule accepted")
