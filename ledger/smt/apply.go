@@ -163,7 +163,9 @@ func (a *applier) update(r ref, depth int, path [32]byte, ops []op) (ref, error)
 	if err := a.set(key, &n); err != nil {
 		return ref{}, err
 	}
-	return ref{kind: kindInternal, hash: n.hash()}, nil
+	h := n.hash()
+	a.t.top.put(depth, &path, h, n)
+	return ref{kind: kindInternal, hash: h}, nil
 }
 
 // replace applies ops to a slot that holds no internal node (empty, or one
@@ -232,5 +234,7 @@ func (a *applier) build(depth int, path [32]byte, leaves []ref) (ref, error) {
 	if err := a.set(a.t.nodeKey(depth, &path), &n); err != nil {
 		return ref{}, err
 	}
-	return ref{kind: kindInternal, hash: n.hash()}, nil
+	h := n.hash()
+	a.t.top.put(depth, &path, h, n)
+	return ref{kind: kindInternal, hash: h}, nil
 }

@@ -94,7 +94,10 @@
 // rewritten, Get is one point lookup, and Iterate is one range scan (in
 // key-hash order). Each internal node read is checked against the hash its
 // parent holds, so a corrupt or missing record is an ErrCorrupt, never a
-// wrong root. The tree stores values (not only their hashes): the ledger may
+// wrong root. The upper 14 levels of internal nodes (at most 16383, about
+// 4 MiB) are also kept in memory (cache.go); a cached node is used only if
+// its hash is the one its parent's slot expects, so the cache cannot be
+// stale and never changes a result. The tree stores values (not only their hashes): the ledger may
 // read state through Get, and Prove returns the value with its proof. The
 // ledger is free to keep its own copies too.
 //
@@ -171,5 +174,22 @@
 //     of vfs.NewCrashableMem (with and without unsynced data) hold one
 //     whole committed version; a child process SIGKILLed while committing
 //     reopens at the last reported version or later;
+//   - FuzzApply runs fuzzer-made scripts of batches against the reference
+//     root and the store invariants; a concurrent-readers test (Prove, Get
+//     and Root during Apply and Commit) runs clean under -race; garbage in
+//     the node cache changes no result;
+//   - TestKnownRoots pins roots and proof encodings, so scripts/cross-test
+//     (qemu linux/arm64 and linux/arm) shows the architectures agree;
 //   - benchmarks for Apply, Get, Prove and VerifyProof in bench_test.go.
+//
+// # Performance
+//
+// A walk is a few point reads per key below the cached levels. With the
+// tree's internal nodes in pebble's block cache, an Apply costs about 30 µs
+// per changed key at a million keys on one server core (reads, hashing,
+// batch writes); with a 64 MiB block cache, a million keys make about 1.8
+// block reads from the file system per changed key and about 50 µs. A
+// database for the tree wants bloom filters (ConfigureOptions) and as
+// much block cache as the device can give: the internal nodes take about
+// 150 bytes per key.
 package smt

@@ -136,6 +136,8 @@ func (h *harness) checkStore() {
 }
 
 func checkStore(db *pebble.DB, tree *Tree, model map[string][]byte) error {
+	// Read the nodes from the database, not from tree's cache.
+	fresh := &Tree{db: db, prefix: tree.prefix, top: newTopCache()}
 	rec, err := tree.readRoot(dbSource{db})
 	if err != nil {
 		return err
@@ -173,7 +175,7 @@ func checkStore(db *pebble.DB, tree *Tree, model map[string][]byte) error {
 			return 1, nil
 		}
 		nodes++
-		n, err := tree.readNode(dbSource{db}, depth, &path, r.hash)
+		n, err := fresh.readNode(dbSource{db}, depth, &path, r.hash)
 		if err != nil {
 			return 0, err
 		}

@@ -199,13 +199,15 @@ type Tree struct {
 
 	mu        sync.RWMutex
 	committed rootRecord // the root record of the last committed version
+
+	top *topCache // the upper levels' nodes; see cache.go
 }
 
 // Open returns the tree kept in db under prefix. A database with no tree under
 // prefix holds the empty tree. No key of the database outside the tree may
 // start with prefix.
 func Open(db *pebble.DB, prefix []byte) (*Tree, error) {
-	t := &Tree{db: db, prefix: bytes.Clone(prefix)}
+	t := &Tree{db: db, prefix: bytes.Clone(prefix), top: newTopCache()}
 	if err := t.Reload(); err != nil {
 		return nil, err
 	}
@@ -416,6 +418,9 @@ func (t *Tree) readRoot(r source) (rootRecord, error) {
 }
 
 func (t *Tree) readNode(r source, depth int, path *[32]byte, want [32]byte) (node, error) {
+	if n, ok := t.top.get(depth, path, want); ok {
+		return n, nil
+	}
 	v, ok, err := r.lookup(t.nodeKey(depth, path))
 	if err != nil {
 		return node{}, fmt.Errorf("smt: read node at depth %d: %w", depth, err)
@@ -430,6 +435,7 @@ func (t *Tree) readNode(r source, depth int, path *[32]byte, want [32]byte) (nod
 	if n.hash() != want {
 		return node{}, fmt.Errorf("%w: node at depth %d, path %x does not hash to its parent's slot", ErrCorrupt, depth, path[:(depth+7)>>3])
 	}
+	t.top.put(depth, path, want, n)
 	return n, nil
 }
 

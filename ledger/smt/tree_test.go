@@ -342,3 +342,37 @@ func TestSharedDB(t *testing.T) {
 	}
 	h.checkStore()
 }
+
+// TestCacheNeverWrong: the in-memory cache of the upper levels is checked by
+// hash, so garbage in it (or nodes of an abandoned Apply) changes no result.
+func TestCacheNeverWrong(t *testing.T) {
+	h := newHarness(t)
+	rng := rand.New(rand.NewPCG(12, 12))
+	h.apply(randomChanges(rng, h.model, 300, 600))
+	// An abandoned Apply puts its new nodes into the cache.
+	b := h.db.NewBatch()
+	if _, err := h.tree.Apply(randomChanges(rng, h.model, 100, 600), b); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	// And garbage everywhere else.
+	for i := range h.tree.top.entries {
+		if i%3 == 0 {
+			e := &h.tree.top.entries[i]
+			e.hash[0] ^= 0x5a
+			e.value.left.hash[1] ^= 1
+		}
+	}
+	for i := 0; i < 10; i++ {
+		h.apply(randomChanges(rng, h.model, 60, 600))
+		if h.tree.Root() != refRoot(h.model) {
+			t.Fatalf("batch %d: root differs from the reference", i)
+		}
+	}
+	h.checkStore()
+	for _, c := range makeProofs(t, h, rng, 600, 100) {
+		if err := VerifyProof(c.root, c.key, c.value, c.proof); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
