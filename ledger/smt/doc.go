@@ -19,16 +19,18 @@
 //	H(S, d) = SHA-256(0x01 || H(S0, d+1) || H(S1, d+1))    otherwise,
 //
 // where S0 and S1 are the leaves of S with bit d equal to 0 and 1. The root
-// is H(all leaves, 0). This is the "compact" sparse Merkle tree (the binary
-// form of Diem's Jellyfish Merkle tree, also used by Aptos and libra's
-// sparse_merkle): a subtree that holds one leaf is that leaf, placed at the
+// is H(all leaves, 0). This is the "compact" sparse Merkle tree, the shape
+// of the binary tree behind Diem's and Aptos's Jellyfish Merkle tree (whose
+// 16-ary nodes each pack four binary levels; the hashing here is our own,
+// so the roots are not Diem's): a subtree that holds one leaf is that leaf, placed at the
 // shortest prefix that no other key shares, instead of a chain of 256
 // internal nodes. So a tree of n keys has n leaves and n-1 internal nodes
 // with two non-empty children; random positions put leaves at depth about
 // log2 n (20 for a million keys). Internal nodes with one empty side remain
-// where two keys share a prefix longer than their neighbours (on average
-// under one per leaf); a key can only be forced deep by grinding
-// SHA-256 prefixes, at 2^d work for depth d, and never below 256.
+// where two keys share a prefix longer than their neighbours (about 0.44
+// per leaf for random positions: a random trie has about n/ln 2 internal
+// nodes). A key can only be forced deep by grinding SHA-256 prefixes, at
+// 2^d work for depth d, and never below depth 256.
 //
 // The leaf tag 0x00 and internal tag 0x01 separate the domains: both inputs
 // are 65 bytes, and no byte string is both, so a leaf cannot be presented as
@@ -48,9 +50,11 @@
 //     value) pairs. An IAVL tree (Cosmos) or any balanced search tree has a
 //     shape, and so a root, that depends on the order of inserts and
 //     deletes; replaying and snapshot restore must then reproduce the exact
-//     history of rotations. A Merkle B-tree or Merkle Patricia trie over raw
-//     keys is history-independent too, but its nodes vary in size and its
-//     proofs are harder to verify.
+//     history of rotations. A Merkle B-tree has the same problem (its
+//     splits and merges depend on the order of operations). A Merkle
+//     Patricia trie (Ethereum) is history-independent, but its nodes are
+//     16-ary with extension nodes, of varying size, its depth follows the
+//     raw keys, and its proofs take an RLP decoder to check.
 //   - Simple proofs. A proof is the list of sibling hashes on one root-to-
 //     leaf path plus what the path ends in; verification is one loop of
 //     SHA-256 (see VerifyProof). Absence is proved the same way: the path
