@@ -7,7 +7,7 @@ import (
 )
 
 var (
-	flagSeeds    = flag.Int("sim.seeds", 30, "seeds per fault scenario (make sim runs 1000)")
+	flagSeeds    = flag.Int("sim.seeds", 100, "seeds per fault scenario (make sim runs 1000)")
 	flagSeed     = flag.Uint64("sim.seed", 0, "run only this seed (with -sim.scenario) to reproduce a failure")
 	flagScenario = flag.String("sim.scenario", "", "run only this scenario")
 	flagFirst    = flag.Uint64("sim.first", 1, "first seed of the range")
