@@ -66,3 +66,30 @@ func TestSimDeterministic(t *testing.T) {
 		t.Fatalf("seed 7 ran twice differently:\n%+v\n%+v", a, b)
 	}
 }
+
+// TestSimRealCrypto runs a few seeds of the colluders scenario with real
+// secp256k1 signatures, so that the evidence the engines report is also
+// checked with VerifyDuplicateVoteEvidence, the function the ledger uses.
+func TestSimRealCrypto(t *testing.T) {
+	var sc Scenario
+	for _, s := range Scenarios() {
+		if s.Name == "colluders" {
+			sc = s
+		}
+	}
+	sc.Name += "-secp256k1"
+	sc.RealCrypto = true
+	sc.ExtraHeights = 2
+	var evidence int
+	for seed := uint64(1); seed <= 3; seed++ {
+		res, err := Run(sc, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evidence += res.Evidence
+	}
+	if evidence == 0 {
+		t.Fatal("no evidence reported")
+	}
+	t.Logf("3 seeds, %d evidence reports verified", evidence)
+}
