@@ -59,6 +59,11 @@ const (
 	EventUnbonded
 	EventSlashed
 	EventValidatorSet
+	EventFlexPosted    // ID: request, Account: utility, Amount: escrow
+	EventFlexSettled   // ID: request, Amount: payouts, Wh: delivered
+	EventFlexPayout    // ID: request, Account: owner, Site, Amount: payout, Wh: delivered
+	EventFlexReward    // Account: owner, Site, Amount: flexibility share, Wh: delivered this epoch
+	EventFlexCancelled // ID: request, Site (zero for the whole request)
 )
 
 // BlockResult is every receipt and event of a block.
@@ -144,6 +149,8 @@ var TxErrors = []error{
 	ErrBadDevices, ErrTooManyReadings, ErrNoReadings, ErrUnknownREC, ErrNotRECOwner,
 	ErrRECRetired, ErrRECAmount, ErrBadBeneficiary, ErrBadEvidence, ErrDuplicateEvidence,
 	ErrEvidenceTooOld, ErrNotValidator, ErrNoEvidenceVerify,
+	ErrFlexTerms, ErrUnknownRequest, ErrRequestClosed, ErrDeadlinePassed, ErrWrongZone,
+	ErrAlreadyCommitted, ErrOverCommitted, ErrBondTooLow, ErrNotCommitted, ErrNotUtility,
 }
 
 func txErrorCode(err error) uint16 {
@@ -374,6 +381,12 @@ func (x *executor) apply(v *view, tx *Tx, rc *Receipt) error {
 		return x.recRetire(v, tx.From, p)
 	case *Evidence:
 		return x.evidence(v, p)
+	case *FlexRequestTx:
+		return x.flexRequest(v, tx.From, p, rc)
+	case *FlexCommitTx:
+		return x.flexCommit(v, tx.From, p, rc)
+	case *FlexCancelTx:
+		return x.flexCancel(v, tx.From, p, rc)
 	}
 	return fmt.Errorf("%w: no handler for %s", errInternal, tx.Payload.Type())
 }

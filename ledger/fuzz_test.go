@@ -42,6 +42,9 @@ func sampleTxs() [][]byte {
 		&RECTransfer{ID: 1, Wh: 2, To: k.Address()},
 		&RECRetire{ID: 1, Wh: 2, Beneficiary: "x"},
 		&Evidence{Data: []byte{1, 2, 3}},
+		&FlexRequestTx{Terms: flexTerms()},
+		&FlexCommitTx{RequestID: 1, Site: sk.Address(), CommittedW: 5, BondBaseUnits: 6},
+		&FlexCancelTx{RequestID: 1},
 	}
 	var out [][]byte
 	for i, p := range payloads {
@@ -98,6 +101,12 @@ func FuzzStateRecords(f *testing.F) {
 		&Supply{Genesis: 1},
 		&BlockResult{Receipts: []Receipt{{Code: 1, Error: "x", Readings: []ReadingResult{{Interval: 1, Chained: true}}}}, Events: []Event{{Kind: EventEmission}}},
 		&meta{Height: 1},
+		&FlexRequest{ID: 1, Terms: flexTerms(), Commitments: []FlexCommitment{{CommittedW: 1}}},
+		&FlexSettlement{RequestID: 1, Commitments: []FlexCommitmentResult{{SelectedDays: []int64{1}, Intervals: []FlexIntervalResult{{BaselineWh: 1}}}}},
+		newDayPage(4),
+		&siteEvents{Starts: []uint64{1, 2}},
+		&flexDelivered{Entries: []flexDeliveredEntry{{Wh: 1}}},
+		&idList{IDs: []uint64{1, 2}},
 	}
 	for i, s := range seeds {
 		f.Add(append([]byte{byte(i)}, codec.Encode(s)...))
@@ -107,7 +116,7 @@ func FuzzStateRecords(f *testing.F) {
 			return
 		}
 		b := data[1:]
-		switch data[0] % 10 {
+		switch data[0] % 16 {
 		case 0:
 			roundTrip[Account](t, b)
 		case 1:
@@ -128,6 +137,18 @@ func FuzzStateRecords(f *testing.F) {
 			roundTrip[BlockResult](t, b)
 		case 9:
 			roundTrip[meta](t, b)
+		case 10:
+			roundTrip[FlexRequest](t, b)
+		case 11:
+			roundTrip[FlexSettlement](t, b)
+		case 12:
+			roundTrip[dayPage](t, b)
+		case 13:
+			roundTrip[siteEvents](t, b)
+		case 14:
+			roundTrip[flexDelivered](t, b)
+		case 15:
+			roundTrip[idList](t, b)
 		}
 	})
 }

@@ -302,6 +302,14 @@ func (c *testChain) checkInvariants() {
 			if got := s.CertifiedWh + s.PendingWh; c.trackPV && got != c.acceptedPV[id] {
 				return fmt.Errorf("site %s: certified %d + pending %d != accepted PV %d", id, s.CertifiedWh, s.PendingWh, c.acceptedPV[id])
 			}
+		case bytes.HasPrefix(k, []byte(pfxFlexReq)):
+			var r FlexRequest
+			if err := codec.Decode(v, &r); err != nil {
+				return err
+			}
+			if r.Status == FlexOpen {
+				held += r.Held()
+			}
 		case bytes.HasPrefix(k, []byte(pfxREC)):
 			var r REC
 			if err := codec.Decode(v, &r); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gridmint/gridmint/codec"
 	"github.com/gridmint/gridmint/ledger/smt"
+	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/wallet"
 )
 
@@ -430,3 +431,30 @@ func (l *Ledger) Prove(key []byte) (smt.Proof, []byte, [32]byte, error) { return
 // IterateState calls fn for every key and value of the committed state (in
 // the tree's order). Tests use it to check invariants over the whole state.
 func (l *Ledger) IterateState(fn func(key, value []byte) error) error { return l.tree.Iterate(fn) }
+
+// FlexRequest returns a flexibility request.
+func (l *Ledger) FlexRequest(id uint64) (FlexRequest, bool, error) {
+	var r FlexRequest
+	ok, err := l.state().load(u64Key(pfxFlexReq, id), &r)
+	return r, ok, err
+}
+
+// FlexSettlement returns the stored settlement of a settled request.
+func (l *Ledger) FlexSettlement(id uint64) (FlexSettlement, bool, error) {
+	var s FlexSettlement
+	ok, err := l.state().load(u64Key(pfxFlexSet, id), &s)
+	return s, ok, err
+}
+
+// Reading returns the accepted reading of a site for an interval.
+func (l *Ledger) Reading(site wallet.Address, interval uint64) (*meter.Reading, bool, error) {
+	b, ok, err := l.state().get(readingKey(site, interval))
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	r, err := meter.DecodeReading(b)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: reading: %v", errInternal, err)
+	}
+	return r, true, nil
+}

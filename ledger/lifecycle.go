@@ -9,13 +9,17 @@ func (x *executor) beginBlock() error {
 // endBlock runs after a block's transactions, in a fixed order:
 //
 //  1. certify the hours whose reading window closed (RECs);
-//  2. at an epoch boundary (height % EpochBlocks == 0): mint and pay the
+//  2. settle the flexibility requests whose window and grace have passed;
+//  3. at an epoch boundary (height % EpochBlocks == 0): mint and pay the
 //     epoch's emission, then recompute the validator set (top N);
-//  3. otherwise, if a validator was jailed in this block, recompute the set
+//  4. otherwise, if a validator was jailed in this block, recompute the set
 //     at once;
-//  4. save the chain counters and the supply.
+//  5. save the chain counters and the supply.
 func (x *executor) endBlock() error {
 	if err := x.sweepRECs(); err != nil {
+		return err
+	}
+	if err := x.settleDue(); err != nil {
 		return err
 	}
 	h := x.header.Height

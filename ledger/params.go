@@ -69,6 +69,24 @@ type Params struct {
 	// ValidatorRewardPpm is the validators' share of each epoch's emission;
 	// the rest is the flexibility share, paid to sites by delivered Wh.
 	ValidatorRewardPpm uint32 `json:"validator_reward_ppm"`
+
+	// FlexGraceIntervals: a request settles in the first block whose
+	// interval is at least End + FlexGraceIntervals. It must exceed
+	// ReadingWindowIntervals, so that every reading of the window that can
+	// still be accepted has been.
+	FlexGraceIntervals uint32 `json:"flex_grace_intervals"`
+	// FlexMaxWindowIntervals bounds an event window (at most a day).
+	FlexMaxWindowIntervals uint32 `json:"flex_max_window_intervals"`
+	// FlexPayoutCapPpm: delivered energy is paid up to committed × cap.
+	FlexPayoutCapPpm uint32 `json:"flex_payout_cap_ppm"`
+	// FlexSlashThresholdPpm and FlexMaxSlashPpm: below the threshold's
+	// performance, the bond is slashed in proportion to the shortfall,
+	// reaching FlexMaxSlashPpm of it at zero (baseline.SlashSchedule).
+	FlexSlashThresholdPpm uint32 `json:"flex_slash_threshold_ppm"`
+	FlexMaxSlashPpm       uint32 `json:"flex_max_slash_ppm"`
+	// FlexMinBondPpm: a commitment's bond is at least this share of the
+	// most it could be paid (price × committed energy).
+	FlexMinBondPpm uint32 `json:"flex_min_bond_ppm"`
 }
 
 // DefaultParams are the devnet's rules.
@@ -93,6 +111,12 @@ func DefaultParams() Params {
 		InitialEmission:        1_000 * BaseUnitsPerFLX,
 		EmissionDecayPpm:       1_000,
 		ValidatorRewardPpm:     300_000,
+		FlexGraceIntervals:     17,
+		FlexMaxWindowIntervals: 96,
+		FlexPayoutCapPpm:       1_000_000,
+		FlexSlashThresholdPpm:  500_000,
+		FlexMaxSlashPpm:        1_000_000,
+		FlexMinBondPpm:         100_000,
 	}
 }
 
@@ -127,6 +151,14 @@ func (p *Params) Validate() error {
 		return bad("a ppm value exceeds 1,000,000")
 	case p.EpochBlocks < 1:
 		return bad("epoch_blocks must be positive")
+	case p.FlexGraceIntervals <= p.ReadingWindowIntervals:
+		return bad("flex_grace_intervals %d must exceed reading_window_intervals %d", p.FlexGraceIntervals, p.ReadingWindowIntervals)
+	case p.FlexMaxWindowIntervals < 1 || uint64(p.FlexMaxWindowIntervals)*uint64(p.IntervalSeconds) > 86400:
+		return bad("flex_max_window_intervals %d: want 1 up to a day", p.FlexMaxWindowIntervals)
+	case p.FlexPayoutCapPpm < 1 || p.FlexPayoutCapPpm > 10_000_000:
+		return bad("flex_payout_cap_ppm %d: want 1..10,000,000", p.FlexPayoutCapPpm)
+	case p.FlexSlashThresholdPpm < 1 || p.FlexSlashThresholdPpm > 1_000_000 || p.FlexMaxSlashPpm > 1_000_000 || p.FlexMinBondPpm > 1_000_000:
+		return bad("a flexibility ppm value is out of range")
 	}
 	return nil
 }
@@ -156,6 +188,12 @@ func (p *Params) EncodeTo(e *codec.Encoder) {
 	e.Uint64(p.InitialEmission)
 	e.Uint32(p.EmissionDecayPpm)
 	e.Uint32(p.ValidatorRewardPpm)
+	e.Uint32(p.FlexGraceIntervals)
+	e.Uint32(p.FlexMaxWindowIntervals)
+	e.Uint32(p.FlexPayoutCapPpm)
+	e.Uint32(p.FlexSlashThresholdPpm)
+	e.Uint32(p.FlexMaxSlashPpm)
+	e.Uint32(p.FlexMinBondPpm)
 }
 
 // DecodeFrom reads the canonical encoding and validates it.
@@ -180,6 +218,12 @@ func (p *Params) DecodeFrom(d *codec.Decoder) {
 	p.InitialEmission = d.Uint64()
 	p.EmissionDecayPpm = d.Uint32()
 	p.ValidatorRewardPpm = d.Uint32()
+	p.FlexGraceIntervals = d.Uint32()
+	p.FlexMaxWindowIntervals = d.Uint32()
+	p.FlexPayoutCapPpm = d.Uint32()
+	p.FlexSlashThresholdPpm = d.Uint32()
+	p.FlexMaxSlashPpm = d.Uint32()
+	p.FlexMinBondPpm = d.Uint32()
 	if d.Err() == nil {
 		if err := p.Validate(); err != nil {
 			d.Fail(err)

@@ -57,17 +57,29 @@ func randomStreamWith(t testing.TB, o streamOpts) ([][32]byte, streamStats) {
 	var homes []*home
 	var pendingHomes []*home
 	var recIDs []uint64
+	var flexIDs []uint64 // ids of posted requests
 	var roots [][32]byte
-	// Start the clock at 12:00 UTC on genesis day (06:00 in Golden) so the
-	// stream crosses sunrise and noon.
-	c.timeMs = (testGenesisTime + 12*3600) * 1000
+	// Start the clock at 01:00 UTC on day 1, a Monday (19:00 on Sunday in Golden),
+	// and step about 30 minutes a block, so that the stream crosses days:
+	// sunrise and noon for PV, a weekday of history for the baselines of
+	// later flexibility requests, their settlement after the grace.
+	c.timeMs = (testGenesisTime + 1*86400 + 1*3600) * 1000
 	for b := 0; b < nBlocks; b++ {
-		c.timeMs += int64(rng.IntN(120_000)) + 1000
+		c.timeMs += int64(rng.IntN(3_600_000)) + 1000
 		nowSec := c.timeMs / 1000
 		var txs [][]byte
+		if b == 0 {
+			// Twelve homes from the start, so that history builds up.
+			for i := 0; i < 12; i++ {
+				u := users[i%len(users)]
+				sk := testKey(6000 + i)
+				txs = append(txs, c.signTx(u, c.registerPayload(u, sk)))
+				pendingHomes = append(pendingHomes, &home{owner: u, chain: &siteChain{key: sk}, next: uint64((nowSec-testGenesisTime)/900) - 2})
+			}
+		}
 		for n := rng.IntN(6); n > 0; n-- {
 			u := users[rng.IntN(len(users))]
-			switch k := rng.IntN(10); k {
+			switch k := rng.IntN(13); k {
 			case 0, 1:
 				to := users[rng.IntN(len(users))].Address()
 				amt := uint64(rng.IntN(1000)) * BaseUnitsPerFLX
@@ -81,7 +93,11 @@ func randomStreamWith(t testing.TB, o streamOpts) ([][32]byte, streamStats) {
 			case 3:
 				txs = append(txs, c.signTx(u, &Unbond{Amount: uint64(rng.IntN(2000)) * BaseUnitsPerFLX}))
 			case 4:
-				if len(homes)+len(pendingHomes) < 12 {
+				if rng.IntN(3) == 0 && len(homes) > 0 {
+					// An existing site key: refused.
+					h := homes[rng.IntN(len(homes))]
+					txs = append(txs, c.signTx(u, c.registerPayload(u, h.chain.key)))
+				} else if len(homes)+len(pendingHomes) < 16 {
 					sk := testKey(6000 + len(homes) + len(pendingHomes))
 					txs = append(txs, c.signTx(u, c.registerPayload(u, sk)))
 					first := uint64((nowSec-testGenesisTime)/900) - 2
@@ -92,33 +108,48 @@ func randomStreamWith(t testing.TB, o streamOpts) ([][32]byte, streamStats) {
 					continue
 				}
 				var rs []meter.Reading
-				for m := rng.IntN(4) + 1; m > 0; m-- {
+				// One to three homes catch up on every interval that has
+				// ended (at most 48 each).
+				for m := rng.IntN(3) + 1; m > 0; m-- {
 					h := homes[rng.IntN(len(homes))]
-					endSec := testGenesisTime + int64(h.next+1)*900
-					if endSec > nowSec {
-						continue
+					if endSec := testGenesisTime + int64(h.next+1)*900; endSec+16*900 < nowSec && rng.IntN(8) == 0 {
+						// Back online after a while: skip to recent intervals
+						// (a gap in intervals, not in the hash chain).
+						h.next = uint64((nowSec-testGenesisTime)/900) - 3
 					}
-					pv := uint32(rng.IntN(1100)) // sometimes above 4 kW × 15 min
-					load := uint32(rng.IntN(800))
-					r := h.chain.next(h.next, func(r *meter.Reading) {
-						r.PVWh = pv
-						if pv > load {
-							r.GridImportWh, r.GridExportWh = 0, pv-load
-						} else {
-							r.GridImportWh, r.GridExportWh = load-pv, 0
+					for k := 0; k < 48 && testGenesisTime+int64(h.next+1)*900 <= nowSec; k++ {
+						// PV in daylight (13:00–01:00 UTC is 07:00–19:00 in
+						// Golden), rarely above 4 kW × 15 min or at night.
+						pv := uint32(0)
+						if hr := (h.next % 96) / 4; hr >= 13 || hr < 1 {
+							pv = uint32(rng.IntN(1000))
 						}
-						if rng.IntN(10) == 0 {
-							r.GridExportWh += 50 // implies negative house load
+						if rng.IntN(60) == 0 {
+							pv = 1001 + uint32(rng.IntN(100))
 						}
-					})
-					h.next++
-					switch rng.IntN(12) {
-					case 0:
-						r.Sig[5] ^= 1 // forged
-					case 1:
-						rs = append(rs, r) // replayed within the batch
+						load := uint32(200 + rng.IntN(400))
+						r := h.chain.next(h.next, func(r *meter.Reading) {
+							r.PVWh = pv
+							if pv > load {
+								r.GridImportWh, r.GridExportWh = 0, pv-load
+							} else {
+								r.GridImportWh, r.GridExportWh = load-pv, 0
+							}
+							if rng.IntN(80) == 0 {
+								r.GridExportWh += 50 // implies negative house load
+							}
+						})
+						h.next++
+						switch rng.IntN(40) {
+						case 0:
+							forged := r
+							forged.Sig[5] ^= 1
+							rs = append(rs, forged) // rejected; the real one follows
+						case 1:
+							rs = append(rs, r) // replayed within the batch
+						}
+						rs = append(rs, r)
 					}
-					rs = append(rs, r)
 				}
 				if len(rs) > 0 {
 					txs = append(txs, c.signTx(u, &Readings{Readings: rs}))
@@ -143,6 +174,40 @@ func randomStreamWith(t testing.TB, o streamOpts) ([][32]byte, streamStats) {
 				} else {
 					txs = append(txs, c.signTx(u, &RECRetire{ID: id, Wh: wh, Beneficiary: "beneficiary"}))
 				}
+			case 10:
+				// A request starting an hour or two from now, small rules so
+				// that young sites can have baselines.
+				cur := uint64((nowSec - testGenesisTime) / 900)
+				start := cur + 12 + uint64(rng.IntN(12))
+				terms := FlexTerms{Zone: "CO-DEN", Direction: uint8(1 + rng.IntN(2)), Start: start, End: start + 1 + uint64(rng.IntN(8)),
+					TargetW: uint64(500 + rng.IntN(4000)), PriceBaseUnitsPerKWh: uint64(1 + rng.IntN(500_000)), Deadline: start - uint64(rng.IntN(3)),
+					Method: uint8(1 + rng.IntN(2)), Rules: BaselineRules{WeekdayX: 1, WeekdayY: 2, WeekendX: 1, WeekendY: 1, LookbackDays: 3}}
+				if rng.IntN(6) == 0 {
+					terms.Deadline = cur // invalid
+				}
+				txs = append(txs, c.signTx(u, &FlexRequestTx{Terms: terms}))
+			case 11, 12:
+				if len(flexIDs) == 0 || len(homes) == 0 {
+					continue
+				}
+				// Mostly one of the newest requests, which may still be open.
+				id := flexIDs[max(len(flexIDs)-1-rng.IntN(3), 0)]
+				if rng.IntN(4) == 0 {
+					id = flexIDs[rng.IntN(len(flexIDs))] + uint64(rng.IntN(2)) // sometimes unknown
+				}
+				h := homes[rng.IntN(len(homes))]
+				sender := h.owner
+				if rng.IntN(5) == 0 {
+					sender = u
+				}
+				if k == 11 || rng.IntN(3) != 0 {
+					txs = append(txs, c.signTx(sender, &FlexCommitTx{RequestID: id, Site: h.chain.key.Address(),
+						CommittedW: uint64(100 + rng.IntN(2000)), BondBaseUnits: uint64(rng.IntN(2_000_000))}))
+				} else if rng.IntN(2) == 0 {
+					txs = append(txs, c.signTx(sender, &FlexCancelTx{RequestID: id, Site: h.chain.key.Address()}))
+				} else {
+					txs = append(txs, c.signTx(sender, &FlexCancelTx{RequestID: id}))
+				}
 			case 9:
 				ev.cons = testKey(3000 + rng.IntN(5)).Address()
 				ev.height = c.l.Height()
@@ -150,6 +215,33 @@ func randomStreamWith(t testing.TB, o streamOpts) ([][32]byte, streamStats) {
 					continue
 				}
 				txs = append(txs, c.signTx(u, &Evidence{Data: []byte{byte(rng.IntN(256))}}))
+			}
+		}
+		// Most blocks also carry an honest batch with every home's ready
+		// intervals, as the network would: homes keep up, so baseline days
+		// are complete and flexibility requests can be paid.
+		if len(homes) > 0 && rng.IntN(4) != 0 {
+			var rs []meter.Reading
+			for _, h := range homes {
+				for testGenesisTime+int64(h.next+1)*900 <= nowSec {
+					pv := uint32(0)
+					if hr := (h.next % 96) / 4; hr >= 13 || hr < 1 {
+						pv = uint32(rng.IntN(1000))
+					}
+					load := uint32(200 + rng.IntN(400))
+					rs = append(rs, h.chain.next(h.next, func(r *meter.Reading) {
+						r.PVWh = pv
+						if pv > load {
+							r.GridImportWh, r.GridExportWh = 0, pv-load
+						} else {
+							r.GridImportWh, r.GridExportWh = load-pv, 0
+						}
+					}))
+					h.next++
+				}
+			}
+			if len(rs) > 0 && len(rs) <= 1024 {
+				txs = append(txs, c.signTx(users[rng.IntN(len(users))], &Readings{Readings: rs}))
 			}
 		}
 		// Owners sign whatever their site is, so a tx from a user that
@@ -165,6 +257,14 @@ func randomStreamWith(t testing.TB, o streamOpts) ([][32]byte, streamStats) {
 				st.recsIssued++
 			case EventSlashed:
 				st.slashes++
+			case EventFlexPosted:
+				flexIDs = append(flexIDs, e.ID)
+			case EventFlexSettled:
+				st.flexSettled++
+			case EventFlexPayout:
+				if e.Amount > 0 {
+					st.flexPaid++
+				}
 			}
 		}
 		for _, rc := range res.Receipts {
@@ -202,9 +302,10 @@ func randomStreamWith(t testing.TB, o streamOpts) ([][32]byte, streamStats) {
 }
 
 type streamStats struct {
-	txOK, txFailed                     [16]int
+	txOK, txFailed                     [32]int
 	readingsAccepted, readingsRejected int
 	recsIssued, slashes                int
+	flexSettled, flexPaid              int
 }
 
 // TestRandomStreams keeps the invariants over random transaction streams.
@@ -225,16 +326,19 @@ func TestRandomStreams(t *testing.T) {
 		all.readingsRejected += st.readingsRejected
 		all.recsIssued += st.recsIssued
 		all.slashes += st.slashes
+		all.flexSettled += st.flexSettled
+		all.flexPaid += st.flexPaid
 	}
 	t.Logf("%+v", all)
 	// The streams must reach every path, or the invariants were checked on
 	// nothing.
-	for _, typ := range []TxType{TxTransfer, TxBond, TxUnbond, TxRegisterSite, TxReadings, TxRECTransfer, TxRECRetire, TxEvidence} {
+	for _, typ := range []TxType{TxTransfer, TxBond, TxUnbond, TxRegisterSite, TxReadings, TxRECTransfer, TxRECRetire, TxEvidence,
+		TxFlexRequest, TxFlexCommit, TxFlexCancel} {
 		if all.txOK[typ] == 0 || all.txFailed[typ] == 0 && typ != TxRegisterSite && typ != TxReadings {
 			t.Errorf("%s: %d succeeded, %d failed: the stream does not exercise both outcomes", typ, all.txOK[typ], all.txFailed[typ])
 		}
 	}
-	if all.readingsAccepted == 0 || all.readingsRejected == 0 || all.recsIssued == 0 || all.slashes == 0 {
+	if all.readingsAccepted == 0 || all.readingsRejected == 0 || all.recsIssued == 0 || all.slashes == 0 || all.flexSettled == 0 || all.flexPaid == 0 {
 		t.Errorf("stream too tame: %+v", all)
 	}
 }

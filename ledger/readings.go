@@ -212,6 +212,9 @@ func (x *executor) reading(v *view, r *meter.Reading) (RejectReason, bool, error
 	if reason == RejectNone {
 		s.Accepted++
 		v.set(readingKey(r.Site, r.Interval), r.Encode())
+		if err := x.recordReading(v, r); err != nil {
+			return 0, false, err
+		}
 		if r.PVWh > 0 {
 			if err := x.addPendingPV(v, r.Site, &s, r.Interval/x.params.IntervalsPerHour(), uint64(r.PVWh)); err != nil {
 				return 0, false, err

@@ -290,12 +290,3 @@ func (x *executor) epochRewards() error {
 	}
 	return x.payFlexibilityShare(emission - valShare)
 }
-
-// payFlexibilityShare is the hook through which the proof-of-flexibility
-// rules pay sites their share of an epoch's emission by verified delivered
-// Wh. Until those rules exist it credits the flexibility pool, from which
-// they will pay.
-func (x *executor) payFlexibilityShare(amount uint64) error {
-	x.emit(Event{Kind: EventFlexibilityShare, Account: FlexibilityPool, Amount: amount})
-	return x.credit(x.v, FlexibilityPool, amount)
-}

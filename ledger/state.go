@@ -27,7 +27,13 @@ const (
 	pfxReading  = "reading/"  // + site id + interval (8 bytes BE) → Reading
 	pfxRECQueue = "recq/"     // + hour index (8 bytes BE) + shard (1 byte) → sites with PV pending in that hour
 	pfxREC      = "rec/"      // + certificate id (8 bytes BE) → REC
-	pfxEvidence = "evidence/" // + evidence hash → height seen
+	pfxEvidence = "evidence/" // + consensus address + offence height → seen
+	pfxFlexReq  = "flexreq/"  // + request id → FlexRequest
+	pfxFlexSet  = "flexset/"  // + request id → FlexSettlement
+	pfxFlexOpen = "flexopen"  // open request ids (idList)
+	pfxFlexDel  = "flexdel"   // delivered Wh per site this epoch
+	pfxPage     = "page/"     // + site + genesis day (8 bytes BE) → dayPage
+	pfxEvents   = "events/"   // + site → siteEvents
 )
 
 func accountKey(a wallet.Address) []byte { return append([]byte(pfxAccount), a[:]...) }

@@ -33,12 +33,16 @@ const (
 	TxRECTransfer  TxType = 7
 	TxRECRetire    TxType = 8
 	TxEvidence     TxType = 9
+	TxFlexRequest  TxType = 16
+	TxFlexCommit   TxType = 17
+	TxFlexCancel   TxType = 18
 )
 
 var txTypeNames = map[TxType]string{
 	TxTransfer: "transfer", TxBond: "bond", TxUnbond: "unbond",
 	TxRegisterSite: "register_site", TxUpdateSite: "update_site", TxReadings: "readings",
 	TxRECTransfer: "rec_transfer", TxRECRetire: "rec_retire", TxEvidence: "evidence",
+	TxFlexRequest: "flex_request", TxFlexCommit: "flex_commit", TxFlexCancel: "flex_cancel",
 }
 
 func (t TxType) String() string {
@@ -76,6 +80,12 @@ func newPayload(t TxType) Payload {
 		return &RECRetire{}
 	case TxEvidence:
 		return &Evidence{}
+	case TxFlexRequest:
+		return &FlexRequestTx{}
+	case TxFlexCommit:
+		return &FlexCommitTx{}
+	case TxFlexCancel:
+		return &FlexCancelTx{}
 	}
 	return nil
 }
@@ -342,6 +352,60 @@ func (*Evidence) Type() TxType                  { return TxEvidence }
 func (p *Evidence) EncodeTo(e *codec.Encoder)   { e.BytesVar(p.Data) }
 func (p *Evidence) DecodeFrom(d *codec.Decoder) { p.Data = d.BytesVar(64 << 10) }
 
+// FlexRequestTx posts a flexibility request; the sender (the utility) pays
+// the escrow: the most the request can pay out,
+// ⌊price × ⌊TargetW × L / 3600⌋ × intervals × FlexPayoutCapPpm / 10^9⌋.
+type FlexRequestTx struct {
+	Terms FlexTerms
+}
+
+func (*FlexRequestTx) Type() TxType                  { return TxFlexRequest }
+func (p *FlexRequestTx) EncodeTo(e *codec.Encoder)   { p.Terms.encodeTo(e) }
+func (p *FlexRequestTx) DecodeFrom(d *codec.Decoder) { p.Terms.decodeFrom(d) }
+
+// FlexCommitTx commits a site (owned by the sender) to a request with a
+// bond, before the request's deadline.
+type FlexCommitTx struct {
+	RequestID     uint64
+	Site          wallet.Address
+	CommittedW    uint64
+	BondBaseUnits uint64
+}
+
+func (*FlexCommitTx) Type() TxType { return TxFlexCommit }
+func (p *FlexCommitTx) EncodeTo(e *codec.Encoder) {
+	e.Uint64(p.RequestID)
+	e.Fixed(p.Site[:])
+	e.Uint64(p.CommittedW)
+	e.Uint64(p.BondBaseUnits)
+}
+func (p *FlexCommitTx) DecodeFrom(d *codec.Decoder) {
+	p.RequestID = d.Uint64()
+	d.Fixed(p.Site[:])
+	p.CommittedW = d.Uint64()
+	p.BondBaseUnits = d.Uint64()
+}
+
+// FlexCancelTx cancels before the request's deadline. From the utility
+// with a zero Site, it cancels the whole request: the escrow and every bond
+// are returned in full. From a site's owner with its Site, it withdraws
+// that commitment: the bond is returned in full. After the deadline
+// nothing can be cancelled.
+type FlexCancelTx struct {
+	RequestID uint64
+	Site      wallet.Address
+}
+
+func (*FlexCancelTx) Type() TxType { return TxFlexCancel }
+func (p *FlexCancelTx) EncodeTo(e *codec.Encoder) {
+	e.Uint64(p.RequestID)
+	e.Fixed(p.Site[:])
+}
+func (p *FlexCancelTx) DecodeFrom(d *codec.Decoder) {
+	p.RequestID = d.Uint64()
+	d.Fixed(p.Site[:])
+}
+
 // Errors of transactions. Each rejection reason is its own value, so callers
 // (the mempool, the API) decide on them with errors.Is.
 var (
@@ -378,4 +442,14 @@ var (
 	ErrEvidenceTooOld    = errors.New("evidence too old")
 	ErrNotValidator      = errors.New("evidence names an account with no stake")
 	ErrNoEvidenceVerify  = errors.New("this node has no evidence verifier")
+	ErrFlexTerms         = errors.New("invalid flexibility request terms")
+	ErrUnknownRequest    = errors.New("unknown flexibility request")
+	ErrRequestClosed     = errors.New("request is no longer open for this")
+	ErrDeadlinePassed    = errors.New("the request's commitment deadline has passed")
+	ErrWrongZone         = errors.New("site is not in the request's zone")
+	ErrAlreadyCommitted  = errors.New("site already committed to this request")
+	ErrOverCommitted     = errors.New("commitment would exceed the request's target")
+	ErrBondTooLow        = errors.New("bond below the minimum")
+	ErrNotCommitted      = errors.New("site has no commitment in this request")
+	ErrNotUtility        = errors.New("only the utility that posted the request can cancel it")
 )

@@ -366,6 +366,7 @@ type chainState struct {
 	NextRECID     uint64   // the next certificate id (ids start at 1)
 	NextRECHour   uint64   // the first hour (since genesis) not yet certified
 	LastEmission  uint64   // the last epoch's emission (0 before epoch 1)
+	NextFlexID    uint64   // the next flexibility request id (ids start at 1)
 }
 
 func (c *chainState) EncodeTo(e *codec.Encoder) {
@@ -376,6 +377,7 @@ func (c *chainState) EncodeTo(e *codec.Encoder) {
 	e.Uint64(c.NextRECID)
 	e.Uint64(c.NextRECHour)
 	e.Uint64(c.LastEmission)
+	e.Uint64(c.NextFlexID)
 }
 
 func (c *chainState) DecodeFrom(d *codec.Decoder) {
@@ -386,6 +388,7 @@ func (c *chainState) DecodeFrom(d *codec.Decoder) {
 	c.NextRECID = d.Uint64()
 	c.NextRECHour = d.Uint64()
 	c.LastEmission = d.Uint64()
+	c.NextFlexID = d.Uint64()
 }
 
 // Supply is the money supply: what genesis created and what emission added

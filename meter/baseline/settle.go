@@ -55,6 +55,9 @@ type Commitment struct {
 	// CommittedWh·PayoutCapPPM/10^6 (10^6: pay up to the commitment).
 	PayoutCapPPM  int64
 	BondBaseUnits uint64
+	// PenalizeMissing prices an interval without a valid reading as a full
+	// miss: DeltaWh = −CommittedWhPerInterval instead of 0 (see Settle).
+	PenalizeMissing bool
 }
 
 // SlashSchedule is the bond-slashing rule: below ThresholdPPM of
@@ -109,8 +112,9 @@ type IntervalSettlement struct {
 	// DeltaWh is the interval's signed contribution to the event's net
 	// delivery, not floored: BaselineWh − ActualWh for Down, ActualWh −
 	// BaselineWh for Up. It is negative when the site moved the wrong way
-	// (or its load was simply noisy the other way). It is 0 when Missing and
-	// under the NoBaseline rule.
+	// (or its load was simply noisy the other way). It is 0 when Missing
+	// (−CommittedWh with Commitment.PenalizeMissing) and under the
+	// NoBaseline rule.
 	DeltaWh     int64
 	CommittedWh int64
 }
@@ -207,9 +211,11 @@ func (s SlashSchedule) validate() error {
 // baseline adds a negative DeltaWh. So a site that withholds exactly its
 // unfavourable readings is credited Σ max(0, DeltaWh) of the others: the
 // per-interval floor that this rule replaced. Settle cannot tell a withheld
-// reading from a lost one; closing that door means pricing a missing
-// interval (as a negative DeltaWh, say), which is a ledger policy this
-// function does not set.
+// reading from a lost one. With Commitment.PenalizeMissing (the ledger's
+// rule), a missing interval counts as a full miss instead: DeltaWh =
+// −CommittedWhPerInterval. Withholding then gains only where the withheld
+// interval was worse than missing the whole commitment, and a lost reading
+// costs an honest site at most that one interval's commitment.
 //
 // NoBaseline rule: when the baseline method could not build a baseline
 // (Commitment.NoBaseline, after ErrInsufficientData), the site can neither
@@ -245,6 +251,12 @@ func Settle(c Commitment, sched SlashSchedule) (Settlement, error) {
 		}
 		iv.BaselineWh = c.BaselineWh[k]
 		if r.Missing {
+			if c.PenalizeMissing {
+				iv.DeltaWh = -s.CommittedWhPerInterval
+				if s.NetDeltaWh, err = addI(s.NetDeltaWh, iv.DeltaWh); err != nil {
+					return s, fmt.Errorf("interval %d: net: %w", k, err)
+				}
+			}
 			continue
 		}
 		if c.Direction == Down {

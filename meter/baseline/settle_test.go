@@ -209,3 +209,30 @@ func TestSettleRejectsBadInput(t *testing.T) {
 		t.Errorf("zero schedule accepted")
 	}
 }
+
+// TestPenalizeMissing: with the ledger's rule, a missing interval counts as
+// a full miss. Four intervals, 1 kW committed (250 Wh each), baseline 500:
+// deltas +300, +400, missing, −200. Without the rule the net is 500 Wh;
+// with it 500 − 250 = 250 Wh. Withholding the −200 interval instead would
+// give 700 − 250 = 450 < 500: it no longer pays to hide a bad interval
+// that is less bad than a full miss.
+func TestPenalizeMissing(t *testing.T) {
+	c := Commitment{Direction: Down, IntervalSeconds: 900, CommittedW: 1000,
+		BaselineWh: []int64{500, 500, 500, 500},
+		Actual: []Reading{{ImportWh: 200}, {ImportWh: 100}, {Missing: true}, {ImportWh: 700}},
+		PriceBaseUnitsPerKWh: 1000, PayoutCapPPM: PPM, BondBaseUnits: 0}
+	plain, err := Settle(c, DefaultSlash())
+	if err != nil || plain.NetDeltaWh != 500 {
+		t.Fatalf("without the rule: %d %v", plain.NetDeltaWh, err)
+	}
+	c.PenalizeMissing = true
+	pen, err := Settle(c, DefaultSlash())
+	if err != nil || pen.NetDeltaWh != 250 || pen.Intervals[2].DeltaWh != -250 || pen.DeliveredWh != 250 {
+		t.Fatalf("with the rule: net %d, interval %+v, %v", pen.NetDeltaWh, pen.Intervals[2], err)
+	}
+	c.Actual[2], c.Actual[3] = Reading{ImportWh: 500}, Reading{Missing: true}
+	hid, _ := Settle(c, DefaultSlash())
+	if hid.NetDeltaWh != 450 {
+		t.Fatalf("withholding the bad interval: %d", hid.NetDeltaWh)
+	}
+}

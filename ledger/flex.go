@@ -1,0 +1,652 @@
+package ledger
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/gridmint/gridmint/meter"
+	"github.com/gridmint/gridmint/meter/baseline"
+	"github.com/gridmint/gridmint/wallet"
+)
+
+// The proof-of-flexibility rules. A utility posts a request (FlexRequestTx)
+// and escrows the most it can pay; site owners commit (FlexCommitTx) with a
+// bond before the deadline; anyone may cancel their part before the
+// deadline (FlexCancelTx). Once the window plus FlexGraceIntervals has
+// passed — so every reading of the window that can still be accepted has
+// been — the request settles by itself at the end of a block:
+//
+//   - each commitment's baseline comes from meter/baseline (Compute) on the
+//     site's accepted readings, with the request's method, rules and
+//     calendar; baseline days end before the day the request was posted;
+//   - baseline.SettleRequest turns baselines and readings into delivered
+//     Wh, performance, payout (capped, pro rata if claims exceed the
+//     escrow), slash and refund — the same function `gridmint mv` calls;
+//   - payouts and returned bonds go to the site owners; slashed bonds and
+//     the unspent escrow go to the utility;
+//   - the whole calculation is stored (FlexSettlement), and each site's
+//     delivered Wh counts toward its share of the epoch's flexibility
+//     reward.
+//
+// Invariant: the money a request holds (escrow + bonds) leaves it exactly
+// once, on cancellation or settlement, and in full.
+
+// currentInterval is the interval the block's time falls in.
+func (x *executor) currentInterval() int64 {
+	return floorDiv(x.timeSec-x.l.genesis.GenesisTime, int64(x.params.IntervalSeconds))
+}
+
+// calendar is the baseline calendar of a request.
+func (x *executor) calendar(t *FlexTerms) baseline.Calendar {
+	return flexCalendar(x.l.genesis.GenesisTime, x.params.IntervalSeconds, t)
+}
+
+func flexCalendar(genesis int64, intervalSeconds uint32, t *FlexTerms) baseline.Calendar {
+	return baseline.Calendar{GenesisUnix: genesis, IntervalSeconds: int64(intervalSeconds),
+		UTCOffsetSeconds: int64(t.UTCOffsetSeconds), Holidays: slices.Clone(t.Holidays)}
+}
+
+// FlexBaselineParams applies a request's rule overrides to the defaults.
+func FlexBaselineParams(r BaselineRules) baseline.Params {
+	p := baseline.DefaultParams()
+	for _, dm := range []*baseline.DayMatchParams{&p.XofY, &p.HighXofY} {
+		if r.WeekdayX != 0 {
+			dm.Weekday = baseline.DayCount{X: int(r.WeekdayX), Y: int(r.WeekdayY)}
+		}
+		if r.WeekendX != 0 {
+			dm.WeekendHoliday = baseline.DayCount{X: int(r.WeekendX), Y: int(r.WeekendY)}
+		}
+		if r.LookbackDays != 0 {
+			dm.LookbackDays = int(r.LookbackDays)
+		}
+		if r.AdjustCapPPM != 0 {
+			dm.AdjustCapPPM = int64(r.AdjustCapPPM)
+		}
+	}
+	if r.LookbackDays != 0 {
+		p.Device.LookbackDays = int(r.LookbackDays)
+		p.Device.ProfileDays = min(p.Device.ProfileDays, int(r.LookbackDays))
+		p.Device.MinProfileDays = min(p.Device.MinProfileDays, p.Device.ProfileDays)
+	}
+	return p
+}
+
+// lookbackDays is how far back a method looks, in days.
+func lookbackDays(m baseline.Method, p baseline.Params) int64 {
+	switch m {
+	case baseline.MethodXofY:
+		return int64(p.XofY.LookbackDays)
+	case baseline.MethodHighXofY:
+		return int64(p.HighXofY.LookbackDays)
+	}
+	return int64(p.Device.LookbackDays)
+}
+
+// committedWhPerInterval is ⌊W × L / 3600⌋.
+func committedWhPerInterval(w uint64, intervalSeconds uint32) uint64 {
+	return mulDivFloor(w, uint64(intervalSeconds), 3600)
+}
+
+// maxPayout is the most a commitment of w watts over n intervals can be
+// paid: ⌊price × ⌊⌊w × L / 3600⌋ × n × cap / 10^6⌋ / 1000⌋, the same steps
+// and floors as baseline.Settle with DeliveredWh above the cap.
+func maxPayout(w uint64, n uint64, price uint64, p *Params) uint64 {
+	wh := committedWhPerInterval(w, p.IntervalSeconds) * n
+	capWh := mulDivFloor(wh, uint64(p.FlexPayoutCapPpm), 1_000_000)
+	return mulDivFloor(price, capWh, 1000)
+}
+
+func (x *executor) flexRequest(v *view, from wallet.Address, p *FlexRequestTx, rc *Receipt) error {
+	t := p.Terms
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrFlexTerms, fmt.Sprintf(format, args...))
+	}
+	cur := x.currentInterval()
+	n := t.End - t.Start
+	switch {
+	case !validZone(t.Zone):
+		return fmt.Errorf("%w: %q", ErrBadZone, t.Zone)
+	case t.Direction != FlexDown && t.Direction != FlexUp:
+		return bad("direction %d", t.Direction)
+	case t.Start >= t.End || t.End > 1<<40:
+		return bad("window [%d, %d)", t.Start, t.End)
+	case n > uint64(x.params.FlexMaxWindowIntervals):
+		return bad("window of %d intervals, at most %d", n, x.params.FlexMaxWindowIntervals)
+	case int64(t.Deadline) <= cur || t.Deadline > t.Start:
+		return bad("deadline %d must be after the current interval %d and not after the start %d", t.Deadline, cur, t.Start)
+	case t.TargetW < 1 || t.TargetW > 1<<40 || committedWhPerInterval(t.TargetW, x.params.IntervalSeconds) < 1:
+		return bad("target %d W", t.TargetW)
+	case t.PriceBaseUnitsPerKWh < 1 || t.PriceBaseUnitsPerKWh > 1<<40:
+		return bad("price %d base units per kWh", t.PriceBaseUnitsPerKWh)
+	}
+	m := baseline.Method(t.Method)
+	if _, err := baseline.ParseMethod(m.String()); err != nil {
+		return bad("baseline method %d", t.Method)
+	}
+	if (m == baseline.MethodDevice) != (t.Channel == ChannelBattery || t.Channel == ChannelEV) || t.Channel > ChannelEV {
+		return bad("channel %d does not fit method %s", t.Channel, m)
+	}
+	for _, v := range []uint16{t.Rules.WeekdayX, t.Rules.WeekdayY, t.Rules.WeekendX, t.Rules.WeekendY, t.Rules.LookbackDays} {
+		if v > 366 {
+			return bad("baseline rule value %d above 366", v)
+		}
+	}
+	if t.Rules.AdjustCapPPM > 1_000_000 {
+		return bad("adjustment cap %d ppm", t.Rules.AdjustCapPPM)
+	}
+	// The baseline package validates the calendar and rules; run it on no
+	// data: it must fail only for lack of data, never for its input.
+	cal := x.calendar(&t)
+	if err := cal.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	ev := baseline.Event{Start: int64(t.Start), End: int64(t.End), Posted: cur}
+	if _, err := baseline.Compute(m, baseline.Series{}, ev, cal, FlexBaselineParams(t.Rules)); err != nil &&
+		!errors.Is(err, baseline.ErrInsufficientData) {
+		return bad("%v", err)
+	}
+	escrow := maxPayout(t.TargetW, n, t.PriceBaseUnitsPerKWh, &x.params)
+	if err := x.debit(v, from, escrow); err != nil {
+		return fmt.Errorf("escrow: %w", err)
+	}
+	req := FlexRequest{ID: x.chain.NextFlexID, Utility: from, Terms: t, PostedInterval: uint64(cur),
+		PostedHeight: x.header.Height, EscrowBaseUnits: escrow, Status: FlexOpen}
+	req.Terms.Holidays = slices.Clone(t.Holidays)
+	x.chain.NextFlexID++
+	v.store(u64Key(pfxFlexReq, req.ID), &req)
+	var open idList
+	if _, err := v.load([]byte(pfxFlexOpen), &open); err != nil {
+		return err
+	}
+	open.IDs = append(open.IDs, req.ID) // ids increase: stays sorted
+	v.store([]byte(pfxFlexOpen), &open)
+	x.emit(Event{Kind: EventFlexPosted, ID: req.ID, Account: from, Amount: escrow})
+	return nil
+}
+
+func (x *executor) loadRequest(v *view, id uint64) (*FlexRequest, error) {
+	var r FlexRequest
+	ok, err := v.load(u64Key(pfxFlexReq, id), &r)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: %d", ErrUnknownRequest, id)
+	}
+	return &r, nil
+}
+
+func siteCmp(a, b wallet.Address) int { return bytes.Compare(a[:], b[:]) }
+
+func (x *executor) flexCommit(v *view, from wallet.Address, p *FlexCommitTx, rc *Receipt) error {
+	r, err := x.loadRequest(v, p.RequestID)
+	if err != nil {
+		return err
+	}
+	if r.Status != FlexOpen {
+		return ErrRequestClosed
+	}
+	if x.currentInterval() >= int64(r.Terms.Deadline) {
+		return ErrDeadlinePassed
+	}
+	var s Site
+	ok, err := v.load(siteKey(p.Site), &s)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: %s", ErrUnknownSite, p.Site)
+	case s.Owner != from:
+		return fmt.Errorf("%w: %s", ErrNotSiteOwner, p.Site)
+	case s.Zone != r.Terms.Zone:
+		return fmt.Errorf("%w: site in %s, request in %s", ErrWrongZone, s.Zone, r.Terms.Zone)
+	case p.CommittedW < 1 || committedWhPerInterval(p.CommittedW, x.params.IntervalSeconds) < 1:
+		return fmt.Errorf("%w: %d W commits less than 1 Wh per interval", ErrZeroAmount, p.CommittedW)
+	case p.CommittedW > r.Terms.TargetW-r.CommittedW:
+		return fmt.Errorf("%w: %d W asked, %d W left", ErrOverCommitted, p.CommittedW, r.Terms.TargetW-r.CommittedW)
+	}
+	i, found := slices.BinarySearchFunc(r.Commitments, p.Site, func(c FlexCommitment, s wallet.Address) int { return siteCmp(c.Site, s) })
+	if found {
+		return ErrAlreadyCommitted
+	}
+	if len(r.Commitments) >= maxFlexCommitments {
+		return fmt.Errorf("%w: %d commitments", ErrOverCommitted, len(r.Commitments))
+	}
+	minBond := mulDivFloor(maxPayout(p.CommittedW, r.Terms.End-r.Terms.Start, r.Terms.PriceBaseUnitsPerKWh, &x.params),
+		uint64(x.params.FlexMinBondPpm), 1_000_000)
+	if p.BondBaseUnits < minBond {
+		return fmt.Errorf("%w: %d < %d", ErrBondTooLow, p.BondBaseUnits, minBond)
+	}
+	if err := x.debit(v, from, p.BondBaseUnits); err != nil {
+		return fmt.Errorf("bond: %w", err)
+	}
+	r.Commitments = slices.Insert(r.Commitments, i, FlexCommitment{Site: p.Site, Owner: from, CommittedW: p.CommittedW, BondBaseUnits: p.BondBaseUnits})
+	r.CommittedW += p.CommittedW
+	v.store(u64Key(pfxFlexReq, r.ID), r)
+	rc.sites = append(rc.sites, p.Site)
+	return nil
+}
+
+func (x *executor) flexCancel(v *view, from wallet.Address, p *FlexCancelTx, rc *Receipt) error {
+	r, err := x.loadRequest(v, p.RequestID)
+	if err != nil {
+		return err
+	}
+	if r.Status != FlexOpen {
+		return ErrRequestClosed
+	}
+	if x.currentInterval() >= int64(r.Terms.Deadline) {
+		return ErrDeadlinePassed
+	}
+	if p.Site.IsZero() {
+		if from != r.Utility {
+			return ErrNotUtility
+		}
+		for _, c := range r.Commitments {
+			if err := x.credit(v, c.Owner, c.BondBaseUnits); err != nil {
+				return err
+			}
+		}
+		if err := x.credit(v, r.Utility, r.EscrowBaseUnits); err != nil {
+			return err
+		}
+		r.Status = FlexCancelled
+		if err := x.closeRequest(v, r.ID); err != nil {
+			return err
+		}
+	} else {
+		i, found := slices.BinarySearchFunc(r.Commitments, p.Site, func(c FlexCommitment, s wallet.Address) int { return siteCmp(c.Site, s) })
+		if !found {
+			return ErrNotCommitted
+		}
+		c := r.Commitments[i]
+		if c.Owner != from {
+			return fmt.Errorf("%w: %s", ErrNotSiteOwner, p.Site)
+		}
+		if err := x.credit(v, c.Owner, c.BondBaseUnits); err != nil {
+			return err
+		}
+		r.Commitments = slices.Delete(r.Commitments, i, i+1)
+		r.CommittedW -= c.CommittedW
+		rc.sites = append(rc.sites, p.Site)
+	}
+	v.store(u64Key(pfxFlexReq, r.ID), r)
+	x.emit(Event{Kind: EventFlexCancelled, ID: r.ID, Site: p.Site})
+	return nil
+}
+
+// closeRequest removes id from the open list.
+func (x *executor) closeRequest(v *view, id uint64) error {
+	var open idList
+	if _, err := v.load([]byte(pfxFlexOpen), &open); err != nil {
+		return err
+	}
+	if i, ok := slices.BinarySearch(open.IDs, id); ok {
+		open.IDs = slices.Delete(open.IDs, i, i+1)
+	}
+	v.store([]byte(pfxFlexOpen), &open)
+	return nil
+}
+
+// recordReading keeps an accepted reading in the site's day page, where
+// settlement reads it.
+func (x *executor) recordReading(v *view, r *meter.Reading) error {
+	perDay := uint64(86400 / x.params.IntervalSeconds)
+	key := pageKey(r.Site, r.Interval/perDay)
+	var pg dayPage
+	ok, err := v.load(key, &pg)
+	if err != nil {
+		return err
+	}
+	if !ok || len(pg.Present) != int(perDay) {
+		pg = *newDayPage(int(perDay))
+	}
+	i := r.Interval % perDay
+	pg.Present[i] = true
+	pg.ImportWh[i] = r.GridImportWh
+	pg.ExportWh[i] = r.GridExportWh
+	pg.BatteryNet[i] = int64(r.BatteryChargeWh) - int64(r.BatteryDischargeWh)
+	pg.EVWh[i] = r.EVWh
+	v.store(key, &pg)
+	return nil
+}
+
+func pageKey(site wallet.Address, day uint64) []byte {
+	return u64Key(pfxPage+string(site[:]), day)
+}
+
+// siteHistory reads the site's pages for intervals [from, to) into the
+// channel a request is about, and the event window's readings.
+type siteHistory struct {
+	first   int64
+	present []bool
+	imp     []int64
+	exp     []int64
+	batt    []int64
+	ev      []int64
+}
+
+func loadHistory(v *view, site wallet.Address, from, to int64, intervalSeconds uint32) (*siteHistory, error) {
+	perDay := int64(86400 / intervalSeconds)
+	from = max(from, 0)
+	h := &siteHistory{first: from}
+	n := max(to-from, 0)
+	h.present = make([]bool, n)
+	h.imp, h.exp, h.batt, h.ev = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for day := from / perDay; day*perDay < to; day++ {
+		var pg dayPage
+		ok, err := v.load(pageKey(site, uint64(day)), &pg)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || int64(len(pg.Present)) != perDay {
+			continue
+		}
+		for k := int64(0); k < perDay; k++ {
+			i := day*perDay + k - from
+			if i < 0 || i >= n || !pg.Present[k] {
+				continue
+			}
+			h.present[i] = true
+			h.imp[i], h.exp[i] = int64(pg.ImportWh[k]), int64(pg.ExportWh[k])
+			h.batt[i], h.ev[i] = pg.BatteryNet[k], int64(pg.EVWh[k])
+		}
+	}
+	return h, nil
+}
+
+// FlexInputs are the inputs of one commitment's settlement, as both the
+// ledger and the audit tool build them from a site's readings.
+type FlexInputs struct {
+	Series baseline.Series
+	Event  baseline.Event
+	Actual []baseline.Reading
+}
+
+// BuildFlexInputs turns a site's history into the baseline series and the
+// window's readings for a request. history(i) returns the accepted reading
+// of interval i, if any. The channel rule: ChannelNet uses import − export;
+// the device channels use the channel signed as load (battery: charge −
+// discharge; EV: charging), split into ImportWh/ExportWh by sign.
+func BuildFlexInputs(t *FlexTerms, posted int64, priorEventStarts []uint64, cal baseline.Calendar, p baseline.Params,
+	history func(i int64) (imp, exp, batt, ev int64, ok bool)) FlexInputs {
+	m := baseline.Method(t.Method)
+	perDay := cal.IntervalsPerDay()
+	from := max(int64(t.Start)-(lookbackDays(m, p)+2)*perDay, 0)
+	to := int64(t.End)
+	in := FlexInputs{Series: baseline.Series{First: from, Wh: make([]int64, to-from), Missing: make([]bool, to-from)}}
+	channel := func(imp, exp, batt, ev int64) int64 {
+		switch t.Channel {
+		case ChannelBattery:
+			return batt
+		case ChannelEV:
+			return ev
+		}
+		return imp - exp
+	}
+	for i := from; i < to; i++ {
+		imp, exp, batt, ev, ok := history(i)
+		if !ok {
+			in.Series.Missing[i-from] = true
+			continue
+		}
+		in.Series.Wh[i-from] = channel(imp, exp, batt, ev)
+	}
+	for i := int64(t.Start); i < to; i++ {
+		imp, exp, batt, ev, ok := history(i)
+		r := baseline.Reading{Missing: !ok}
+		if ok {
+			if t.Channel == ChannelNet {
+				r.ImportWh, r.ExportWh = imp, exp
+			} else if c := channel(imp, exp, batt, ev); c >= 0 {
+				r.ImportWh = c
+			} else {
+				r.ExportWh = -c
+			}
+		}
+		in.Actual = append(in.Actual, r)
+	}
+	var days []int64
+	for _, s := range priorEventStarts {
+		if s < t.Start {
+			d := cal.DayOf(int64(s))
+			if len(days) == 0 || days[len(days)-1] < d {
+				days = append(days, d)
+			}
+		}
+	}
+	in.Event = baseline.Event{Start: int64(t.Start), End: to, Posted: posted, PriorEventDays: days}
+	return in
+}
+
+// SettleFlex is the settlement of a request from its inputs: the single
+// function the ledger and `gridmint mv` both call, so that they agree to
+// the Wh and base unit. inputs[i] belongs to r.Commitments[i].
+func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *Params) (*FlexSettlement, error) {
+	bp := FlexBaselineParams(r.Terms.Rules)
+	m := baseline.Method(r.Terms.Method)
+	cms := make([]baseline.Commitment, len(r.Commitments))
+	results := make([]baseline.Result, len(r.Commitments))
+	for i, c := range r.Commitments {
+		res, err := baseline.Compute(m, inputs[i].Series, inputs[i].Event, cal, bp)
+		cms[i] = baseline.Commitment{
+			Direction: baseline.Direction(r.Terms.Direction), IntervalSeconds: int64(p.IntervalSeconds),
+			CommittedW: int64(c.CommittedW), BaselineWh: res.BaselineWh, Actual: inputs[i].Actual,
+			PriceBaseUnitsPerKWh: r.Terms.PriceBaseUnitsPerKWh, PayoutCapPPM: int64(p.FlexPayoutCapPpm),
+			BondBaseUnits: c.BondBaseUnits,
+			// A missing reading counts as a full miss of that interval, so
+			// that withholding a bad interval does not pay.
+			PenalizeMissing: true,
+		}
+		// A method that cannot build a baseline (too few eligible days, or
+		// data it cannot use) settles by the NoBaseline rule: nothing
+		// delivered, paid or slashed.
+		if err != nil {
+			cms[i].NoBaseline = true
+			cms[i].BaselineWh = nil
+		}
+		results[i] = res
+	}
+	sched := baseline.SlashSchedule{ThresholdPPM: int64(p.FlexSlashThresholdPpm), MaxSlashPPM: int64(p.FlexMaxSlashPpm)}
+	rs, err := baseline.SettleRequest(r.EscrowBaseUnits, cms, sched)
+	if err != nil {
+		return nil, err
+	}
+	fs := &FlexSettlement{RequestID: r.ID, EscrowBaseUnits: rs.EscrowBaseUnits, ClaimsBaseUnits: rs.ClaimsBaseUnits,
+		Scaled: rs.Scaled, PayoutsBaseUnits: rs.PayoutsBaseUnits, RefundBaseUnits: rs.RefundBaseUnits,
+		BondsBaseUnits: rs.BondsBaseUnits, SlashedBaseUnits: rs.SlashedBaseUnits, BondsReturn: rs.BondsReturnedBaseUnits}
+	for i, s := range rs.Commitments {
+		c := r.Commitments[i]
+		res := results[i]
+		cr := FlexCommitmentResult{Site: c.Site, Owner: c.Owner, CommittedW: c.CommittedW, Status: uint8(s.Status),
+			DayType: uint8(res.DayType), AdjustKind: uint8(res.Adjustment.Kind), AdjustApplied: res.Adjustment.Applied,
+			AdjustRatio: res.Adjustment.RatioPPM, AdjustNumWh: res.Adjustment.AdditiveNumWh,
+			NetDeltaWh: s.NetDeltaWh, CommittedWhPerInterval: s.CommittedWhPerInterval, CommittedWh: s.CommittedWh, DeliveredWh: s.DeliveredWh,
+			PerformancePPM: s.PerformancePPM, CapWh: s.CapWh, PaidWh: s.PaidWh, ClaimBaseUnits: s.ClaimBaseUnits,
+			PayoutBaseUnits: s.PayoutBaseUnits, ShortfallPPM: s.ShortfallPPM, BondBaseUnits: s.BondBaseUnits,
+			SlashBaseUnits: s.SlashBaseUnits, BondReturnedBaseUnits: s.BondReturnedBaseUnits}
+		if cms[i].NoBaseline {
+			cr.DayType, cr.AdjustKind, cr.AdjustApplied, cr.AdjustRatio, cr.AdjustNumWh = 0, 0, false, 0, 0
+		} else {
+			for _, d := range res.Selected {
+				cr.SelectedDays = append(cr.SelectedDays, d.Day)
+			}
+		}
+		for _, iv := range s.Intervals {
+			cr.Intervals = append(cr.Intervals, FlexIntervalResult{BaselineWh: iv.BaselineWh, ImportWh: iv.ImportWh,
+				ExportWh: iv.ExportWh, Missing: iv.Missing})
+		}
+		fs.Commitments = append(fs.Commitments, cr)
+	}
+	return fs, nil
+}
+
+// settleDue settles every open request whose window and grace have passed.
+func (x *executor) settleDue() error {
+	var open idList
+	if _, err := x.v.load([]byte(pfxFlexOpen), &open); err != nil {
+		return err
+	}
+	cur := x.currentInterval()
+	for _, id := range slices.Clone(open.IDs) {
+		r, err := x.loadRequest(x.v, id)
+		if err != nil {
+			return fmt.Errorf("%w: open request %d: %v", errInternal, id, err)
+		}
+		if cur < int64(r.Terms.End)+int64(x.params.FlexGraceIntervals) {
+			continue
+		}
+		if err := x.settle(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x *executor) settle(r *FlexRequest) error {
+	cal := x.calendar(&r.Terms)
+	bp := FlexBaselineParams(r.Terms.Rules)
+	inputs := make([]FlexInputs, len(r.Commitments))
+	for i, c := range r.Commitments {
+		var evs siteEvents
+		if _, err := x.v.load(append([]byte(pfxEvents), c.Site[:]...), &evs); err != nil {
+			return err
+		}
+		m := baseline.Method(r.Terms.Method)
+		from := int64(r.Terms.Start) - (lookbackDays(m, bp)+2)*cal.IntervalsPerDay()
+		h, err := loadHistory(x.v, c.Site, from, int64(r.Terms.End), x.params.IntervalSeconds)
+		if err != nil {
+			return err
+		}
+		inputs[i] = BuildFlexInputs(&r.Terms, int64(r.PostedInterval), evs.Starts, cal, bp, func(i int64) (int64, int64, int64, int64, bool) {
+			k := i - h.first
+			if k < 0 || k >= int64(len(h.present)) || !h.present[k] {
+				return 0, 0, 0, 0, false
+			}
+			return h.imp[k], h.exp[k], h.batt[k], h.ev[k], true
+		})
+	}
+	fs, err := SettleFlex(r, inputs, cal, &x.params)
+	if err != nil {
+		return fmt.Errorf("%w: settling request %d: %v", errInternal, r.ID, err)
+	}
+	fs.Height = x.header.Height
+	var paid, back uint64
+	var deliveredWh uint64
+	for _, c := range fs.Commitments {
+		if err := x.credit(x.v, c.Owner, c.PayoutBaseUnits+c.BondReturnedBaseUnits); err != nil {
+			return err
+		}
+		if err := x.credit(x.v, r.Utility, c.SlashBaseUnits); err != nil {
+			return err
+		}
+		paid += c.PayoutBaseUnits
+		back += c.BondReturnedBaseUnits + c.SlashBaseUnits
+		if c.DeliveredWh > 0 {
+			deliveredWh += uint64(c.DeliveredWh)
+			if err := x.addDelivered(c.Site, uint64(c.DeliveredWh)); err != nil {
+				return err
+			}
+		}
+		x.emit(Event{Kind: EventFlexPayout, ID: r.ID, Account: c.Owner, Site: c.Site, Amount: c.PayoutBaseUnits, Wh: uint64(max(c.DeliveredWh, 0))})
+		if err := x.noteEvent(c.Site, r.Terms.Start); err != nil {
+			return err
+		}
+	}
+	if err := x.credit(x.v, r.Utility, fs.RefundBaseUnits); err != nil {
+		return err
+	}
+	if paid+back+fs.RefundBaseUnits != r.Held() {
+		return fmt.Errorf("%w: request %d pays out %d of %d held", errInternal, r.ID, paid+back+fs.RefundBaseUnits, r.Held())
+	}
+	r.Status = FlexSettled
+	x.v.store(u64Key(pfxFlexReq, r.ID), r)
+	x.v.store(u64Key(pfxFlexSet, r.ID), fs)
+	x.emit(Event{Kind: EventFlexSettled, ID: r.ID, Amount: paid, Wh: deliveredWh})
+	return x.closeRequest(x.v, r.ID)
+}
+
+// noteEvent adds an event window to the site's recent events, so that the
+// event's day is not a baseline day of later requests.
+func (x *executor) noteEvent(site wallet.Address, start uint64) error {
+	key := append([]byte(pfxEvents), site[:]...)
+	var evs siteEvents
+	if _, err := x.v.load(key, &evs); err != nil {
+		return err
+	}
+	i, found := slices.BinarySearch(evs.Starts, start)
+	if !found {
+		evs.Starts = slices.Insert(evs.Starts, i, start)
+	}
+	if len(evs.Starts) > maxSiteEvents {
+		evs.Starts = evs.Starts[len(evs.Starts)-maxSiteEvents:]
+	}
+	x.v.store(key, &evs)
+	return nil
+}
+
+func (x *executor) addDelivered(site wallet.Address, wh uint64) error {
+	var f flexDelivered
+	if _, err := x.v.load([]byte(pfxFlexDel), &f); err != nil {
+		return err
+	}
+	i, found := slices.BinarySearchFunc(f.Entries, site, func(e flexDeliveredEntry, s wallet.Address) int { return siteCmp(e.Site, s) })
+	if found {
+		f.Entries[i].Wh += wh
+	} else {
+		f.Entries = slices.Insert(f.Entries, i, flexDeliveredEntry{Site: site, Wh: wh})
+	}
+	x.v.store([]byte(pfxFlexDel), &f)
+	return nil
+}
+
+// payFlexibilityShare pays the flexibility share of an epoch's emission,
+// together with whatever the flexibility pool holds from epochs without
+// deliveries, to the owners of the sites that delivered in the epoch, in
+// proportion to their verified delivered Wh. Rounding remainders stay in
+// the pool. With no deliveries, the share waits in the pool.
+func (x *executor) payFlexibilityShare(amount uint64) error {
+	if err := x.credit(x.v, FlexibilityPool, amount); err != nil {
+		return err
+	}
+	var f flexDelivered
+	if _, err := x.v.load([]byte(pfxFlexDel), &f); err != nil {
+		return err
+	}
+	x.emit(Event{Kind: EventFlexibilityShare, Account: FlexibilityPool, Amount: amount})
+	var total uint64
+	for _, e := range f.Entries {
+		total += e.Wh
+	}
+	if total == 0 {
+		return nil
+	}
+	pool, err := x.account(x.v, FlexibilityPool)
+	if err != nil {
+		return err
+	}
+	budget := pool.Balance
+	var paid uint64
+	for _, e := range f.Entries {
+		share := mulDivFloor(budget, e.Wh, total)
+		var s Site
+		if ok, err := x.v.load(siteKey(e.Site), &s); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("%w: delivered site %s missing", errInternal, e.Site)
+		}
+		if err := x.credit(x.v, s.Owner, share); err != nil {
+			return err
+		}
+		paid += share
+		x.emit(Event{Kind: EventFlexReward, Account: s.Owner, Site: e.Site, Amount: share, Wh: e.Wh})
+	}
+	if err := x.debit(x.v, FlexibilityPool, paid); err != nil {
+		return fmt.Errorf("%w: flexibility pool: %v", errInternal, err)
+	}
+	x.v.del([]byte(pfxFlexDel))
+	return nil
+}

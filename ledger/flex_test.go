@@ -1,0 +1,287 @@
+package ledger
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/gridmint/gridmint/codec"
+	"github.com/gridmint/gridmint/meter"
+	"github.com/gridmint/gridmint/meter/baseline"
+	"github.com/gridmint/gridmint/wallet"
+)
+
+// Days since genesis (2026-06-21, a Sunday): day 5 is Friday 2026-06-26.
+const (
+	perDay   = 96
+	eventDay = 5
+	// The event window is 14:00–18:00 UTC on day 5 (the test calendar is UTC).
+	evStart = eventDay*perDay + 56
+	evEnd   = eventDay*perDay + 72
+)
+
+// feed sends every interval of [from, to) for each site as readings, in
+// blocks of 8 intervals with the clock just past the last one. load(site, i)
+// gives the interval's grid import.
+func (c *testChain) feed(sender *wallet.PrivateKey, sites []*siteChain, from, to uint64, load func(s int, i uint64) uint32) {
+	c.t.Helper()
+	for a := from; a < to; a += 8 {
+		b := min(a+8, to)
+		var rs []meter.Reading
+		for s, sc := range sites {
+			for i := a; i < b; i++ {
+				rs = append(rs, sc.next(i, func(r *meter.Reading) { r.GridImportWh = load(s, i) }))
+			}
+		}
+		end := c.intervalEndMs(b-1) + 1000
+		if end <= c.timeMs {
+			end = c.timeMs + 1000
+		}
+		c.timeMs = end - 5000
+		rc := c.one(c.signTx(sender, &Readings{Readings: rs}))
+		for _, rr := range rc.Readings {
+			if rr.Reason != RejectNone {
+				c.t.Fatalf("reading %s/%d rejected: %v", rr.Site, rr.Interval, rr.Reason)
+			}
+		}
+	}
+}
+
+func flexTerms() FlexTerms {
+	return FlexTerms{Zone: "CO-DEN", Direction: FlexDown, Start: evStart, End: evEnd, TargetW: 2000,
+		PriceBaseUnitsPerKWh: 200_000, Deadline: evStart - 4, Method: uint8(baseline.MethodXofY),
+		Rules: BaselineRules{WeekdayX: 3, WeekdayY: 3, WeekendX: 1, WeekendY: 1, LookbackDays: 10}}
+}
+
+// TestFlexEndToEnd: two homes with a flat 250 Wh per interval commit 1 kW
+// each to a 4-hour "down" request. Home A drops to 0 during the window,
+// home B does nothing. A is paid 4 kWh at 0.2 FLX/kWh; B delivers nothing
+// and loses its bond to the utility; the unspent escrow returns.
+func TestFlexEndToEnd(t *testing.T) {
+	c := newTestChain(t, nil, Options{})
+	utility, owner := testKey(1), testKey(2)
+	skA := c.registerSite(owner, 1)
+	skB := c.registerSite(owner, 2)
+	sites := []*siteChain{{key: skA}, {key: skB}}
+	flat := func(int, uint64) uint32 { return 250 }
+	// Days 0–4 and day 5 until 08:00.
+	c.feed(owner, sites, 0, eventDay*perDay+32, flat)
+
+	// Posted at 08:00 on day 5; the deadline is 13:00.
+	terms := flexTerms()
+	utilBefore := c.account(utility.Address()).Balance
+	c.ok(c.signTx(utility, &FlexRequestTx{Terms: terms}))
+	req, ok, _ := c.l.FlexRequest(1)
+	// Escrow: 2000 W → 500 Wh per interval × 16 = 8000 Wh × 0.2 FLX/kWh.
+	if !ok || req.EscrowBaseUnits != 1_600_000 || req.PostedInterval != eventDay*perDay+32 {
+		t.Fatalf("request %+v", req)
+	}
+	bond := uint64(100_000) // the minimum is 10 % of the most A can earn, 800,000
+	c.fails(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: skA.Address(), CommittedW: 1000, BondBaseUnits: 79_999}), ErrBondTooLow)
+	c.ok(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: skA.Address(), CommittedW: 1000, BondBaseUnits: bond}))
+	c.ok(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: skB.Address(), CommittedW: 1000, BondBaseUnits: bond}))
+	ownerAfterBonds := c.account(owner.Address()).Balance
+
+	// The rest of day 5: A drops to 0 in the window.
+	c.feed(owner, sites, eventDay*perDay+32, (eventDay+1)*perDay, func(s int, i uint64) uint32 {
+		if s == 0 && i >= evStart && i < evEnd {
+			return 0
+		}
+		return 250
+	})
+	// It settled in the first block whose interval was ≥ End + 17 (during
+	// the last readings of the day).
+	fs, ok, _ := c.l.FlexSettlement(1)
+	if blk, _ := c.l.Block(fs.Height); !ok || (blk.Header.TimeMs/1000-testGenesisTime)/900 < evEnd+17 {
+		t.Fatalf("settled at height %d, too early or never", fs.Height)
+	}
+	if prev, _ := c.l.Block(fs.Height - 1); (prev.Header.TimeMs/1000-testGenesisTime)/900 >= evEnd+17 {
+		t.Fatalf("settled at height %d, one block late", fs.Height)
+	}
+	if !ok || len(fs.Commitments) != 2 {
+		t.Fatalf("settlement %+v", fs)
+	}
+	a, b := fs.Commitments[0], fs.Commitments[1]
+	if a.Site != skA.Address() {
+		a, b = b, a
+	}
+	if a.DeliveredWh != 4000 || a.PerformancePPM != 1_000_000 || a.PayoutBaseUnits != 800_000 || a.SlashBaseUnits != 0 {
+		t.Fatalf("home A: %+v", a)
+	}
+	if len(a.SelectedDays) != 3 || a.SelectedDays[0] != 20629 /* Thursday, the day before the event */ || a.Intervals[0].BaselineWh != 250 {
+		t.Fatalf("home A baseline: days %v, first interval %+v", a.SelectedDays, a.Intervals[0])
+	}
+	if b.DeliveredWh != 0 || b.PayoutBaseUnits != 0 || b.SlashBaseUnits != bond {
+		t.Fatalf("home B: %+v", b)
+	}
+	if fs.RefundBaseUnits != 800_000 {
+		t.Fatalf("refund %d", fs.RefundBaseUnits)
+	}
+	util := c.account(utility.Address()).Balance
+	// The utility paid two fees... one request fee; it gets the refund and B's bond.
+	if want := utilBefore - c.g.Params.MinFee - 1_600_000 + 800_000 + bond; util != want {
+		t.Fatalf("utility balance %d, want %d", util, want)
+	}
+	// The owner got A's payout and bond back (and paid fees for the readings).
+	if got := c.account(owner.Address()).Balance; got < ownerAfterBonds+800_000+bond-100*c.g.Params.MinFee {
+		t.Fatalf("owner balance %d", got)
+	}
+	if r, _, _ := c.l.FlexRequest(1); r.Status != FlexSettled {
+		t.Fatal("request not marked settled")
+	}
+
+	// The audit path: rebuild the inputs from the stored readings, one by
+	// one, and settle again: the same bytes.
+	settledReq, _, _ := c.l.FlexRequest(1)
+	again := auditFromReadings(t, c, &settledReq)
+	again.Height = fs.Height
+	if !bytes.Equal(codec.Encode(again), codec.Encode(&fs)) {
+		t.Fatalf("recomputed settlement differs:\n%+v\n%+v", again, fs)
+	}
+
+	// The epoch's flexibility share goes to A, the only site that delivered.
+	for c.l.Height()%c.g.Params.EpochBlocks != 0 {
+		c.block(1000)
+	}
+	found := false
+	for h := c.l.Height(); h > c.l.Height()-c.g.Params.EpochBlocks; h-- {
+		res, _ := c.l.Results(h)
+		for _, ev := range res.Events {
+			if ev.Kind == EventFlexReward {
+				found = true
+				if ev.Site != skA.Address() || ev.Wh != 4000 || ev.Amount == 0 {
+					t.Fatalf("flex reward %+v", ev)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no flexibility reward paid")
+	}
+}
+
+// auditFromReadings settles a request again from the accepted readings
+// (reading/ keys), not from the day pages the ledger used.
+func auditFromReadings(t *testing.T, c *testChain, req *FlexRequest) *FlexSettlement {
+	t.Helper()
+	p, _ := c.l.Params()
+	cal := flexCalendar(c.g.GenesisTime, p.IntervalSeconds, &req.Terms)
+	bp := FlexBaselineParams(req.Terms.Rules)
+	var inputs []FlexInputs
+	for _, cm := range req.Commitments {
+		inputs = append(inputs, BuildFlexInputs(&req.Terms, int64(req.PostedInterval), nil, cal, bp,
+			func(i int64) (int64, int64, int64, int64, bool) {
+				if i < 0 {
+					return 0, 0, 0, 0, false
+				}
+				r, ok, err := c.l.Reading(cm.Site, uint64(i))
+				if err != nil || !ok {
+					return 0, 0, 0, 0, false
+				}
+				return int64(r.GridImportWh), int64(r.GridExportWh),
+					int64(r.BatteryChargeWh) - int64(r.BatteryDischargeWh), int64(r.EVWh), true
+			}))
+	}
+	fs, err := SettleFlex(req, inputs, cal, &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+func TestFlexRequestRules(t *testing.T) {
+	c := newTestChain(t, nil, Options{})
+	utility, owner, other := testKey(1), testKey(2), testKey(3)
+	c.timeMs = c.intervalEndMs(eventDay*perDay+30) + 1000
+	for name, mod := range map[string]func(*FlexTerms){
+		"bad zone":         func(t *FlexTerms) { t.Zone = "co den" },
+		"direction":        func(t *FlexTerms) { t.Direction = 3 },
+		"empty window":     func(t *FlexTerms) { t.End = t.Start },
+		"window too long":  func(t *FlexTerms) { t.End = t.Start + 97 },
+		"deadline passed":  func(t *FlexTerms) { t.Deadline = eventDay*perDay + 10 },
+		"deadline > start": func(t *FlexTerms) { t.Deadline = t.Start + 1 },
+		"no target":        func(t *FlexTerms) { t.TargetW = 0 },
+		"no price":         func(t *FlexTerms) { t.PriceBaseUnitsPerKWh = 0 },
+		"method":           func(t *FlexTerms) { t.Method = 9 },
+		"device on net":    func(t *FlexTerms) { t.Method = uint8(baseline.MethodDevice) },
+		"channel on xofy":  func(t *FlexTerms) { t.Channel = ChannelEV },
+		"rules":            func(t *FlexTerms) { t.Rules.WeekdayX = 5; t.Rules.WeekdayY = 2 },
+		"offset":           func(t *FlexTerms) { t.UTCOffsetSeconds = 100 },
+		"holidays":         func(t *FlexTerms) { t.Holidays = []int64{3, 2} },
+	} {
+		terms := flexTerms()
+		mod(&terms)
+		rc := c.one(c.signTx(utility, &FlexRequestTx{Terms: terms}))
+		if rc.Code == 0 {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	poor := testKey(79)
+	c.ok(c.signTx(utility, &Transfer{To: poor.Address(), Amount: 10_000}))
+	c.fails(c.signTx(poor, &FlexRequestTx{Terms: flexTerms()}), ErrInsufficientFunds)
+
+	// A valid request; commitments' rules.
+	c.ok(c.signTx(utility, &FlexRequestTx{Terms: flexTerms()}))
+	skA := c.registerSite(owner, 1)
+	skOther := c.registerSite(other, 2)
+	bond := uint64(100_000)
+	c.fails(c.signTx(owner, &FlexCommitTx{RequestID: 99, Site: skA.Address(), CommittedW: 1000, BondBaseUnits: bond}), ErrUnknownRequest)
+	c.fails(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: skOther.Address(), CommittedW: 1000, BondBaseUnits: bond}), ErrNotSiteOwner)
+	c.fails(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: skA.Address(), CommittedW: 2001, BondBaseUnits: bond}), ErrOverCommitted)
+	c.fails(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: skA.Address(), CommittedW: 0, BondBaseUnits: bond}), ErrZeroAmount)
+	c.ok(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: skA.Address(), CommittedW: 1500, BondBaseUnits: 150_000}))
+	c.fails(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: skA.Address(), CommittedW: 100, BondBaseUnits: bond}), ErrAlreadyCommitted)
+	c.fails(c.signTx(other, &FlexCommitTx{RequestID: 1, Site: skOther.Address(), CommittedW: 501, BondBaseUnits: bond}), ErrOverCommitted)
+	// A site in another zone.
+	skZ := testKey(5007)
+	p := c.registerPayload(other, skZ)
+	p.Zone = "CO-BLD"
+	c.ok(c.signTx(other, p))
+	c.fails(c.signTx(other, &FlexCommitTx{RequestID: 1, Site: skZ.Address(), CommittedW: 100, BondBaseUnits: bond}), ErrWrongZone)
+
+	// Cancels: a site withdraws, the bond returns in full.
+	before := c.account(owner.Address()).Balance
+	c.fails(c.signTx(other, &FlexCancelTx{RequestID: 1, Site: skA.Address()}), ErrNotSiteOwner)
+	c.ok(c.signTx(owner, &FlexCancelTx{RequestID: 1, Site: skA.Address()}))
+	if got := c.account(owner.Address()).Balance; got != before+150_000-c.g.Params.MinFee {
+		t.Fatalf("bond not returned: %d", got-before)
+	}
+	c.fails(c.signTx(owner, &FlexCancelTx{RequestID: 1, Site: skA.Address()}), ErrNotCommitted)
+	// Recommit, then the utility cancels the whole request: everything returns.
+	c.ok(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: skA.Address(), CommittedW: 1000, BondBaseUnits: bond}))
+	c.fails(c.signTx(owner, &FlexCancelTx{RequestID: 1}), ErrNotUtility)
+	ub, ob := c.account(utility.Address()).Balance, c.account(owner.Address()).Balance
+	c.ok(c.signTx(utility, &FlexCancelTx{RequestID: 1}))
+	if c.account(utility.Address()).Balance != ub+1_600_000-c.g.Params.MinFee || c.account(owner.Address()).Balance != ob+bond {
+		t.Fatal("cancel did not return escrow and bonds")
+	}
+	c.fails(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: skA.Address(), CommittedW: 1000, BondBaseUnits: bond}), ErrRequestClosed)
+
+	// After the deadline nothing can be committed or cancelled.
+	c.ok(c.signTx(utility, &FlexRequestTx{Terms: flexTerms()}))
+	c.timeMs = c.intervalEndMs(evStart-4) + 1000
+	c.fails(c.signTx(owner, &FlexCommitTx{RequestID: 2, Site: skA.Address(), CommittedW: 1000, BondBaseUnits: bond}), ErrDeadlinePassed)
+	c.fails(c.signTx(utility, &FlexCancelTx{RequestID: 2}), ErrDeadlinePassed)
+}
+
+// TestFlexNoHistory: with too few baseline days, the NoBaseline rule pays
+// nothing and slashes nothing; the escrow returns in full.
+func TestFlexNoHistory(t *testing.T) {
+	c := newTestChain(t, nil, Options{})
+	utility, owner := testKey(1), testKey(2)
+	sk := c.registerSite(owner, 1)
+	c.timeMs = c.intervalEndMs(eventDay*perDay+30) + 1000
+	c.ok(c.signTx(utility, &FlexRequestTx{Terms: flexTerms()}))
+	c.ok(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: sk.Address(), CommittedW: 1000, BondBaseUnits: 100_000}))
+	for {
+		c.timeMs += 900_000
+		c.block(0)
+		if fs, ok, _ := c.l.FlexSettlement(1); ok {
+			cm := fs.Commitments[0]
+			if cm.Status != uint8(baseline.NoBaseline) || cm.PayoutBaseUnits != 0 || cm.SlashBaseUnits != 0 ||
+				cm.BondReturnedBaseUnits != 100_000 || fs.RefundBaseUnits != fs.EscrowBaseUnits {
+				t.Fatalf("no-history settlement %+v", fs)
+			}
+			return
+		}
+	}
+}

@@ -1,0 +1,463 @@
+package ledger
+
+import (
+	"github.com/gridmint/gridmint/codec"
+	"github.com/gridmint/gridmint/meter/baseline"
+	"github.com/gridmint/gridmint/wallet"
+)
+
+// Flexibility request directions (the values of baseline.Direction).
+const (
+	FlexDown = uint8(baseline.Down) // less net import
+	FlexUp   = uint8(baseline.Up)   // more net import
+)
+
+// Channels a baseline is computed on.
+const (
+	ChannelNet     uint8 = 0 // grid import − grid export (whole-site methods)
+	ChannelBattery uint8 = 1 // battery charge − discharge (device method)
+	ChannelEV      uint8 = 2 // EV charging (device method)
+)
+
+// Request statuses.
+const (
+	FlexOpen      uint8 = 1
+	FlexCancelled uint8 = 2
+	FlexSettled   uint8 = 3
+)
+
+// Limits of the flexibility rules.
+const (
+	maxFlexHolidays    = 32
+	maxFlexCommitments = 4096
+	maxSiteEvents      = 16
+)
+
+// BaselineRules override a method's default rules; a zero field keeps the
+// default. They let a utility pick, say, "3 of 5" for a young network.
+type BaselineRules struct {
+	WeekdayX, WeekdayY uint16
+	WeekendX, WeekendY uint16
+	LookbackDays       uint16
+	AdjustCapPPM       uint32
+}
+
+func (r *BaselineRules) encodeTo(e *codec.Encoder) {
+	e.Uint16(r.WeekdayX)
+	e.Uint16(r.WeekdayY)
+	e.Uint16(r.WeekendX)
+	e.Uint16(r.WeekendY)
+	e.Uint16(r.LookbackDays)
+	e.Uint32(r.AdjustCapPPM)
+}
+
+func (r *BaselineRules) decodeFrom(d *codec.Decoder) {
+	r.WeekdayX = d.Uint16()
+	r.WeekdayY = d.Uint16()
+	r.WeekendX = d.Uint16()
+	r.WeekendY = d.Uint16()
+	r.LookbackDays = d.Uint16()
+	r.AdjustCapPPM = d.Uint32()
+}
+
+// FlexTerms are what a utility asks for; they are the payload of a
+// FlexRequest transaction and part of the stored request.
+type FlexTerms struct {
+	Zone                 string
+	Direction            uint8
+	Start, End           uint64 // event window [Start, End), interval indexes
+	TargetW              uint64
+	PriceBaseUnitsPerKWh uint64
+	Deadline             uint64 // commitments are accepted while the current interval < Deadline ≤ Start
+	Method               uint8  // baseline.Method
+	Channel              uint8  // ChannelNet for day-matching methods; battery or EV for the device method
+	UTCOffsetSeconds     int32  // local time of the zone, for baseline days
+	Holidays             []int64
+	Rules                BaselineRules
+}
+
+func (t *FlexTerms) encodeTo(e *codec.Encoder) {
+	e.String(t.Zone)
+	e.Uint8(t.Direction)
+	e.Uint64(t.Start)
+	e.Uint64(t.End)
+	e.Uint64(t.TargetW)
+	e.Uint64(t.PriceBaseUnitsPerKWh)
+	e.Uint64(t.Deadline)
+	e.Uint8(t.Method)
+	e.Uint8(t.Channel)
+	e.Int64(int64(t.UTCOffsetSeconds))
+	e.Uvarint(uint64(len(t.Holidays)))
+	for _, h := range t.Holidays {
+		e.Int64(h)
+	}
+	t.Rules.encodeTo(e)
+}
+
+func (t *FlexTerms) decodeFrom(d *codec.Decoder) {
+	t.Zone = d.String(maxZoneLen)
+	t.Direction = d.Uint8()
+	t.Start = d.Uint64()
+	t.End = d.Uint64()
+	t.TargetW = d.Uint64()
+	t.PriceBaseUnitsPerKWh = d.Uint64()
+	t.Deadline = d.Uint64()
+	t.Method = d.Uint8()
+	t.Channel = d.Uint8()
+	off := d.Int64()
+	n := d.Count(maxFlexHolidays, 8)
+	if n > 0 {
+		t.Holidays = make([]int64, n)
+	}
+	for i := range t.Holidays {
+		t.Holidays[i] = d.Int64()
+	}
+	t.Rules.decodeFrom(d)
+	if d.Err() == nil && (off < -18*3600 || off > 18*3600) {
+		d.Failf("UTC offset %d s", off)
+	}
+	t.UTCOffsetSeconds = int32(off)
+}
+
+// FlexCommitment is one site's promise in a request.
+type FlexCommitment struct {
+	Site          wallet.Address
+	Owner         wallet.Address
+	CommittedW    uint64
+	BondBaseUnits uint64
+}
+
+// FlexRequest is a utility's request with its escrow and commitments.
+type FlexRequest struct {
+	ID      uint64
+	Utility wallet.Address
+	Terms   FlexTerms
+	// PostedInterval is the interval of the block that accepted the
+	// request: no baseline day is on or after its local day.
+	PostedInterval  uint64
+	PostedHeight    uint64
+	EscrowBaseUnits uint64
+	Status          uint8
+	CommittedW      uint64           // Σ commitments
+	Commitments     []FlexCommitment // sorted by site
+}
+
+func (r *FlexRequest) EncodeTo(e *codec.Encoder) {
+	e.Uint8(1)
+	e.Uint64(r.ID)
+	e.Fixed(r.Utility[:])
+	r.Terms.encodeTo(e)
+	e.Uint64(r.PostedInterval)
+	e.Uint64(r.PostedHeight)
+	e.Uint64(r.EscrowBaseUnits)
+	e.Uint8(r.Status)
+	e.Uint64(r.CommittedW)
+	e.Uvarint(uint64(len(r.Commitments)))
+	for _, c := range r.Commitments {
+		e.Fixed(c.Site[:])
+		e.Fixed(c.Owner[:])
+		e.Uint64(c.CommittedW)
+		e.Uint64(c.BondBaseUnits)
+	}
+}
+
+func (r *FlexRequest) DecodeFrom(d *codec.Decoder) {
+	d.Version(1)
+	r.ID = d.Uint64()
+	d.Fixed(r.Utility[:])
+	r.Terms.decodeFrom(d)
+	r.PostedInterval = d.Uint64()
+	r.PostedHeight = d.Uint64()
+	r.EscrowBaseUnits = d.Uint64()
+	r.Status = d.Uint8()
+	r.CommittedW = d.Uint64()
+	n := d.Count(maxFlexCommitments, 56)
+	if n > 0 {
+		r.Commitments = make([]FlexCommitment, n)
+	}
+	for i := range r.Commitments {
+		c := &r.Commitments[i]
+		d.Fixed(c.Site[:])
+		d.Fixed(c.Owner[:])
+		c.CommittedW = d.Uint64()
+		c.BondBaseUnits = d.Uint64()
+	}
+}
+
+// Held is the money the request holds: escrow plus bonds.
+func (r *FlexRequest) Held() uint64 {
+	h := r.EscrowBaseUnits
+	for _, c := range r.Commitments {
+		h += c.BondBaseUnits
+	}
+	return h
+}
+
+// FlexIntervalResult is one event interval of a commitment's settlement.
+type FlexIntervalResult struct {
+	BaselineWh, ImportWh, ExportWh int64
+	Missing                        bool
+}
+
+// FlexCommitmentResult is the whole settlement of one commitment: enough to
+// redo every step by hand (see baseline.Settle for the rules).
+type FlexCommitmentResult struct {
+	Site, Owner wallet.Address
+	CommittedW  uint64
+	Status      uint8 // baseline.Status
+	// The baseline: day type, the days averaged (local day numbers), the
+	// adjustment (kind, applied, ratio ppm or additive numerator).
+	DayType       uint8
+	SelectedDays  []int64
+	AdjustKind    uint8
+	AdjustApplied bool
+	AdjustRatio   int64
+	AdjustNumWh   int64
+	Intervals     []FlexIntervalResult
+
+	NetDeltaWh                                                                      int64
+	CommittedWhPerInterval, CommittedWh, DeliveredWh, PerformancePPM, CapWh, PaidWh int64
+	ClaimBaseUnits, PayoutBaseUnits                                                 uint64
+	ShortfallPPM                                                                    int64
+	BondBaseUnits, SlashBaseUnits, BondReturnedBaseUnits                            uint64
+}
+
+// FlexSettlement is a settled request: the totals and every commitment.
+type FlexSettlement struct {
+	RequestID                                     uint64
+	Height                                        uint64
+	EscrowBaseUnits, ClaimsBaseUnits              uint64
+	Scaled                                        bool
+	PayoutsBaseUnits, RefundBaseUnits             uint64
+	BondsBaseUnits, SlashedBaseUnits, BondsReturn uint64
+	Commitments                                   []FlexCommitmentResult
+}
+
+func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
+	e.Uint8(1)
+	e.Uint64(s.RequestID)
+	e.Uint64(s.Height)
+	e.Uint64(s.EscrowBaseUnits)
+	e.Uint64(s.ClaimsBaseUnits)
+	e.Bool(s.Scaled)
+	e.Uint64(s.PayoutsBaseUnits)
+	e.Uint64(s.RefundBaseUnits)
+	e.Uint64(s.BondsBaseUnits)
+	e.Uint64(s.SlashedBaseUnits)
+	e.Uint64(s.BondsReturn)
+	e.Uvarint(uint64(len(s.Commitments)))
+	for i := range s.Commitments {
+		c := &s.Commitments[i]
+		e.Fixed(c.Site[:])
+		e.Fixed(c.Owner[:])
+		e.Uint64(c.CommittedW)
+		e.Uint8(c.Status)
+		e.Uint8(c.DayType)
+		e.Uvarint(uint64(len(c.SelectedDays)))
+		for _, d := range c.SelectedDays {
+			e.Int64(d)
+		}
+		e.Uint8(c.AdjustKind)
+		e.Bool(c.AdjustApplied)
+		e.Int64(c.AdjustRatio)
+		e.Int64(c.AdjustNumWh)
+		e.Uvarint(uint64(len(c.Intervals)))
+		for _, iv := range c.Intervals {
+			e.Int64(iv.BaselineWh)
+			e.Int64(iv.ImportWh)
+			e.Int64(iv.ExportWh)
+			e.Bool(iv.Missing)
+		}
+		for _, v := range []int64{c.NetDeltaWh, c.CommittedWhPerInterval, c.CommittedWh, c.DeliveredWh, c.PerformancePPM, c.CapWh, c.PaidWh} {
+			e.Int64(v)
+		}
+		e.Uint64(c.ClaimBaseUnits)
+		e.Uint64(c.PayoutBaseUnits)
+		e.Int64(c.ShortfallPPM)
+		e.Uint64(c.BondBaseUnits)
+		e.Uint64(c.SlashBaseUnits)
+		e.Uint64(c.BondReturnedBaseUnits)
+	}
+}
+
+func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
+	d.Version(1)
+	s.RequestID = d.Uint64()
+	s.Height = d.Uint64()
+	s.EscrowBaseUnits = d.Uint64()
+	s.ClaimsBaseUnits = d.Uint64()
+	s.Scaled = d.Bool()
+	s.PayoutsBaseUnits = d.Uint64()
+	s.RefundBaseUnits = d.Uint64()
+	s.BondsBaseUnits = d.Uint64()
+	s.SlashedBaseUnits = d.Uint64()
+	s.BondsReturn = d.Uint64()
+	n := d.Count(maxFlexCommitments, 100)
+	if n > 0 {
+		s.Commitments = make([]FlexCommitmentResult, n)
+	}
+	for i := range s.Commitments {
+		c := &s.Commitments[i]
+		d.Fixed(c.Site[:])
+		d.Fixed(c.Owner[:])
+		c.CommittedW = d.Uint64()
+		c.Status = d.Uint8()
+		c.DayType = d.Uint8()
+		m := d.Count(366, 8)
+		if m > 0 {
+			c.SelectedDays = make([]int64, m)
+		}
+		for j := range c.SelectedDays {
+			c.SelectedDays[j] = d.Int64()
+		}
+		c.AdjustKind = d.Uint8()
+		c.AdjustApplied = d.Bool()
+		c.AdjustRatio = d.Int64()
+		c.AdjustNumWh = d.Int64()
+		m = d.Count(1024, 25)
+		if m > 0 {
+			c.Intervals = make([]FlexIntervalResult, m)
+		}
+		for j := range c.Intervals {
+			iv := &c.Intervals[j]
+			iv.BaselineWh = d.Int64()
+			iv.ImportWh = d.Int64()
+			iv.ExportWh = d.Int64()
+			iv.Missing = d.Bool()
+		}
+		for _, p := range []*int64{&c.NetDeltaWh, &c.CommittedWhPerInterval, &c.CommittedWh, &c.DeliveredWh, &c.PerformancePPM, &c.CapWh, &c.PaidWh} {
+			*p = d.Int64()
+		}
+		c.ClaimBaseUnits = d.Uint64()
+		c.PayoutBaseUnits = d.Uint64()
+		c.ShortfallPPM = d.Int64()
+		c.BondBaseUnits = d.Uint64()
+		c.SlashBaseUnits = d.Uint64()
+		c.BondReturnedBaseUnits = d.Uint64()
+	}
+}
+
+// dayPage holds one site's accepted readings for one genesis day (the
+// intervals [Page·n, (Page+1)·n) with n intervals a day), in the form the
+// baseline methods read: a present flag and the channels per interval.
+// Settlement reads a few dozen pages per commitment instead of thousands of
+// readings.
+type dayPage struct {
+	Present    []bool
+	ImportWh   []uint32
+	ExportWh   []uint32
+	BatteryNet []int64 // charge − discharge (load when charging)
+	EVWh       []uint32
+}
+
+func newDayPage(n int) *dayPage {
+	return &dayPage{Present: make([]bool, n), ImportWh: make([]uint32, n), ExportWh: make([]uint32, n),
+		BatteryNet: make([]int64, n), EVWh: make([]uint32, n)}
+}
+
+func (p *dayPage) EncodeTo(e *codec.Encoder) {
+	e.Uint8(1)
+	e.Uvarint(uint64(len(p.Present)))
+	for i := range p.Present {
+		e.Bool(p.Present[i])
+		e.Uint32(p.ImportWh[i])
+		e.Uint32(p.ExportWh[i])
+		e.Int64(p.BatteryNet[i])
+		e.Uint32(p.EVWh[i])
+	}
+}
+
+func (p *dayPage) DecodeFrom(d *codec.Decoder) {
+	d.Version(1)
+	n := d.Count(1440, 21)
+	*p = *newDayPage(n)
+	for i := 0; i < n; i++ {
+		p.Present[i] = d.Bool()
+		p.ImportWh[i] = d.Uint32()
+		p.ExportWh[i] = d.Uint32()
+		p.BatteryNet[i] = d.Int64()
+		p.EVWh[i] = d.Uint32()
+	}
+}
+
+// siteEvents lists a site's recent event windows (start intervals), so that
+// its event days are never baseline days.
+type siteEvents struct {
+	Starts []uint64 // increasing, at most maxSiteEvents
+}
+
+func (s *siteEvents) EncodeTo(e *codec.Encoder) {
+	e.Uint8(1)
+	e.Uvarint(uint64(len(s.Starts)))
+	for _, v := range s.Starts {
+		e.Uint64(v)
+	}
+}
+
+func (s *siteEvents) DecodeFrom(d *codec.Decoder) {
+	d.Version(1)
+	n := d.Count(maxSiteEvents, 8)
+	if n > 0 {
+		s.Starts = make([]uint64, n)
+	}
+	for i := range s.Starts {
+		s.Starts[i] = d.Uint64()
+	}
+}
+
+// flexDelivered is the verified delivered Wh per site in the current epoch,
+// sorted by site: the flexibility share of the epoch's emission is paid by it.
+type flexDelivered struct {
+	Entries []flexDeliveredEntry
+}
+
+type flexDeliveredEntry struct {
+	Site wallet.Address
+	Wh   uint64
+}
+
+func (f *flexDelivered) EncodeTo(e *codec.Encoder) {
+	e.Uint8(1)
+	e.Uvarint(uint64(len(f.Entries)))
+	for _, x := range f.Entries {
+		e.Fixed(x.Site[:])
+		e.Uint64(x.Wh)
+	}
+}
+
+func (f *flexDelivered) DecodeFrom(d *codec.Decoder) {
+	d.Version(1)
+	n := d.Count(1<<24, 28)
+	if n > 0 {
+		f.Entries = make([]flexDeliveredEntry, n)
+	}
+	for i := range f.Entries {
+		d.Fixed(f.Entries[i].Site[:])
+		f.Entries[i].Wh = d.Uint64()
+	}
+}
+
+// idList is a sorted list of ids.
+type idList struct{ IDs []uint64 }
+
+func (l *idList) EncodeTo(e *codec.Encoder) {
+	e.Uint8(1)
+	e.Uvarint(uint64(len(l.IDs)))
+	for _, v := range l.IDs {
+		e.Uint64(v)
+	}
+}
+
+func (l *idList) DecodeFrom(d *codec.Decoder) {
+	d.Version(1)
+	n := d.Count(1<<20, 8)
+	if n > 0 {
+		l.IDs = make([]uint64, n)
+	}
+	for i := range l.IDs {
+		l.IDs[i] = d.Uint64()
+		if i > 0 && d.Err() == nil && l.IDs[i] <= l.IDs[i-1] {
+			d.Failf("id list not increasing")
+		}
+	}
+}
