@@ -37,6 +37,7 @@ type applier struct {
 	b     *pebble.Batch
 	count uint64 // leaves after the changes
 	enc   codec.Encoder
+	key   []byte
 }
 
 // Apply computes the root of the committed version with changes applied, and
@@ -100,23 +101,56 @@ func (t *Tree) Apply(changes []Change, b *pebble.Batch) (newRoot [32]byte, err e
 		return EmptyRoot, err
 	}
 	newRec := rootRecord{root: root, count: a.count}
-	if err := a.set(t.rootKey(), &newRec); err != nil {
+	if err := a.setRoot(&newRec); err != nil {
 		return EmptyRoot, err
 	}
 	return root.hash, nil
 }
 
-func (a *applier) set(key []byte, v codec.Encodable) error {
+// The writes. pebble copies keys and values into the batch, so one key
+// buffer and one encoder serve every write.
+
+func (a *applier) setNode(depth int, path *[32]byte, n *node) error {
+	a.key = a.t.appendNodeKey(a.key[:0], depth, path)
 	a.enc.Reset()
-	v.EncodeTo(&a.enc)
-	if err := a.b.Set(key, a.enc.Bytes(), nil); err != nil {
+	n.EncodeTo(&a.enc)
+	return a.put()
+}
+
+func (a *applier) delNode(depth int, path *[32]byte) error {
+	a.key = a.t.appendNodeKey(a.key[:0], depth, path)
+	return a.delete()
+}
+
+func (a *applier) setLeaf(o *op) error {
+	a.key = a.t.appendLeafKey(a.key[:0], &o.keyHash)
+	a.enc.Reset()
+	rec := leafRecord{key: o.key, value: o.value}
+	rec.EncodeTo(&a.enc)
+	return a.put()
+}
+
+func (a *applier) delLeaf(keyHash *[32]byte) error {
+	a.key = a.t.appendLeafKey(a.key[:0], keyHash)
+	return a.delete()
+}
+
+func (a *applier) setRoot(rec *rootRecord) error {
+	a.key = append(a.key[:0], a.t.rootKey()...)
+	a.enc.Reset()
+	rec.EncodeTo(&a.enc)
+	return a.put()
+}
+
+func (a *applier) put() error {
+	if err := a.b.Set(a.key, a.enc.Bytes(), nil); err != nil {
 		return fmt.Errorf("smt: batch set: %w", err)
 	}
 	return nil
 }
 
-func (a *applier) del(key []byte) error {
-	if err := a.b.Delete(key, nil); err != nil {
+func (a *applier) delete() error {
+	if err := a.b.Delete(a.key, nil); err != nil {
 		return fmt.Errorf("smt: batch delete: %w", err)
 	}
 	return nil
@@ -150,17 +184,16 @@ func (a *applier) update(r ref, depth int, path [32]byte, ops []op) (ref, error)
 	if left == n.left && right == n.right {
 		return r, nil // e.g. only deletes of absent keys
 	}
-	key := a.t.nodeKey(depth, &path)
 	// Keep the tree compact: a node left with no leaves, or with a single
 	// leaf and an empty slot, goes, and the leaf moves up into its slot.
 	switch {
 	case left.kind == kindEmpty && right.kind != kindInternal:
-		return right, a.del(key)
+		return right, a.delNode(depth, &path)
 	case right.kind == kindEmpty && left.kind != kindInternal:
-		return left, a.del(key)
+		return left, a.delNode(depth, &path)
 	}
 	n = node{left: left, right: right}
-	if err := a.set(key, &n); err != nil {
+	if err := a.setNode(depth, &path, &n); err != nil {
 		return ref{}, err
 	}
 	h := n.hash()
@@ -188,7 +221,7 @@ func (a *applier) replace(r ref, depth int, path [32]byte, ops []op) (ref, error
 		switch {
 		case o.del && match:
 			a.count--
-			if err := a.del(a.t.leafKey(o.keyHash)); err != nil {
+			if err := a.delLeaf(&o.keyHash); err != nil {
 				return ref{}, err
 			}
 		case o.del:
@@ -197,7 +230,7 @@ func (a *applier) replace(r ref, depth int, path [32]byte, ops []op) (ref, error
 			if !match {
 				a.count++
 			}
-			if err := a.set(a.t.leafKey(o.keyHash), &leafRecord{key: o.key, value: o.value}); err != nil {
+			if err := a.setLeaf(o); err != nil {
 				return ref{}, err
 			}
 			leaves = append(leaves, leafRef(o.keyHash, o.valueHash))
@@ -231,7 +264,7 @@ func (a *applier) build(depth int, path [32]byte, leaves []ref) (ref, error) {
 		return ref{}, err
 	}
 	n := node{left: left, right: right}
-	if err := a.set(a.t.nodeKey(depth, &path), &n); err != nil {
+	if err := a.setNode(depth, &path, &n); err != nil {
 		return ref{}, err
 	}
 	h := n.hash()

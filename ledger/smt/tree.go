@@ -314,7 +314,10 @@ func (t *Tree) rootKey() []byte {
 }
 
 func (t *Tree) leafKey(keyHash [32]byte) []byte {
-	k := make([]byte, 0, len(t.prefix)+33)
+	return t.appendLeafKey(make([]byte, 0, len(t.prefix)+33), &keyHash)
+}
+
+func (t *Tree) appendLeafKey(k []byte, keyHash *[32]byte) []byte {
 	k = append(k, t.prefix...)
 	k = append(k, leafKey)
 	return append(k, keyHash[:]...)
@@ -327,7 +330,10 @@ func (t *Tree) leafKey(keyHash [32]byte) []byte {
 // subtree), so the walk down one path, and a batch of changes sorted by
 // position, read neighbouring keys from the same blocks.
 func (t *Tree) nodeKey(depth int, path *[32]byte) []byte {
-	k := make([]byte, 0, len(t.prefix)+34)
+	return t.appendNodeKey(make([]byte, 0, len(t.prefix)+34), depth, path)
+}
+
+func (t *Tree) appendNodeKey(k []byte, depth int, path *[32]byte) []byte {
 	k = append(k, t.prefix...)
 	k = append(k, internalKey)
 	k = append(k, path[:]...)
