@@ -47,6 +47,8 @@ type applier struct {
 // the caller commits b and calls Commit(newRoot). If b is never committed,
 // nothing happened. At most one batch from Apply may be committed per
 // committed version, and b must hold no other writes under the tree's prefix.
+// If Apply returns an error, b may hold part of its writes and must be
+// discarded.
 //
 // The order of changes does not matter; a key named twice is rejected with
 // ErrDuplicateKey. Apply costs O(k log n) reads and writes for k changes in
