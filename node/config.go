@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/wallet"
 )
 
@@ -30,6 +32,12 @@ type Config struct {
 	P2P   P2PConfig   `toml:"p2p"`
 	API   APIConfig   `toml:"api"`
 	Meter MeterConfig `toml:"meter"`
+
+	// Devices are the site's devices, one [[device]] table each; "kind"
+	// names the adapter family (see meter.Kinds) and the other keys are
+	// that adapter's configuration (meter.SunSpecConfig, meter.MQTTConfig,
+	// the simulator's). The template shows commented examples.
+	Devices []map[string]any `toml:"device"`
 }
 
 // LogConfig sets logging.
@@ -140,6 +148,37 @@ enabled = false
 site_key_file = ""
 # How often to read the devices, in seconds.
 poll_seconds = 5
+
+# The site's devices, one [[device]] table each. "kind" picks the adapter:
+# "sim" (a simulated home), "sunspec" (SunSpec Modbus TCP inverters, meters,
+# batteries) or "mqtt" (values published by evcc, Home Assistant, Tasmota).
+# Examples (remove the leading "# " to use one):
+#
+# [[device]]
+# kind = "sunspec"               # a Fronius GEN24 with battery
+# address = "192.168.1.20:502"
+# unit_id = 1
+# usage = ["pv", "battery"]
+# control = true                 # may force the battery during committed windows
+#
+# [[device]]
+# kind = "sunspec"               # its smart meter at the grid connection point
+# address = "192.168.1.20:502"
+# unit_id = 200
+# usage = ["grid"]
+#
+# [[device]]
+# kind = "mqtt"                  # evcc's MQTT topics
+# broker = "tcp://192.168.1.10:1883"
+# max_age = "90s"
+# grid_power    = { topic = "evcc/site/gridPower" }
+# pv_power      = { topic = "evcc/site/pvPower" }
+# battery_power = { topic = "evcc/site/batteryPower", invert = true }
+# battery_soc   = { topic = "evcc/site/batterySoc", unit = "%%" }
+# charge_power  = { topic = "evcc/loadpoints/1/chargePower" }
+# [device.dispatch]
+# charger_pause = [{ topic = "evcc/loadpoints/1/mode/set", payload = "off" }]
+# resume        = [{ topic = "evcc/loadpoints/1/mode/set", payload = "pv" }]
 `
 
 // RenderConfig returns config.toml for the given chain, moniker and account.
@@ -214,5 +253,46 @@ func (c *Config) Validate() error {
 	if c.Meter.Enabled && c.Meter.SiteKeyFile == "" {
 		return fmt.Errorf("%w: meter.enabled needs meter.site_key_file", ErrConfig)
 	}
+	kinds := meter.Kinds()
+	for i, d := range c.Devices {
+		kind, _ := d["kind"].(string)
+		if !slices.Contains(kinds, kind) {
+			return fmt.Errorf("%w: device %d: kind %q: want one of %s", ErrConfig, i+1, kind, strings.Join(kinds, ", "))
+		}
+	}
 	return nil
+}
+
+// DeviceSpec is one configured device: its adapter family and a decoder
+// for its own configuration that rejects unknown keys.
+type DeviceSpec struct {
+	Kind   string
+	Decode func(cfg any) error
+}
+
+// DeviceSpecs turns the [[device]] tables into what meter.Open takes.
+func (c *Config) DeviceSpecs() ([]DeviceSpec, error) {
+	var out []DeviceSpec
+	for i, d := range c.Devices {
+		rest := make(map[string]any, len(d))
+		for k, v := range d {
+			if k != "kind" {
+				rest[k] = v
+			}
+		}
+		b, err := toml.Marshal(rest)
+		if err != nil {
+			return nil, fmt.Errorf("%w: device %d: %v", ErrConfig, i+1, err)
+		}
+		kind, _ := d["kind"].(string)
+		out = append(out, DeviceSpec{Kind: kind, Decode: func(cfg any) error {
+			dec := toml.NewDecoder(bytes.NewReader(b))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(cfg); err != nil {
+				return fmt.Errorf("%w: device %d (%s): %v", ErrConfig, i+1, kind, err)
+			}
+			return nil
+		}})
+	}
+	return out, nil
 }

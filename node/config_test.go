@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/wallet"
 )
 
@@ -31,6 +32,16 @@ func TestTemplateNamesEveryOption(t *testing.T) {
 		for i := 0; i < ty.NumField(); i++ {
 			f := ty.Field(i)
 			key := f.Tag.Get("toml")
+			if key == "device" {
+				// Devices are tables of their adapter's own options: the
+				// template shows commented examples of each family.
+				for _, k := range []string{"# [[device]]", `# kind = "sunspec"`, `# kind = "mqtt"`} {
+					if !strings.Contains(ConfigTemplate, k) {
+						t.Errorf("device example %q missing from the template", k)
+					}
+				}
+				continue
+			}
 			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(wallet.Address{}) {
 				if !strings.Contains(ConfigTemplate, "\n["+key+"]\n") {
 					t.Errorf("section [%s] missing from the template", key)
@@ -57,19 +68,65 @@ func TestTemplateNamesEveryOption(t *testing.T) {
 
 func TestBadConfigs(t *testing.T) {
 	cases := map[string]string{
-		"unknown key":   "chain_id = \"gridmint-devnet\"\nchian = 1\n",
-		"bad chain id":  "chain_id = \"Grid Mint\"\n",
-		"bad level":     "[log]\nlevel = \"loud\"\n",
-		"bad listen":    "[api]\nlisten = \"localhost\"\n",
-		"wrong type":    "[p2p]\nmax_peers = \"many\"\n",
-		"bad address":   "account = \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD\"\n",
-		"meter no key":  "[meter]\nenabled = true\n",
-		"poll too slow": "[meter]\npoll_seconds = 0\n",
-		"not toml":      "chain_id = \n",
+		"unknown key":    "chain_id = \"gridmint-devnet\"\nchian = 1\n",
+		"bad chain id":   "chain_id = \"Grid Mint\"\n",
+		"bad level":      "[log]\nlevel = \"loud\"\n",
+		"bad listen":     "[api]\nlisten = \"localhost\"\n",
+		"wrong type":     "[p2p]\nmax_peers = \"many\"\n",
+		"bad address":    "account = \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD\"\n",
+		"meter no key":   "[meter]\nenabled = true\n",
+		"poll too slow":  "[meter]\npoll_seconds = 0\n",
+		"not toml":       "chain_id = \n",
+		"unknown device": "[[device]]\nkind = \"toaster\"\n",
+		"device no kind": "[[device]]\naddress = \"x\"\n",
 	}
 	for name, data := range cases {
 		if _, err := ParseConfig([]byte(data)); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: err %v, want ErrConfig", name, err)
 		}
+	}
+}
+
+// TestDeviceExamples: the commented examples in the template, uncommented,
+// decode into the adapters' own configuration types with no unknown key.
+func TestDeviceExamples(t *testing.T) {
+	var lines []string
+	on := false
+	for _, l := range strings.Split(ConfigTemplate, "\n") {
+		if strings.HasPrefix(l, "# [[device]]") {
+			on = true
+		}
+		if on && strings.HasPrefix(l, "# ") {
+			lines = append(lines, strings.TrimPrefix(l, "# "))
+		}
+	}
+	doc := strings.ReplaceAll(strings.Join(lines, "\n"), "%%", "%")
+	c, err := ParseConfig([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, err := c.DeviceSpecs()
+	if err != nil || len(specs) != 3 {
+		t.Fatalf("%d specs, %v", len(specs), err)
+	}
+	for _, s := range specs {
+		var err error
+		switch s.Kind {
+		case "sunspec":
+			var cfg meter.SunSpecConfig
+			err = s.Decode(&cfg)
+		case "mqtt":
+			var cfg meter.MQTTConfig
+			err = s.Decode(&cfg)
+		}
+		if err != nil {
+			t.Errorf("%s: %v", s.Kind, err)
+		}
+	}
+	bad := Config{Devices: []map[string]any{{"kind": "sunspec", "adress": "typo:502"}}}
+	specs, _ = bad.DeviceSpecs()
+	var cfg meter.SunSpecConfig
+	if err := specs[0].Decode(&cfg); !errors.Is(err, ErrConfig) {
+		t.Fatalf("typo in a device option: %v", err)
 	}
 }
