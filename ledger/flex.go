@@ -89,10 +89,10 @@ func committedWhPerInterval(w uint64, intervalSeconds uint32) uint64 {
 	return mulDivFloor(w, uint64(intervalSeconds), 3600)
 }
 
-// maxPayout is the most a commitment of w watts over n intervals can be
+// MaxPayout is the most a commitment of w watts over n intervals can be
 // paid: ⌊price × ⌊⌊w × L / 3600⌋ × n × cap / 10^6⌋ / 1000⌋, the same steps
 // and floors as baseline.Settle with DeliveredWh above the cap.
-func maxPayout(w uint64, n uint64, price uint64, p *Params) uint64 {
+func MaxPayout(w uint64, n uint64, price uint64, p *Params) uint64 {
 	wh := committedWhPerInterval(w, p.IntervalSeconds) * n
 	capWh := mulDivFloor(wh, uint64(p.FlexPayoutCapPpm), 1_000_000)
 	return mulDivFloor(price, capWh, 1000)
@@ -147,7 +147,7 @@ func (x *executor) flexRequest(v *view, from wallet.Address, p *FlexRequestTx, r
 		!errors.Is(err, baseline.ErrInsufficientData) {
 		return bad("%v", err)
 	}
-	escrow := maxPayout(t.TargetW, n, t.PriceBaseUnitsPerKWh, &x.params)
+	escrow := MaxPayout(t.TargetW, n, t.PriceBaseUnitsPerKWh, &x.params)
 	if err := x.debit(v, from, escrow); err != nil {
 		return fmt.Errorf("escrow: %w", err)
 	}
@@ -215,7 +215,7 @@ func (x *executor) flexCommit(v *view, from wallet.Address, p *FlexCommitTx, rc 
 	if len(r.Commitments) >= maxFlexCommitments {
 		return fmt.Errorf("%w: %d commitments", ErrOverCommitted, len(r.Commitments))
 	}
-	minBond := mulDivFloor(maxPayout(p.CommittedW, r.Terms.End-r.Terms.Start, r.Terms.PriceBaseUnitsPerKWh, &x.params),
+	minBond := mulDivFloor(MaxPayout(p.CommittedW, r.Terms.End-r.Terms.Start, r.Terms.PriceBaseUnitsPerKWh, &x.params),
 		uint64(x.params.FlexMinBondPpm), 1_000_000)
 	if p.BondBaseUnits < minBond {
 		return fmt.Errorf("%w: %d < %d", ErrBondTooLow, p.BondBaseUnits, minBond)

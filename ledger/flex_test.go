@@ -137,6 +137,9 @@ func TestFlexEndToEnd(t *testing.T) {
 	if !bytes.Equal(codec.Encode(again), codec.Encode(&fs)) {
 		t.Fatalf("recomputed settlement differs:\n%+v\n%+v", again, fs)
 	}
+	if a, err := c.l.AuditRequest(1); err != nil || !a.Match {
+		t.Fatalf("AuditRequest: %v %+v", err, a)
+	}
 
 	// The epoch's flexibility share goes to A, the only site that delivered.
 	for c.l.Height()%c.g.Params.EpochBlocks != 0 {

@@ -51,6 +51,9 @@ type Options struct {
 	FS vfs.FS
 	// CacheBytes is pebble's block cache size (default 32 MiB, fit for a Pi).
 	CacheBytes int64
+	// ReadOnly opens an existing store for reading only (audits, queries
+	// from another process); Propose, Execute and Commit then fail.
+	ReadOnly bool
 }
 
 // Ledger is the chain's state machine on pebble. Execute and Propose build
@@ -110,7 +113,7 @@ func Open(dir string, g *Genesis, opts Options) (*Ledger, error) {
 	}
 	c := pebble.NewCache(cache)
 	defer c.Unref()
-	po := &pebble.Options{Cache: c, FS: opts.FS, Logger: pebbleLogger{}}
+	po := &pebble.Options{Cache: c, FS: opts.FS, Logger: pebbleLogger{}, ReadOnly: opts.ReadOnly}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: opening %s: %w", dir, err)
@@ -151,6 +154,8 @@ func (l *Ledger) load() error {
 	}
 	stored, closer, err := l.db.Get(dbGenesis)
 	switch {
+	case errors.Is(err, pebble.ErrNotFound) && l.opts.ReadOnly:
+		return fmt.Errorf("ledger: %w: no chain in this store to read", ErrNotFound)
 	case errors.Is(err, pebble.ErrNotFound):
 		return l.initGenesis(gh)
 	case err != nil:

@@ -298,6 +298,24 @@ func randomStreamWith(t testing.TB, o streamOpts) ([][32]byte, streamStats) {
 			o.onBlock(c.l.Height(), c.l.StateRoot())
 		}
 	}
+	if o.check {
+		// Every settlement recomputes, from the stored readings alone, to
+		// the same bytes.
+		ids, err := c.l.SettledRequests()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			a, err := c.l.AuditRequest(id)
+			if err != nil {
+				t.Fatalf("audit of request %d: %v", id, err)
+			}
+			if !a.Match {
+				t.Fatalf("audit of request %d disagrees with the chain:\nchain %+v\naudit %+v", id, a.Chain, a.Recomputed)
+			}
+			st.audited++
+		}
+	}
 	return roots, st
 }
 
@@ -305,7 +323,7 @@ type streamStats struct {
 	txOK, txFailed                     [32]int
 	readingsAccepted, readingsRejected int
 	recsIssued, slashes                int
-	flexSettled, flexPaid              int
+	flexSettled, flexPaid, audited     int
 }
 
 // TestRandomStreams keeps the invariants over random transaction streams.
@@ -328,6 +346,7 @@ func TestRandomStreams(t *testing.T) {
 		all.slashes += st.slashes
 		all.flexSettled += st.flexSettled
 		all.flexPaid += st.flexPaid
+		all.audited += st.audited
 	}
 	t.Logf("%+v", all)
 	// The streams must reach every path, or the invariants were checked on

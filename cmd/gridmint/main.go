@@ -89,6 +89,7 @@ solar generation.`,
 		newInitCmd(a),
 		newWalletCmd(a),
 		newDevnetCmd(a),
+		newMVCmd(a),
 	)
 	return root
 }

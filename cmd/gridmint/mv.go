@@ -1,0 +1,332 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gridmint/gridmint/ledger"
+	"github.com/gridmint/gridmint/meter/baseline"
+	"github.com/gridmint/gridmint/node"
+)
+
+// errMismatch is returned when an audit disagrees with the chain.
+var errMismatch = errors.New("the recomputed settlement differs from the chain's")
+
+func newMVCmd(a *app) *cobra.Command {
+	var id uint64
+	var all, asJSON, intervals bool
+	var csvFile, termsFile string
+	cmd := &cobra.Command{
+		Use:   "mv",
+		Short: "Measurement and verification: recompute flexibility settlements and check them against the chain",
+		Long: `mv recomputes the settlement of flexibility requests — baseline, delivered
+Wh, performance, payout, slash and refund for every commitment — from the
+readings alone, with the same published rules the chain uses, and prints the
+whole calculation.
+
+From a node's data directory (--home) it audits settled requests on chain
+(--request ID, or --all) and exits with status 1 if any number differs from
+the chain's. From a CSV of one site's interval readings (--csv) and a JSON
+file with the request's terms (--terms) it computes the settlement offline.
+
+CSV columns: interval,import_wh,export_wh[,battery_charge_wh,battery_discharge_wh,ev_wh]
+(interval indexes since genesis; one row per interval; a missing row is a
+missing reading). The terms file is JSON:
+
+  {"genesis_time": 1782000000, "interval_seconds": 900, "zone": "CO-DEN",
+   "direction": "down", "start": 536, "end": 552, "posted_interval": 512,
+   "method": "x-of-y", "channel": "net", "utc_offset_seconds": 0,
+   "holidays": [], "rules": {"WeekdayX": 3, "WeekdayY": 3},
+   "price_base_units_per_kwh": 200000, "committed_w": 1000,
+   "bond_base_units": 100000}
+
+(method: x-of-y, high-x-of-y or device; channel: net, battery or ev; rules,
+escrow_base_units and params are optional.)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if csvFile != "" || termsFile != "" {
+				if csvFile == "" || termsFile == "" {
+					return errors.New("offline mode needs both --csv and --terms")
+				}
+				return a.mvOffline(csvFile, termsFile, asJSON, intervals)
+			}
+			if !all && id == 0 {
+				return errors.New("give --request ID, --all, or --csv with --terms")
+			}
+			return a.mvAudit(id, all, asJSON, intervals)
+		},
+	}
+	cmd.Flags().Uint64Var(&id, "request", 0, "audit the settled request with this id")
+	cmd.Flags().BoolVar(&all, "all", false, "audit every settled request")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of tables")
+	cmd.Flags().BoolVar(&intervals, "intervals", false, "also print every interval (baseline, actual, delta)")
+	cmd.Flags().StringVar(&csvFile, "csv", "", "offline: CSV of one site's interval readings")
+	cmd.Flags().StringVar(&termsFile, "terms", "", "offline: JSON file with the request's terms")
+	return cmd
+}
+
+func (a *app) mvAudit(id uint64, all, asJSON, intervals bool) error {
+	paths := node.PathsOf(a.home)
+	g, err := ledger.LoadGenesis(paths.Genesis)
+	if err != nil {
+		return err
+	}
+	l, err := ledger.Open(paths.Ledger, g, ledger.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	ids := []uint64{id}
+	if all {
+		if ids, err = l.SettledRequests(); err != nil {
+			return err
+		}
+	}
+	var audits []*ledger.Audit
+	bad := 0
+	for _, id := range ids {
+		au, err := l.AuditRequest(id)
+		if err != nil {
+			return err
+		}
+		audits = append(audits, au)
+		if !au.Match {
+			bad++
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(audits); err != nil {
+			return err
+		}
+	} else {
+		for _, au := range audits {
+			a.printAudit(au, intervals)
+		}
+		fmt.Fprintf(a.stdout, "%d settled request(s) audited, %d differ from the chain\n", len(audits), bad)
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d of %d: %w", bad, len(audits), errMismatch)
+	}
+	return nil
+}
+
+func directionName(d uint8) string { return baseline.Direction(d).String() }
+
+func (a *app) printAudit(au *ledger.Audit, intervals bool) {
+	r, c, re := &au.Request, &au.Chain, &au.Recomputed
+	verdict := "AGREES with the chain"
+	if !au.Match {
+		verdict = "DIFFERS from the chain"
+	}
+	fmt.Fprintf(a.stdout, "request %d: %s, zone %s, %s, window [%d, %d), %d W, %d base units/kWh, settled at height %d — %s\n",
+		r.ID, directionName(r.Terms.Direction), r.Terms.Zone, baseline.Method(r.Terms.Method), r.Terms.Start, r.Terms.End,
+		r.Terms.TargetW, r.Terms.PriceBaseUnitsPerKWh, c.Height, verdict)
+	tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "site\tstatus\tcommitted Wh\tdelivered Wh (chain)\tdelivered Wh (mv)\tperf ppm\tpayout (chain)\tpayout (mv)\tslash (chain)\tslash (mv)\t")
+	for i := range re.Commitments {
+		m := &re.Commitments[i]
+		var ch ledger.FlexCommitmentResult
+		if i < len(c.Commitments) {
+			ch = c.Commitments[i]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", m.Site.Hex()[:10], baseline.Status(m.Status),
+			m.CommittedWh, ch.DeliveredWh, m.DeliveredWh, m.PerformancePPM, ch.PayoutBaseUnits, m.PayoutBaseUnits,
+			ch.SlashBaseUnits, m.SlashBaseUnits)
+	}
+	tw.Flush()
+	fmt.Fprintf(a.stdout, "escrow %d  payouts %d (chain %d)  refund %d (chain %d)  slashed %d (chain %d)\n",
+		re.EscrowBaseUnits, re.PayoutsBaseUnits, c.PayoutsBaseUnits, re.RefundBaseUnits, c.RefundBaseUnits,
+		re.SlashedBaseUnits, c.SlashedBaseUnits)
+	if intervals {
+		for _, m := range re.Commitments {
+			a.printIntervals(r.Terms.Start, r.Terms.Direction, &m)
+		}
+	}
+	fmt.Fprintln(a.stdout)
+}
+
+func (a *app) printIntervals(start uint64, dir uint8, m *ledger.FlexCommitmentResult) {
+	fmt.Fprintf(a.stdout, "  site %s: baseline days %v, adjustment applied %v (ratio %d ppm, additive %d Wh)\n",
+		m.Site.Hex(), m.SelectedDays, m.AdjustApplied, m.AdjustRatio, m.AdjustNumWh)
+	tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "  interval\tbaseline Wh\timport Wh\texport Wh\tactual Wh\tdelta Wh\t")
+	for k, iv := range m.Intervals {
+		actual := iv.ImportWh - iv.ExportWh
+		delta := iv.BaselineWh - actual
+		if dir == ledger.FlexUp {
+			delta = -delta
+		}
+		if iv.Missing {
+			fmt.Fprintf(tw, "  %d\t%d\tmissing\t\t\t-%d\t\n", start+uint64(k), iv.BaselineWh, m.CommittedWhPerInterval)
+			continue
+		}
+		fmt.Fprintf(tw, "  %d\t%d\t%d\t%d\t%d\t%d\t\n", start+uint64(k), iv.BaselineWh, iv.ImportWh, iv.ExportWh, actual, delta)
+	}
+	tw.Flush()
+	fmt.Fprintf(a.stdout, "  net %d Wh → delivered %d Wh of %d committed (%d ppm), paid %d Wh\n",
+		m.NetDeltaWh, m.DeliveredWh, m.CommittedWh, m.PerformancePPM, m.PaidWh)
+}
+
+// offlineTerms is the --terms file: a request as a utility would describe
+// it, and the chain rules it settles under.
+type offlineTerms struct {
+	GenesisTime     int64                `json:"genesis_time"`
+	IntervalSeconds uint32               `json:"interval_seconds"`
+	Zone            string               `json:"zone"`
+	Direction       string               `json:"direction"` // "down" or "up"
+	Start           uint64               `json:"start"`
+	End             uint64               `json:"end"`
+	PostedInterval  uint64               `json:"posted_interval"`
+	Method          string               `json:"method"`  // "x-of-y", "high-x-of-y", "device"
+	Channel         string               `json:"channel"` // "net" (default), "battery", "ev"
+	UTCOffsetSecs   int32                `json:"utc_offset_seconds"`
+	Holidays        []int64              `json:"holidays"`
+	Rules           ledger.BaselineRules `json:"rules"`
+	PriceBaseUnits  uint64               `json:"price_base_units_per_kwh"`
+	CommittedW      uint64               `json:"committed_w"`
+	BondBaseUnits   uint64               `json:"bond_base_units"`
+	EscrowBaseUnits uint64               `json:"escrow_base_units"` // 0: the most the commitment can be paid
+	Params          *ledger.Params       `json:"params"`            // nil: the default chain rules
+}
+
+func (a *app) mvOffline(csvFile, termsFile string, asJSON, intervals bool) error {
+	data, err := os.ReadFile(termsFile)
+	if err != nil {
+		return err
+	}
+	var ot offlineTerms
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ot); err != nil {
+		return fmt.Errorf("%s: %w", termsFile, err)
+	}
+	p := ledger.DefaultParams()
+	if ot.Params != nil {
+		p = *ot.Params
+	}
+	if ot.IntervalSeconds != 0 {
+		p.IntervalSeconds = ot.IntervalSeconds
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	t := ledger.FlexTerms{Zone: ot.Zone, Start: ot.Start, End: ot.End, TargetW: ot.CommittedW,
+		PriceBaseUnitsPerKWh: ot.PriceBaseUnits, UTCOffsetSeconds: ot.UTCOffsetSecs, Holidays: ot.Holidays, Rules: ot.Rules}
+	switch ot.Direction {
+	case "down":
+		t.Direction = ledger.FlexDown
+	case "up":
+		t.Direction = ledger.FlexUp
+	default:
+		return fmt.Errorf("%s: direction %q: want down or up", termsFile, ot.Direction)
+	}
+	m, err := baseline.ParseMethod(ot.Method)
+	if err != nil {
+		return fmt.Errorf("%s: %w", termsFile, err)
+	}
+	t.Method = uint8(m)
+	switch ot.Channel {
+	case "", "net":
+	case "battery":
+		t.Channel = ledger.ChannelBattery
+	case "ev":
+		t.Channel = ledger.ChannelEV
+	default:
+		return fmt.Errorf("%s: channel %q: want net, battery or ev", termsFile, ot.Channel)
+	}
+	if ot.Start >= ot.End || ot.PostedInterval > ot.Start || ot.CommittedW == 0 {
+		return fmt.Errorf("%s: need start < end, posted_interval <= start and committed_w > 0", termsFile)
+	}
+	rows, err := readReadingsCSV(csvFile)
+	if err != nil {
+		return err
+	}
+	escrow := ot.EscrowBaseUnits
+	req := ledger.FlexRequest{ID: 0, Terms: t, PostedInterval: ot.PostedInterval,
+		Commitments: []ledger.FlexCommitment{{CommittedW: ot.CommittedW, BondBaseUnits: ot.BondBaseUnits}}}
+	if escrow == 0 {
+		escrow = ledger.MaxPayout(ot.CommittedW, ot.End-ot.Start, ot.PriceBaseUnits, &p)
+	}
+	req.EscrowBaseUnits = escrow
+	cal := baseline.Calendar{GenesisUnix: ot.GenesisTime, IntervalSeconds: int64(p.IntervalSeconds),
+		UTCOffsetSeconds: int64(ot.UTCOffsetSecs), Holidays: ot.Holidays}
+	if err := cal.Validate(); err != nil {
+		return err
+	}
+	in := ledger.BuildFlexInputs(&t, int64(ot.PostedInterval), nil, cal, ledger.FlexBaselineParams(ot.Rules),
+		func(i int64) (int64, int64, int64, int64, bool) {
+			r, ok := rows[i]
+			return r[0], r[1], r[2] - r[3], r[4], ok
+		})
+	fs, err := ledger.SettleFlex(&req, []ledger.FlexInputs{in}, cal, &p)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(fs)
+	}
+	au := &ledger.Audit{Request: req, Chain: *fs, Recomputed: *fs, Match: true}
+	fmt.Fprintf(a.stdout, "offline settlement (%d readings from %s)\n", len(rows), csvFile)
+	a.printAudit(au, intervals)
+	return nil
+}
+
+// readReadingsCSV reads interval,import_wh,export_wh[,battery_charge_wh,
+// battery_discharge_wh,ev_wh]. Every value must be a non-negative integer;
+// an interval may appear once.
+func readReadingsCSV(path string) (map[int64][5]int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	want := []string{"interval", "import_wh", "export_wh", "battery_charge_wh", "battery_discharge_wh", "ev_wh"}
+	if len(header) < 3 || len(header) > len(want) || !slices.Equal(header, want[:len(header)]) {
+		return nil, fmt.Errorf("%s: header must be %s (the last three optional)", path, strings.Join(want, ","))
+	}
+	out := map[int64][5]int64{}
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if len(rec) != len(header) {
+			return nil, fmt.Errorf("%s:%d: %d fields, want %d", path, line, len(rec), len(header))
+		}
+		var v [6]int64
+		for i, s := range rec {
+			n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			if err != nil || n < 0 || n > 1<<40 {
+				return nil, fmt.Errorf("%s:%d: %s %q is not a non-negative integer", path, line, header[i], s)
+			}
+			v[i] = n
+		}
+		if _, dup := out[v[0]]; dup {
+			return nil, fmt.Errorf("%s:%d: interval %d appears twice", path, line, v[0])
+		}
+		out[v[0]] = [5]int64{v[1], v[2], v[3], v[4], v[5]}
+	}
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gridmint/gridmint/ledger"
+	"github.com/gridmint/gridmint/meter"
+	"github.com/gridmint/gridmint/meter/baseline"
+	"github.com/gridmint/gridmint/node"
+	"github.com/gridmint/gridmint/wallet"
+)
+
+func mvKey(i int) *wallet.PrivateKey {
+	var s [32]byte
+	s[0], s[1], s[31] = byte(i), byte(i>>8), 0x77
+	k, _ := wallet.GenerateKeyFrom(rand.NewChaCha8(s))
+	return k
+}
+
+// mvChain is a minimal chain driver for the audit tests: one validator,
+// a utility and a homeowner with two sites, blocks made through the
+// ledger's public API.
+type mvChain struct {
+	t      *testing.T
+	l      *ledger.Ledger
+	g      *ledger.Genesis
+	timeMs int64
+	nonce  map[wallet.Address]uint64
+}
+
+func newMVChain(t *testing.T, home string) *mvChain {
+	paths := node.PathsOf(home)
+	val, cons := mvKey(1), mvKey(2)
+	g := &ledger.Genesis{ChainID: "gridmint-mvtest", GenesisTime: 1782000000, Params: ledger.DefaultParams(),
+		Validators: []ledger.GenesisValidator{{Address: val.Address(), ConsensusKey: cons.Public().Compressed(), Stake: 10_000_000_000}},
+		Accounts: []ledger.GenesisAccount{{Address: mvKey(3).Address(), Balance: 1e12}, {Address: mvKey(4).Address(), Balance: 1e12}}}
+	os.MkdirAll(filepath.Dir(paths.Ledger), 0o700)
+	j, _ := g.JSON()
+	if err := os.WriteFile(paths.Genesis, j, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.Open(paths.Ledger, g, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &mvChain{t: t, l: l, g: g, timeMs: g.GenesisTime * 1000, nonce: map[wallet.Address]uint64{}}
+}
+
+// block makes a block at atMs (or just after the last one) with the
+// payloads, all signed by k.
+func (c *mvChain) block(atMs int64, k *wallet.PrivateKey, payloads ...ledger.Payload) *ledger.BlockResult {
+	c.t.Helper()
+	c.timeMs = max(atMs, c.timeMs+1)
+	var txs [][]byte
+	for _, p := range payloads {
+		tx := &ledger.Tx{Nonce: c.nonce[k.Address()], Fee: c.g.Params.MinFee, Payload: p}
+		tx.Sign(k, c.g.ChainID)
+		c.nonce[k.Address()]++
+		txs = append(txs, tx.Encode())
+	}
+	p, skipped, err := c.l.Propose(ledger.Header{Height: c.l.Height() + 1, TimeMs: c.timeMs, Proposer: mvKey(1).Address()}, txs)
+	if err != nil || len(skipped) > 0 {
+		c.t.Fatalf("propose: %v %v", err, skipped)
+	}
+	if err := c.l.Commit(p); err != nil {
+		c.t.Fatal(err)
+	}
+	for _, rc := range p.Results.Receipts {
+		if rc.Code != 0 {
+			c.t.Fatalf("%s failed: %s", rc.Type, rc.Error)
+		}
+	}
+	return p.Results
+}
+
+// buildSettledChain runs two homes for six days, a "down" request on the
+// sixth (home A complies, home B does not) and lets it settle.
+func buildSettledChain(t *testing.T, home string) {
+	c := newMVChain(t, home)
+	defer c.l.Close()
+	utility, owner := mvKey(3), mvKey(4)
+	var sites []*wallet.PrivateKey
+	var regs []ledger.Payload
+	for i := 0; i < 2; i++ {
+		sk := mvKey(100 + i)
+		sites = append(sites, sk)
+		pop, _ := sk.SignTyped(ledger.SitePoPTag, c.g.ChainID, ledger.SitePoPBody(owner.Address()))
+		regs = append(regs, &ledger.RegisterSite{SiteKey: sk.Public().Compressed(), PoP: pop, Zone: "CO-DEN",
+			LatE6: 39_742_476, LonE6: -105_178_600, Devices: []ledger.Device{{Kind: ledger.DeviceMeter, NameplateW: 20000}}})
+	}
+	c.block(c.timeMs+1000, owner, regs...)
+	counters := make([]uint64, 2)
+	prev := make([][32]byte, 2)
+	const evStart, evEnd = 5*96 + 56, 5*96 + 72
+	feed := func(from, to uint64) {
+		for a := from; a < to; a += 8 {
+			var rs []meter.Reading
+			for s, sk := range sites {
+				for i := a; i < min(a+8, to); i++ {
+					load := uint32(250 + (i%7)*10)
+					if s == 0 && i >= evStart && i < evEnd {
+						load = 20
+					}
+					counters[s]++
+					r := meter.Reading{Site: sk.Address(), Interval: i, Counter: counters[s], PrevHash: prev[s], GridImportWh: load}
+					r.Sign(sk, c.g.ChainID)
+					prev[s] = r.Hash()
+					rs = append(rs, r)
+				}
+			}
+			end := (c.g.GenesisTime+int64(min(a+8, to))*900)*1000 + 1000
+			c.block(end, owner, &ledger.Readings{Readings: rs})
+		}
+	}
+	feed(0, 5*96+32)
+	terms := ledger.FlexTerms{Zone: "CO-DEN", Direction: ledger.FlexDown, Start: evStart, End: evEnd, TargetW: 2000,
+		PriceBaseUnitsPerKWh: 200_000, Deadline: evStart - 4, Method: uint8(baseline.MethodXofY),
+		Rules: ledger.BaselineRules{WeekdayX: 3, WeekdayY: 3, WeekendX: 1, WeekendY: 1, LookbackDays: 10}}
+	c.block(c.timeMs+1000, utility, &ledger.FlexRequestTx{Terms: terms})
+	var commits []ledger.Payload
+	for _, sk := range sites {
+		commits = append(commits, &ledger.FlexCommitTx{RequestID: 1, Site: sk.Address(), CommittedW: 1000, BondBaseUnits: 100_000})
+	}
+	c.block(c.timeMs+1000, owner, commits...)
+	feed(5*96+32, 6*96+4)
+	if _, ok, _ := c.l.FlexSettlement(1); !ok {
+		r, _, _ := c.l.FlexRequest(1)
+		t.Fatalf("request did not settle: status %d, height %d, time %d, %d commitments", r.Status, c.l.Height(), c.timeMs, len(r.Commitments))
+	}
+}
+
+func TestMVAuditsChain(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	buildSettledChain(t, home)
+
+	out := mustCLI(t, "--home", home, "mv", "--request", "1", "--intervals")
+	if !strings.Contains(out, "AGREES with the chain") || !strings.Contains(out, "1 settled request(s) audited, 0 differ") {
+		t.Fatalf("mv output:\n%s", out)
+	}
+	if !strings.Contains(out, "baseline days [20629 20628 20627]") {
+		t.Fatalf("interval detail missing:\n%s", out)
+	}
+	out = mustCLI(t, "--home", home, "mv", "--all", "--json")
+	var audits []ledger.Audit
+	if err := json.Unmarshal([]byte(out), &audits); err != nil || len(audits) != 1 || !audits[0].Match {
+		t.Fatalf("json: %v %s", err, out)
+	}
+	a := audits[0].Recomputed.Commitments
+	if a[0].DeliveredWh == 0 && a[1].DeliveredWh == 0 {
+		t.Fatalf("no delivery found: %+v", a)
+	}
+	if _, errs, code := cli(t, "--home", home, "mv", "--request", "9"); code == 0 || !strings.Contains(errs, "not found") {
+		t.Fatalf("unknown request: %d %s", code, errs)
+	}
+	if _, errs, code := cli(t, "--home", filepath.Join(home, "nope"), "mv", "--all"); code == 0 || !strings.Contains(errs, "genesis") {
+		t.Fatalf("missing home: %d %s", code, errs)
+	}
+}
+
+// TestMVOffline: a CSV of readings and a terms file give the settlement
+// without a chain. Three weekdays of 250 Wh an interval, the event day at
+// 50 Wh in the window: baseline 250, delivered 200 × 16 = 3200 Wh of 4000
+// committed (800,000 ppm), paid 3.2 kWh × 0.2 FLX = 640,000 base units.
+func TestMVOffline(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("interval,import_wh,export_wh\n")
+	const start, end = 5*96 + 56, 5*96 + 72
+	for i := 0; i < 6*96; i++ {
+		v := 250
+		if i >= start && i < end {
+			v = 50
+		}
+		fmt.Fprintf(&b, "%d,%d,0\n", i, v)
+	}
+	csvPath := filepath.Join(dir, "r.csv")
+	os.WriteFile(csvPath, []byte(b.String()), 0o600)
+	terms := fmt.Sprintf(`{"genesis_time": 1782000000, "interval_seconds": 900, "zone": "CO-DEN", "direction": "down",
+	  "start": %d, "end": %d, "posted_interval": %d, "method": "x-of-y",
+	  "rules": {"WeekdayX": 3, "WeekdayY": 3, "WeekendX": 1, "WeekendY": 1, "LookbackDays": 10},
+	  "price_base_units_per_kwh": 200000, "committed_w": 1000, "bond_base_units": 100000}`, start, end, 5*96+32)
+	termsPath := filepath.Join(dir, "t.json")
+	os.WriteFile(termsPath, []byte(terms), 0o600)
+	out := mustCLI(t, "mv", "--csv", csvPath, "--terms", termsPath, "--json")
+	var fs ledger.FlexSettlement
+	if err := json.Unmarshal([]byte(out), &fs); err != nil {
+		t.Fatal(err)
+	}
+	c := fs.Commitments[0]
+	if c.DeliveredWh != 3200 || c.CommittedWh != 4000 || c.PerformancePPM != 800_000 || c.PayoutBaseUnits != 640_000 || c.SlashBaseUnits != 0 {
+		t.Fatalf("offline settlement %+v", c)
+	}
+	// Bad inputs: clear errors.
+	os.WriteFile(csvPath, []byte("interval,import\n1,2\n"), 0o600)
+	if _, errs, code := cli(t, "mv", "--csv", csvPath, "--terms", termsPath); code == 0 || !strings.Contains(errs, "header") {
+		t.Fatalf("bad header: %s", errs)
+	}
+	os.WriteFile(csvPath, []byte("interval,import_wh,export_wh\n1,-2,0\n"), 0o600)
+	if _, errs, code := cli(t, "mv", "--csv", csvPath, "--terms", termsPath); code == 0 || !strings.Contains(errs, "non-negative") {
+		t.Fatalf("negative value: %s", errs)
+	}
+	if _, errs, code := cli(t, "mv", "--csv", csvPath); code == 0 || !strings.Contains(errs, "--terms") {
+		t.Fatalf("no terms: %s", errs)
+	}
+}
