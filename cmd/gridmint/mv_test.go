@@ -39,7 +39,7 @@ func newMVChain(t *testing.T, home string) *mvChain {
 	val, cons := mvKey(1), mvKey(2)
 	g := &ledger.Genesis{ChainID: "gridmint-mvtest", GenesisTime: 1782000000, Params: ledger.DefaultParams(),
 		Validators: []ledger.GenesisValidator{{Address: val.Address(), ConsensusKey: cons.Public().Compressed(), Stake: 10_000_000_000}},
-		Accounts: []ledger.GenesisAccount{{Address: mvKey(3).Address(), Balance: 1e12}, {Address: mvKey(4).Address(), Balance: 1e12}}}
+		Accounts:   []ledger.GenesisAccount{{Address: mvKey(3).Address(), Balance: 1e12}, {Address: mvKey(4).Address(), Balance: 1e12}}}
 	os.MkdirAll(filepath.Dir(paths.Ledger), 0o700)
 	j, _ := g.JSON()
 	if err := os.WriteFile(paths.Genesis, j, 0o644); err != nil {
