@@ -114,6 +114,8 @@ func Open(dir string, g *Genesis, opts Options) (*Ledger, error) {
 	c := pebble.NewCache(cache)
 	defer c.Unref()
 	po := &pebble.Options{Cache: c, FS: opts.FS, Logger: pebbleLogger{}, ReadOnly: opts.ReadOnly}
+	// Bloom filters: most state reads are point lookups of leaves.
+	smt.ConfigureOptions(po)
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: opening %s: %w", dir, err)
