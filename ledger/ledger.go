@@ -35,10 +35,12 @@ var (
 
 // EvidenceVerifier checks consensus evidence of double-signing. The node
 // hands the ledger the consensus engine's pure verification function (the
-// ledger does not import consensus). It returns the address of the
-// offending consensus key and the height of the offence.
+// ledger does not import consensus). keyOf gives the consensus public key
+// registered for a consensus address (from the state being executed). It
+// returns the address of the offending consensus key and the height of the
+// offence.
 type EvidenceVerifier interface {
-	VerifyEvidence(chainID string, data []byte) (consAddr wallet.Address, height uint64, err error)
+	VerifyEvidence(chainID string, data []byte, keyOf func(consAddr wallet.Address) (*wallet.PublicKey, bool)) (consAddr wallet.Address, height uint64, err error)
 }
 
 // Options tune Open.

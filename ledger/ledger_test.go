@@ -577,7 +577,7 @@ type fakeEvidence struct {
 	err    error
 }
 
-func (f *fakeEvidence) VerifyEvidence(chainID string, data []byte) (wallet.Address, uint64, error) {
+func (f *fakeEvidence) VerifyEvidence(chainID string, data []byte, keyOf func(wallet.Address) (*wallet.PublicKey, bool)) (wallet.Address, uint64, error) {
 	if chainID != testChainID {
 		return wallet.Address{}, 0, errors.New("wrong chain")
 	}

@@ -192,7 +192,21 @@ func (x *executor) evidence(v *view, p *Evidence) error {
 	if x.l.opts.Evidence == nil {
 		return ErrNoEvidenceVerify
 	}
-	consAddr, height, err := x.l.opts.Evidence.VerifyEvidence(x.l.genesis.ChainID, p.Data)
+	keyOf := func(ca wallet.Address) (*wallet.PublicKey, bool) {
+		owner, ok, err := v.get(consKeyKey(ca))
+		if err != nil || !ok {
+			return nil, false
+		}
+		var op wallet.Address
+		copy(op[:], owner)
+		acc, err := x.account(v, op)
+		if err != nil || len(acc.ConsKey) == 0 {
+			return nil, false
+		}
+		pub, err := wallet.ParsePublicKey(acc.ConsKey)
+		return pub, err == nil
+	}
+	consAddr, height, err := x.l.opts.Evidence.VerifyEvidence(x.l.genesis.ChainID, p.Data, keyOf)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadEvidence, err)
 	}
