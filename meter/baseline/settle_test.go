@@ -218,8 +218,8 @@ func TestSettleRejectsBadInput(t *testing.T) {
 // that is less bad than a full miss.
 func TestPenalizeMissing(t *testing.T) {
 	c := Commitment{Direction: Down, IntervalSeconds: 900, CommittedW: 1000,
-		BaselineWh: []int64{500, 500, 500, 500},
-		Actual: []Reading{{ImportWh: 200}, {ImportWh: 100}, {Missing: true}, {ImportWh: 700}},
+		BaselineWh:           []int64{500, 500, 500, 500},
+		Actual:               []Reading{{ImportWh: 200}, {ImportWh: 100}, {Missing: true}, {ImportWh: 700}},
 		PriceBaseUnitsPerKWh: 1000, PayoutCapPPM: PPM, BondBaseUnits: 0}
 	plain, err := Settle(c, DefaultSlash())
 	if err != nil || plain.NetDeltaWh != 500 {
