@@ -8,6 +8,14 @@
 // Usage (from the repository root):
 //
 //	go run ./bench/mv [-data ../shared/data/il_hourly.csv] [-start 14] [-hours 4]
+//	                  [-homes 400] [-days 70] [-seed 2026] [-seeds 4] [-quick] [-no-placebo]
+//
+// After the placebo tables it prints the "against truth" tables
+// (truthsim.go): a seeded population of simulated homes runs through many
+// flexibility events, each home next to a twin without the dispatch, and
+// each method's settlement by the ledger's own path (ledger.BuildFlexInputs,
+// ledger.SettleFlex) is compared with the true delivered energy, with the
+// false payouts to homes that did nothing and what gaming homes are paid.
 //
 // It prints one markdown table per method with the ASHRAE Guideline 14
 // statistics on the hourly event-window values, and the placebo "delivery"
@@ -52,9 +60,24 @@ func main() {
 	data := flag.String("data", "../shared/data/il_hourly.csv", "hourly kWh csv (columns start,value; RFC 3339 timestamps)")
 	startHour := flag.Int("start", 14, "placebo window start, local standard hour")
 	hours := flag.Int("hours", 4, "placebo window length in hours")
+	homes := flag.Int("homes", 400, "simulated homes (against-truth table)")
+	days := flag.Int("days", 70, "simulated days, including 21 warm-up days without events")
+	seed := flag.Uint64("seed", 2026, "population and event seed")
+	seeds := flag.Int("seeds", 4, "further population and event seeds whose headline figures are printed")
+	quick := flag.Bool("quick", false, "a small simulation: 60 homes, 45 days, no further seeds")
+	skipPlacebo := flag.Bool("no-placebo", false, "print only the against-truth tables")
 	flag.Parse()
-	if err := run(os.Stdout, *data, *startHour, *hours); err != nil {
-		fmt.Fprintln(os.Stderr, "mv:", err)
+	if *quick {
+		*homes, *days, *seeds = 60, 45, 0
+	}
+	if !*skipPlacebo {
+		if err := run(os.Stdout, *data, *startHour, *hours); err != nil {
+			fmt.Fprintln(os.Stderr, "mv:", err)
+			os.Exit(1)
+		}
+	}
+	if err := runTruth(os.Stdout, defaultTruthConfig(*seed, *homes, *days), *seeds); err != nil {
+		fmt.Fprintln(os.Stderr, "mv: against truth:", err)
 		os.Exit(1)
 	}
 }

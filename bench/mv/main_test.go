@@ -29,7 +29,7 @@ func TestAgainstTruth(t *testing.T) {
 		math.Abs(st.RMSEWh-math.Sqrt(50000)) > 1e-9 || math.Abs(st.NMBEPct-5) > 1e-12 {
 		t.Fatalf("%+v", st)
 	}
-	if z := AgainstTruth([]Sample{{0, 5}}); !math.IsNaN(z.NMBEPct) || z.BiasWh != 5 {
+	if z := AgainstTruth([]Sample{{TrueWh: 0, EstimatedWh: 5}}); !math.IsNaN(z.NMBEPct) || z.BiasWh != 5 {
 		t.Fatalf("%+v", z)
 	}
 }
