@@ -197,7 +197,7 @@ func (g *Genesis) genesisState(v *view) error {
 	v.store([]byte(pfxSupply), &Supply{Genesis: supply})
 	v.store([]byte(pfxValCands), &cands)
 	v.store([]byte(pfxChain), &chainState{NextRECID: 1, NextFlexID: 1})
-	set, err := computeValidatorSet(v, &g.Params, 0, 0)
+	set, err := computeValidatorSet(v, &g.Params, 1, 0)
 	if err != nil {
 		return err
 	}

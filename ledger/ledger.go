@@ -31,6 +31,7 @@ var (
 	dbTxIndex = "t" // + tx hash → height, index
 	dbAddr    = "a" // + address + height + index → tx hash (txs sent by or to an address)
 	dbSite    = "i" // + site + height + index → nothing (txs that touched a site)
+	dbAux     = "x" // + caller's key → caller's value, written with a block (Pending.SetAux)
 )
 
 // EvidenceVerifier checks consensus evidence of double-signing. The node
@@ -268,6 +269,29 @@ type Pending struct {
 	root    [32]byte
 	base    [32]byte // the committed block this one builds on
 	height  uint64
+}
+
+// SetAux stores key → value in the same batch as the block: the node keeps
+// the consensus certificate of each block this way, so that a crash can
+// never leave a block without its certificate or the reverse. It is not
+// part of the state root.
+func (p *Pending) SetAux(key, value []byte) {
+	if p.batch != nil {
+		p.batch.Set(append([]byte(dbAux), key...), value, nil)
+	}
+}
+
+// Aux returns a value stored with SetAux.
+func (l *Ledger) Aux(key []byte) ([]byte, bool, error) {
+	v, closer, err := l.db.Get(append([]byte(dbAux), key...))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("ledger: aux: %w", err)
+	}
+	defer closer.Close()
+	return append([]byte(nil), v...), true, nil
 }
 
 // Discard releases a pending block that will not be committed.

@@ -179,9 +179,10 @@ func computeValidatorSet(v *view, p *Params, height, epoch uint64) (*ValidatorSe
 			return nil, err
 		}
 		old.Epoch = epoch
+		old.StartHeight = height
 		return &old, nil
 	}
-	return &ValidatorSet{Epoch: epoch, Validators: vals}, nil
+	return &ValidatorSet{Epoch: epoch, StartHeight: height, Validators: vals}, nil
 }
 
 // evidence slashes and jails a validator that signed two conflicting votes.

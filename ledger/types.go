@@ -116,15 +116,18 @@ type Validator struct {
 }
 
 // ValidatorSet is the active set, ordered by power (descending), then
-// account address (ascending).
+// account address (ascending). StartHeight is the first height it votes
+// at; consensus restarts its proposer schedule there.
 type ValidatorSet struct {
-	Epoch      uint64
-	Validators []Validator
+	Epoch       uint64
+	StartHeight uint64
+	Validators  []Validator
 }
 
 func (s *ValidatorSet) EncodeTo(e *codec.Encoder) {
 	e.Uint8(1)
 	e.Uint64(s.Epoch)
+	e.Uint64(s.StartHeight)
 	e.Uvarint(uint64(len(s.Validators)))
 	for _, v := range s.Validators {
 		e.Fixed(v.Account[:])
@@ -136,6 +139,7 @@ func (s *ValidatorSet) EncodeTo(e *codec.Encoder) {
 func (s *ValidatorSet) DecodeFrom(d *codec.Decoder) {
 	d.Version(1)
 	s.Epoch = d.Uint64()
+	s.StartHeight = d.Uint64()
 	n := d.Count(1000, wallet.AddressLen+PubKeyLen+8)
 	s.Validators = make([]Validator, n)
 	for i := range s.Validators {
