@@ -113,18 +113,3 @@ func newVersionCmd(a *app) *cobra.Command {
 		},
 	}
 }
-
-func newDevnetCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "devnet",
-		Short: "Run a whole local network in one process (validators, simulated homes, a utility)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(a.stderr, `gridmint devnet is not built yet.
-What exists today: keys and keystores (gridmint wallet), node set-up
-(gridmint init). The ledger, consensus, meter simulator and the devnet that
-joins them are being built; see the README's package map.`)
-			return nil
-		},
-	}
-}

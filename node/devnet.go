@@ -1,0 +1,708 @@
+package node
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/gridmint/gridmint/consensus"
+	"github.com/gridmint/gridmint/ledger"
+	"github.com/gridmint/gridmint/meter"
+	"github.com/gridmint/gridmint/meter/baseline"
+	"github.com/gridmint/gridmint/wallet"
+)
+
+// DevnetConfig configures a whole network in one process.
+type DevnetConfig struct {
+	Validators int
+	Homes      int
+	Seed       uint64
+	// Dir keeps the nodes' data directories (validator-0, ...); "" uses a
+	// temporary directory removed by Close.
+	Dir string
+	// Stop at this height or after this many simulated days (0: no limit
+	// on that count; with neither, Run goes on until Interrupt).
+	Blocks uint64
+	Days   float64
+	// Deterministic runs in virtual time as fast as it can; otherwise the
+	// virtual clock follows the wall clock at Speed simulated seconds per
+	// wall second.
+	Deterministic bool
+	Speed         float64
+	// BlockIntervalMs is the pause between blocks (default 30 s).
+	BlockIntervalMs int64
+	// Log receives the live log (one line per notable event).
+	Log io.Writer
+	// Progress, if set, is called with the fraction done (0..1).
+	Progress func(done float64)
+	// Debug turns on the nodes' debug logs.
+	Debug bool
+}
+
+// Devnet is a running network: validators on an in-process network in
+// virtual time, simulated homes signing their readings, and a utility
+// posting flexibility requests.
+type Devnet struct {
+	cfg     DevnetConfig
+	dir     string
+	tempDir bool
+	genesis *ledger.Genesis
+	net     *SimNet
+	client  Transport
+	nodes   []*Node
+	valKeys []*wallet.PrivateKey
+	conKeys []*wallet.PrivateKey
+	fleet   *meter.Fleet
+	owners  []*wallet.PrivateKey
+	utility *wallet.PrivateKey
+	nonces  map[wallet.Address]uint64
+	clk     meter.SimClock
+	homeOf  map[wallet.Address]int // site → home index
+	stopped bool
+	// interrupt asks Run to stop at the next event (from a signal handler).
+	interrupt atomic.Bool
+
+	stats DevnetStats
+	// truth: for each (request, site) commitment, the simulator's true
+	// delivered Wh over the window; events: the windows homes were
+	// dispatched for.
+	windows []homeWindow
+}
+
+type homeWindow struct {
+	request    uint64
+	home       int
+	start, end uint64
+	up         bool
+	trueWh     int64
+}
+
+// DevnetStats are what the summary reports.
+type DevnetStats struct {
+	Height           uint64
+	StateRoot        [32]byte
+	RootsAgree       bool
+	SimulatedDays    float64
+	ReadingsSigned   []uint64                         // per home
+	ReadingsAccepted []uint64                         // per home
+	ReadingsRejected []map[ledger.RejectReason]uint64 // per home
+	ReadingsPending  []uint64                         // per home: in validator 0's reading pool
+	// ReadingsUnaccounted, per home: signed − accepted − rejected − pending
+	// (0 when no reading is lost or still in flight).
+	ReadingsUnaccounted []int64
+	EnergyImportWh      uint64                              // accepted readings
+	EnergyExportWh      uint64                              //
+	EnergyPVWh          uint64                              //
+	Requests            uint64                              // posted
+	RequestedWh         uint64                              // Σ target × window
+	Settled             uint64                              // requests settled
+	Commitments         uint64                              // settled commitments
+	DeliveredWh         int64                               // by the chain's baselines
+	TrueDeliveredWh     int64                               // by the simulator's counterfactual
+	PaidBaseUnits       uint64                              //
+	SlashedBaseUnits    uint64                              //
+	RECsWh              uint64                              //
+	GamingPaidWh        int64                               // paid Wh of gaming homes' commitments
+	GamingTrueWh        int64                               // their true delivered Wh
+	GamingOverpaid      int                                 // commitments paid above their truth
+	Supply              ledger.Supply                       //
+	SupplySplit         map[string]uint64                   // validators, homes, utility, pools
+	BadMessages         map[Topic]uint64                    // summed over nodes
+	MempoolEvicted      uint64                              //
+	requestedTargets    map[uint64]ledger.FlexTerms         //
+	committedByRequest  map[uint64][]int                    // home indexes
+	gamingHomes         map[int]bool                        //
+	Flex                []ledger.FlexSettlement             // every settlement
+	Truth               map[uint64]map[wallet.Address]int64 // request → site → true Wh
+}
+
+// derivedKey is a deterministic key for role and index under the seed.
+func derivedKey(seed uint64, role string, i int) *wallet.PrivateKey {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], seed)
+	binary.BigEndian.PutUint64(b[8:], uint64(i))
+	k, err := wallet.GenerateKeyFrom(rand.NewChaCha8(sha256.Sum256(append(b[:], "gridmint/devnet/"+role...))))
+	if err != nil {
+		panic(err) // a ChaCha8 stream never fails
+	}
+	return k
+}
+
+// devnetGenesisTime is midnight in Sacramento (UTC−8) on 2026-06-01, a
+// Monday: a fixed date so that a seed gives the same chain on every run.
+var devnetGenesisTime = time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC).Unix()
+
+const (
+	devnetZone        = "US-CA-SMUD"
+	devnetUTCOffset   = -8 * 3600
+	devnetPriceBase   = 300_000 // 0.30 FLX per kWh
+	devnetRequestHour = 6       // local hour the utility posts the day's requests
+)
+
+// NewDevnet builds the genesis and starts the validators.
+func NewDevnet(cfg DevnetConfig) (*Devnet, error) {
+	if cfg.Validators < 1 || cfg.Validators > 64 {
+		return nil, fmt.Errorf("devnet: %d validators: want 1..64", cfg.Validators)
+	}
+	if cfg.Homes < 0 || cfg.Homes > 100_000 {
+		return nil, fmt.Errorf("devnet: %d homes: want 0..100000", cfg.Homes)
+	}
+	if cfg.BlockIntervalMs == 0 {
+		cfg.BlockIntervalMs = 30_000
+	}
+	if cfg.Speed <= 0 {
+		cfg.Speed = 600
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	d := &Devnet{cfg: cfg, dir: cfg.Dir, nonces: map[wallet.Address]uint64{}, homeOf: map[wallet.Address]int{}}
+	if d.dir == "" {
+		dir, err := os.MkdirTemp("", "gridmint-devnet-")
+		if err != nil {
+			return nil, err
+		}
+		d.dir, d.tempDir = dir, true
+	}
+	g := &ledger.Genesis{ChainID: "gridmint-devnet", GenesisTime: devnetGenesisTime, Params: ledger.DefaultParams()}
+	g.Params.EpochBlocks = uint64(3_600_000 / cfg.BlockIntervalMs) // an hour
+	g.Params.MaxReadingsPerTx = 4096
+	for i := 0; i < cfg.Validators; i++ {
+		vk, ck := derivedKey(cfg.Seed, "validator", i), derivedKey(cfg.Seed, "consensus", i)
+		d.valKeys, d.conKeys = append(d.valKeys, vk), append(d.conKeys, ck)
+		g.Validators = append(g.Validators, ledger.GenesisValidator{Address: vk.Address(),
+			ConsensusKey: ck.Public().Compressed(), Stake: 100_000 * ledger.BaseUnitsPerFLX})
+		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: vk.Address(), Balance: 1_000 * ledger.BaseUnitsPerFLX})
+	}
+	d.utility = derivedKey(cfg.Seed, "utility", 0)
+	g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: d.utility.Address(), Balance: 10_000_000 * ledger.BaseUnitsPerFLX})
+	for i := 0; i < cfg.Homes; i++ {
+		o := derivedKey(cfg.Seed, "owner", i)
+		d.owners = append(d.owners, o)
+		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: o.Address(), Balance: 1_000 * ledger.BaseUnitsPerFLX})
+	}
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	d.genesis = g
+	if err := os.MkdirAll(d.dir, 0o700); err != nil {
+		return nil, err
+	}
+	j, _ := g.JSON()
+	if err := os.WriteFile(filepath.Join(d.dir, "genesis.json"), j, 0o644); err != nil {
+		return nil, err
+	}
+	d.clk = meter.SimClock{GenesisUnix: g.GenesisTime, IntervalS: int64(g.Params.IntervalSeconds)}
+	fleet, err := meter.NewPopulation(d.clk, meter.DefaultPopulation(cfg.Seed, cfg.Homes), nil)
+	if err != nil {
+		return nil, err
+	}
+	d.fleet = fleet
+	d.stats = DevnetStats{ReadingsSigned: make([]uint64, cfg.Homes), ReadingsAccepted: make([]uint64, cfg.Homes),
+		ReadingsRejected: make([]map[ledger.RejectReason]uint64, cfg.Homes), ReadingsPending: make([]uint64, cfg.Homes),
+		Truth: map[uint64]map[wallet.Address]int64{}, requestedTargets: map[uint64]ledger.FlexTerms{},
+		committedByRequest: map[uint64][]int{}, gamingHomes: map[int]bool{}, BadMessages: map[Topic]uint64{}}
+	for i, h := range fleet.Homes {
+		d.homeOf[h.Site()] = i
+		d.stats.ReadingsRejected[i] = map[ledger.RejectReason]uint64{}
+		if h.Config().Behaviour == meter.BehaviourGame {
+			d.stats.gamingHomes[i] = true
+		}
+	}
+	d.net = NewSimNet(g.GenesisTime*1000, cfg.Seed)
+	d.client = d.net.Client()
+	for i := 0; i < cfg.Validators; i++ {
+		if err := d.startValidator(i); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// ValidatorDir is validator i's data directory.
+func (d *Devnet) ValidatorDir(i int) string {
+	return filepath.Join(d.dir, fmt.Sprintf("validator-%d", i))
+}
+
+func (d *Devnet) startValidator(i int) error {
+	logger := slog.New(slog.DiscardHandler)
+	if d.cfg.Debug {
+		logger = slog.New(slog.NewTextHandler(d.cfg.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	dir := d.ValidatorDir(i)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	j, _ := d.genesis.JSON()
+	if err := os.WriteFile(filepath.Join(dir, "genesis.json"), j, 0o644); err != nil {
+		return err
+	}
+	var onCommit func(*Node, *ledger.Block, *ledger.BlockResult)
+	if i == 0 {
+		onCommit = d.observe
+	}
+	n, err := NewNode(NodeConfig{Name: fmt.Sprintf("validator-%d", i), Dir: dir, Genesis: d.genesis,
+		Account: d.valKeys[i], ConsKey: d.conKeys[i], Net: d.net.Endpoint(i), BlockIntervalMs: d.cfg.BlockIntervalMs,
+		Timeouts: consensus.DefaultTimeouts(), Log: logger, OnCommit: onCommit}, d.net.Now())
+	if err != nil {
+		return err
+	}
+	for len(d.nodes) <= i {
+		d.nodes = append(d.nodes, nil)
+	}
+	d.nodes[i] = n
+	d.net.Attach(i, n)
+	return nil
+}
+
+// Interrupt makes Run stop soon and summarise; safe from any goroutine.
+func (d *Devnet) Interrupt() { d.interrupt.Store(true) }
+
+// Close stops every node and removes a temporary directory.
+func (d *Devnet) Close() error {
+	var err error
+	for _, n := range d.nodes {
+		if n != nil {
+			if e := n.Close(); err == nil {
+				err = e
+			}
+		}
+	}
+	if d.tempDir {
+		os.RemoveAll(d.dir)
+	}
+	return err
+}
+
+// Dir is where the nodes' data directories are.
+func (d *Devnet) Dir() string { return d.dir }
+
+// Genesis is the devnet's genesis.
+func (d *Devnet) Genesis() *ledger.Genesis { return d.genesis }
+
+// Node returns validator i.
+func (d *Devnet) Node(i int) *Node { return d.nodes[i] }
+
+// Net is the in-process network.
+func (d *Devnet) Net() *SimNet { return d.net }
+
+func (d *Devnet) logf(format string, args ...any) {
+	ms := d.net.Now() - d.genesis.GenesisTime*1000 // genesis is local midnight
+	day, rest := ms/86_400_000, ms%86_400_000
+	fmt.Fprintf(d.cfg.Log, "day %d %02d:%02d  %s\n", day+1, rest/3_600_000, rest%3_600_000/60_000, fmt.Sprintf(format, args...))
+}
+
+// send signs a transaction from k with its next nonce and broadcasts it.
+func (d *Devnet) send(k *wallet.PrivateKey, p ledger.Payload) {
+	tx := &ledger.Tx{Nonce: d.nonces[k.Address()], Fee: d.genesis.Params.MinFee, Payload: p}
+	if err := tx.Sign(k, d.genesis.ChainID); err != nil {
+		panic(err)
+	}
+	d.nonces[k.Address()]++
+	d.client.Broadcast(TopicTx, tx.Encode())
+}
+
+// Run runs the network until the configured end and returns its summary.
+func (d *Devnet) Run() (*DevnetStats, error) {
+	start := d.genesis.GenesisTime * 1000
+	endMs := int64(0)
+	if d.cfg.Days > 0 {
+		endMs = start + int64(d.cfg.Days*86_400_000)
+	}
+	// The homes register their sites at once.
+	d.net.At(start+1000, func() {
+		for i, h := range d.fleet.Homes {
+			d.send(d.owners[i], d.registerPayload(i, h))
+		}
+	})
+	// Every interval boundary: each home closes its interval, signs the
+	// reading and sends it; the utility posts the day's requests.
+	interval := int64(d.genesis.Params.IntervalSeconds) * 1000
+	var tickInterval func(i uint64)
+	tickInterval = func(i uint64) {
+		if d.stopped {
+			return
+		}
+		d.homesInterval(i)
+		d.maybePostRequests(i + 1)
+		d.net.At(start+int64(i+2)*interval+5000, func() { tickInterval(i + 1) })
+	}
+	d.net.At(start+interval+5000, func() { tickInterval(0) })
+
+	wallStart := time.Now()
+	var pace func(int64)
+	if !d.cfg.Deterministic {
+		pace = func(v int64) {
+			due := wallStart.Add(time.Duration(float64(v-start)/d.cfg.Speed) * time.Millisecond)
+			if w := time.Until(due); w > 0 {
+				time.Sleep(w)
+			}
+		}
+	}
+	lastProgress := -1.0
+	done := func() bool {
+		h := d.nodes[0].Ledger().Height()
+		frac := 0.0
+		if d.cfg.Blocks > 0 {
+			frac = float64(h) / float64(d.cfg.Blocks)
+		}
+		if endMs > 0 {
+			frac = max(frac, float64(d.net.Now()-start)/float64(endMs-start))
+		}
+		if d.cfg.Progress != nil && frac-lastProgress >= 0.001 {
+			lastProgress = frac
+			d.cfg.Progress(min(frac, 1))
+		}
+		return d.interrupt.Load() || (d.cfg.Blocks > 0 && h >= d.cfg.Blocks) || (endMs > 0 && d.net.Now() >= endMs)
+	}
+	if err := d.net.Run(done, pace); err != nil {
+		return nil, err
+	}
+	// Drain: the homes stop; a few more blocks carry what they signed.
+	d.stopped = true
+	target := d.nodes[0].Ledger().Height() + 6
+	if d.cfg.Blocks == 0 {
+		if err := d.net.Run(func() bool { return d.nodes[0].Ledger().Height() >= target || d.pendingReadings() == 0 }, pace); err != nil {
+			return nil, err
+		}
+	}
+	if d.cfg.Progress != nil {
+		d.cfg.Progress(1)
+	}
+	return d.summarize()
+}
+
+func (d *Devnet) pendingReadings() int {
+	m := 0
+	for _, n := range d.nodes {
+		if n != nil {
+			m = max(m, n.Readings.Len())
+		}
+	}
+	return m
+}
+
+func (d *Devnet) registerPayload(i int, h *meter.Home) *ledger.RegisterSite {
+	c := h.Config()
+	var devs []ledger.Device
+	if c.PVNameplateW > 0 {
+		devs = append(devs, ledger.Device{Kind: ledger.DevicePV, NameplateW: uint32(c.PVNameplateW)})
+	}
+	if c.BatteryCapacityWh > 0 {
+		devs = append(devs, ledger.Device{Kind: ledger.DeviceBattery, NameplateW: uint32(c.BatteryMaxW), StorageWh: uint32(c.BatteryCapacityWh)})
+	}
+	if c.EVChargerW > 0 {
+		devs = append(devs, ledger.Device{Kind: ledger.DeviceEVCharger, NameplateW: uint32(c.EVChargerW)})
+	}
+	if c.FlexW > 0 {
+		devs = append(devs, ledger.Device{Kind: ledger.DeviceFlexibleLoad, NameplateW: uint32(c.FlexW)})
+	}
+	devs = append(devs, ledger.Device{Kind: ledger.DeviceMeter, NameplateW: 25_000})
+	pop, err := h.Key().SignTyped(ledger.SitePoPTag, d.genesis.ChainID, ledger.SitePoPBody(d.owners[i].Address()))
+	if err != nil {
+		panic(err)
+	}
+	return &ledger.RegisterSite{SiteKey: h.Key().Public().Compressed(), PoP: pop, Zone: devnetZone,
+		LatE6: int32(c.LatE6), LonE6: int32(c.LonE6), Devices: devs}
+}
+
+// homesInterval steps every home through interval i, records the truth of
+// committed windows and broadcasts the signed readings.
+func (d *Devnet) homesInterval(i uint64) {
+	for k, h := range d.fleet.Homes {
+		si := h.Step()
+		for w := range d.windows {
+			hw := &d.windows[w]
+			if hw.home == k && si.Index >= hw.start && si.Index < hw.end {
+				if hw.up {
+					hw.trueWh -= si.DeliveredWh()
+				} else {
+					hw.trueWh += si.DeliveredWh()
+				}
+			}
+		}
+		r, err := h.Reading(d.genesis.ChainID)
+		if err != nil {
+			continue
+		}
+		d.stats.ReadingsSigned[k]++
+		d.client.Broadcast(TopicReading, r.Encode())
+	}
+}
+
+// maybePostRequests: at devnetRequestHour local each day from the second
+// day on, the utility posts the day's requests: an evening "down" request
+// (17:00–20:00) with a whole-site method, alternating 10-in-10 style and
+// high-X-of-Y rules sized to the history there is, and a battery request
+// with the device method.
+func (d *Devnet) maybePostRequests(i uint64) {
+	perDay := uint64(86400 / d.genesis.Params.IntervalSeconds)
+	perHour := perDay / 24
+	// Local day and interval of day (genesis is local midnight).
+	day, slot := i/perDay, i%perDay
+	if day == 0 || slot != devnetRequestHour*perHour {
+		return
+	}
+	var netW, batW uint64
+	for _, h := range d.fleet.Homes {
+		c := h.Config()
+		netW += uint64(commitW(c, false))
+		batW += uint64(c.BatteryMaxW)
+	}
+	history := uint16(min(day, 10))
+	start, end := day*perDay+17*perHour, day*perDay+20*perHour
+	method := baseline.MethodXofY
+	rules := ledger.BaselineRules{WeekdayX: history, WeekdayY: history, WeekendX: min(history, 4), WeekendY: min(history, 4), LookbackDays: 45}
+	if day%2 == 0 {
+		method = baseline.MethodHighXofY
+		rules = ledger.BaselineRules{WeekdayX: max(history*4/5, 1), WeekdayY: history, WeekendX: 1, WeekendY: min(history, 3), LookbackDays: 45}
+	}
+	post := func(t ledger.FlexTerms) {
+		d.send(d.utility, &ledger.FlexRequestTx{Terms: t})
+		d.stats.Requests++
+		d.stats.RequestedWh += t.TargetW * (t.End - t.Start) * uint64(d.genesis.Params.IntervalSeconds) / 3600
+	}
+	if netW > 0 {
+		post(ledger.FlexTerms{Zone: devnetZone, Direction: ledger.FlexDown, Start: start, End: end, TargetW: netW,
+			PriceBaseUnitsPerKWh: devnetPriceBase, Deadline: start - perHour, Method: uint8(method),
+			UTCOffsetSeconds: devnetUTCOffset, Rules: rules})
+	}
+	if batW > 0 {
+		post(ledger.FlexTerms{Zone: devnetZone, Direction: ledger.FlexDown, Start: start, End: end, TargetW: batW,
+			PriceBaseUnitsPerKWh: devnetPriceBase, Deadline: start - perHour, Method: uint8(baseline.MethodDevice),
+			Channel: ledger.ChannelBattery, UTCOffsetSeconds: devnetUTCOffset,
+			Rules: ledger.BaselineRules{LookbackDays: uint16(min(day, 20))}})
+	}
+	d.logf("utility posts requests for 17:00–20:00: %d W whole-site (%s), %d W battery (device method)", netW, method, batW)
+}
+
+// commitW is what a home commits to a whole-site (battery=false) or a
+// battery request: its flexible load, EV charger or battery power.
+func commitW(c meter.HomeConfig, battery bool) int64 {
+	if battery {
+		return c.BatteryMaxW
+	}
+	switch {
+	case c.FlexW > 0:
+		return c.FlexW
+	case c.EVChargerW > 0:
+		return c.EVChargerW
+	}
+	return c.BatteryMaxW
+}
+
+// observe is validator 0's view of each committed block: it keeps the
+// statistics, makes homes commit to new requests and logs what happened.
+func (d *Devnet) observe(n *Node, b *ledger.Block, r *ledger.BlockResult) {
+	h := b.Header.Height
+	var acc, rej int
+	for _, rc := range r.Receipts {
+		for _, rr := range rc.Readings {
+			k, ok := d.homeOf[rr.Site]
+			if !ok {
+				continue
+			}
+			if rr.Reason == ledger.RejectNone {
+				d.stats.ReadingsAccepted[k]++
+				acc++
+				if rd, ok, _ := n.Ledger().Reading(rr.Site, rr.Interval); ok {
+					d.stats.EnergyImportWh += uint64(rd.GridImportWh)
+					d.stats.EnergyExportWh += uint64(rd.GridExportWh)
+					d.stats.EnergyPVWh += uint64(rd.PVWh)
+				}
+			} else {
+				d.stats.ReadingsRejected[k][rr.Reason]++
+				rej++
+			}
+		}
+	}
+	var recs uint64
+	for _, ev := range r.Events {
+		switch ev.Kind {
+		case ledger.EventRECIssued:
+			d.stats.RECsWh += ev.Wh
+			recs += ev.Wh
+		case ledger.EventFlexPosted:
+			d.onRequest(n, ev.ID)
+		case ledger.EventFlexSettled:
+			d.onSettled(n, ev.ID)
+		}
+	}
+	if acc+rej > 0 || recs > 0 {
+		d.logf("height %d: %d readings accepted, %d rejected; %s issued", h, acc, rej, ledger.FormatREC(recs))
+	}
+}
+
+// onRequest: homes able to help commit, and their devices are scheduled.
+func (d *Devnet) onRequest(n *Node, id uint64) {
+	req, ok, err := n.Ledger().FlexRequest(id)
+	if err != nil || !ok {
+		return
+	}
+	t := req.Terms
+	d.stats.requestedTargets[id] = t
+	battery := t.Method == uint8(baseline.MethodDevice)
+	p := d.genesis.Params
+	left := t.TargetW
+	var homes []int
+	for k, h := range d.fleet.Homes {
+		c := h.Config()
+		w := uint64(commitW(c, battery))
+		if w == 0 || w > left {
+			continue
+		}
+		kind, power := meter.DispatchBatteryDischarge, c.BatteryMaxW
+		switch {
+		case battery:
+		case c.FlexW > 0:
+			kind, power = meter.DispatchLoadCurtail, c.FlexW
+		case c.EVChargerW > 0:
+			kind, power = meter.DispatchChargerPause, 0
+		}
+		bond := ledger.MaxPayout(w, t.End-t.Start, t.PriceBaseUnitsPerKWh, &p)*uint64(p.FlexMinBondPpm)/1_000_000 + 1
+		d.send(d.owners[k], &ledger.FlexCommitTx{RequestID: id, Site: h.Site(), CommittedW: w, BondBaseUnits: bond})
+		cur := d.clk.IntervalAt(d.net.Now() / 1000)
+		if err := h.Schedule(meter.SimEvent{Posted: min(cur, t.Start), Start: t.Start, End: t.End, Kind: kind, PowerW: power}); err == nil {
+			d.windows = append(d.windows, homeWindow{request: id, home: k, start: t.Start, end: t.End, up: t.Direction == ledger.FlexUp})
+		}
+		homes = append(homes, k)
+		left -= w
+	}
+	d.stats.committedByRequest[id] = homes
+	d.logf("request %d on chain (%s, %d W); %d homes commit", id, baseline.Method(t.Method), t.TargetW, len(homes))
+}
+
+// onSettled records a settlement beside the truth.
+func (d *Devnet) onSettled(n *Node, id uint64) {
+	fs, ok, err := n.Ledger().FlexSettlement(id)
+	if err != nil || !ok {
+		return
+	}
+	d.stats.Settled++
+	d.stats.Flex = append(d.stats.Flex, fs)
+	truth := map[wallet.Address]int64{}
+	for _, w := range d.windows {
+		if w.request == id {
+			truth[d.fleet.Homes[w.home].Site()] = w.trueWh
+		}
+	}
+	d.stats.Truth[id] = truth
+	var delivered, trueWh int64
+	var paid uint64
+	for _, c := range fs.Commitments {
+		d.stats.Commitments++
+		delivered += c.DeliveredWh
+		trueWh += truth[c.Site]
+		paid += c.PayoutBaseUnits
+		d.stats.SlashedBaseUnits += c.SlashBaseUnits
+		if k, ok := d.homeOf[c.Site]; ok && d.stats.gamingHomes[k] {
+			d.stats.GamingPaidWh += c.PaidWh
+			d.stats.GamingTrueWh += truth[c.Site]
+			if c.PaidWh > max(truth[c.Site], 0) {
+				d.stats.GamingOverpaid++
+			}
+		}
+	}
+	d.stats.DeliveredWh += delivered
+	d.stats.TrueDeliveredWh += trueWh
+	d.stats.PaidBaseUnits += paid
+	d.logf("request %d settled: %d commitments, delivered %d Wh by the chain's baseline (truly %d Wh), paid %s",
+		id, len(fs.Commitments), delivered, trueWh, ledger.FormatFLX(paid))
+}
+
+func (d *Devnet) summarize() (*DevnetStats, error) {
+	s := &d.stats
+	l0 := d.nodes[0].Ledger()
+	s.Height, s.StateRoot = l0.Height(), l0.StateRoot()
+	s.SimulatedDays = float64(d.net.Now()-d.genesis.GenesisTime*1000) / 86_400_000
+	s.RootsAgree = true
+	for _, n := range d.nodes[1:] {
+		if n == nil {
+			continue
+		}
+		l := n.Ledger()
+		switch {
+		case l.Height() == s.Height && l.StateRoot() != s.StateRoot:
+			s.RootsAgree = false
+		case l.Height() < s.Height:
+			if b, err := l0.Block(l.Height()); err == nil && b.Header.StateRoot != l.StateRoot() {
+				s.RootsAgree = false
+			}
+		}
+		for t, c := range n.Bad {
+			s.BadMessages[t] += c
+		}
+		s.MempoolEvicted += n.Pool.Evicted
+	}
+	for t, c := range d.nodes[0].Bad {
+		s.BadMessages[t] += c
+	}
+	s.ReadingsUnaccounted = make([]int64, len(s.ReadingsSigned))
+	for k, h := range d.fleet.Homes {
+		var rej uint64
+		for _, c := range s.ReadingsRejected[k] {
+			rej += c
+		}
+		s.ReadingsPending[k] = uint64(d.nodes[0].Readings.CountSite(h.Site()))
+		s.ReadingsUnaccounted[k] = int64(s.ReadingsSigned[k]) - int64(s.ReadingsAccepted[k]) - int64(rej) - int64(s.ReadingsPending[k])
+	}
+	sup, err := l0.Supply()
+	if err != nil {
+		return nil, err
+	}
+	s.Supply = sup
+	split := map[string]uint64{}
+	add := func(role string, a wallet.Address) error {
+		acc, err := l0.Account(a)
+		if err != nil {
+			return err
+		}
+		split[role] += acc.Balance + acc.Bonded + acc.UnbondingTotal()
+		return nil
+	}
+	for _, k := range d.valKeys {
+		if err := add("validators", k.Address()); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range d.owners {
+		if err := add("homes", k.Address()); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range d.fleet.Homes {
+		if site, ok, err := l0.Site(h.Site()); err == nil && ok {
+			split["homes"] += site.Deposit
+		}
+	}
+	if err := add("utility", d.utility.Address()); err != nil {
+		return nil, err
+	}
+	if err := add("community pool", ledger.CommunityPool); err != nil {
+		return nil, err
+	}
+	if err := add("flexibility pool", ledger.FlexibilityPool); err != nil {
+		return nil, err
+	}
+	var held uint64
+	for id := uint64(1); ; id++ {
+		r, ok, err := l0.FlexRequest(id)
+		if err != nil || !ok {
+			break
+		}
+		if r.Status == ledger.FlexOpen {
+			held += r.Held()
+		}
+	}
+	split["open requests (escrow and bonds)"] = held
+	s.SupplySplit = split
+	return s, nil
+}

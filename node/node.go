@@ -1,0 +1,554 @@
+package node
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/gridmint/gridmint/codec"
+	"github.com/gridmint/gridmint/consensus"
+	"github.com/gridmint/gridmint/consensus/wal"
+	"github.com/gridmint/gridmint/ledger"
+	"github.com/gridmint/gridmint/wallet"
+)
+
+// Topic names a kind of message between nodes.
+type Topic uint8
+
+// Topics.
+const (
+	TopicConsensus Topic = 1 // consensus.Message
+	TopicTx        Topic = 2 // ledger.Tx
+	TopicReading   Topic = 3 // meter.Reading
+)
+
+// Transport is all a node knows of the network: broadcast on a topic, and
+// ask peers for the decided blocks it lacks (their answers arrive as
+// consensus messages carrying a decided value). The devnet's in-process
+// network implements it; the libp2p one will.
+type Transport interface {
+	Broadcast(topic Topic, data []byte)
+	RequestBlocks(from uint64)
+}
+
+// NodeConfig is what a node is built from.
+type NodeConfig struct {
+	Name    string
+	Dir     string // data directory: the ledger and the consensus WAL
+	Genesis *ledger.Genesis
+	// Account signs the reading batches this validator proposes and
+	// receives its fees and rewards. ConsKey signs votes (nil: a node that
+	// follows without voting).
+	Account *wallet.PrivateKey
+	ConsKey *wallet.PrivateKey
+	Net     Transport
+	// BlockIntervalMs is the pause after a decided block before the next
+	// height starts (CometBFT's timeout_commit).
+	BlockIntervalMs int64
+	Timeouts        consensus.Timeouts
+	Log             *slog.Logger
+	// OnCommit, if set, is called after each block is committed.
+	OnCommit func(n *Node, b *ledger.Block, r *ledger.BlockResult)
+}
+
+// Node is one gridmint node: a ledger, a consensus engine with its WAL, a
+// mempool and a reading pool, and a transport. It is driven from outside
+// (Deliver, Tick) by one goroutine at a time: the devnet's event loop or a
+// real-time loop.
+type Node struct {
+	cfg      NodeConfig
+	l        *ledger.Ledger
+	eng      *consensus.Engine
+	wal      *wal.Log
+	Pool     *Mempool
+	Readings *ReadingPool
+	log      *slog.Logger
+
+	pending       map[consensus.Hash]*ledger.Pending
+	sets          map[uint64]*consensus.ValidatorSet
+	lastCommit    *consensus.Commit
+	lastValueHash consensus.Hash
+	advanceAt     int64 // >0: a decision was applied; Advance at this time
+	now           int64
+	syncFrom      uint64 // the last block-sync request: from height, at time
+	syncAt        int64
+
+	// Bad counts what peers sent that was refused, by topic.
+	Bad map[Topic]uint64
+}
+
+// ErrStopped is returned after a node has failed and stopped.
+var ErrStopped = errors.New("node: stopped")
+
+// Aux keys of the ledger store.
+func commitKey(h uint64) []byte { return binary.BigEndian.AppendUint64([]byte("commit/"), h) }
+func valueKey(h uint64) []byte  { return binary.BigEndian.AppendUint64([]byte("value/"), h) }
+
+// evidenceVerifier hands the ledger the consensus package's pure check.
+type evidenceVerifier struct{}
+
+func (evidenceVerifier) VerifyEvidence(chainID string, data []byte, keyOf func(wallet.Address) (*wallet.PublicKey, bool)) (wallet.Address, uint64, error) {
+	var ev consensus.DuplicateVoteEvidence
+	if err := codec.Decode(data, &ev); err != nil {
+		return wallet.Address{}, 0, err
+	}
+	pub, ok := keyOf(ev.Offender())
+	if !ok {
+		return wallet.Address{}, 0, fmt.Errorf("no consensus key registered for %s", ev.Offender())
+	}
+	return consensus.VerifyDuplicateVoteEvidence(chainID, data, pub)
+}
+
+// NewNode opens (or creates) the node's data directory and starts its
+// engine from the ledger's last block and the WAL, at Unix ms nowMs.
+func NewNode(cfg NodeConfig, nowMs int64) (*Node, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, "data"), 0o700); err != nil {
+		return nil, err
+	}
+	paths := PathsOf(cfg.Dir)
+	l, err := ledger.Open(paths.Ledger, cfg.Genesis, ledger.Options{Evidence: evidenceVerifier{}})
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, l: l, log: cfg.Log.With("node", cfg.Name), pending: map[consensus.Hash]*ledger.Pending{},
+		sets: map[uint64]*consensus.ValidatorSet{}, Bad: map[Topic]uint64{}, now: nowMs}
+	n.Pool = NewMempool(l, 100_000)
+	n.Readings = NewReadingPool(l, 1_000_000)
+	w, err := wal.Open(wal.OSFS{}, filepath.Dir(paths.WAL), filepath.Base(paths.WAL))
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	n.wal = w
+	h := l.Height()
+	ccfg := consensus.Config{ChainID: cfg.Genesis.ChainID, App: app{n}, Sets: sets{n}, Timeouts: cfg.Timeouts,
+		StartHeight: h + 1, LastBlockTimeMs: l.LastTimeMs()}
+	if cfg.ConsKey != nil {
+		ccfg.Signer = cfg.ConsKey
+	}
+	if h > 0 {
+		// The certificate and value of the last block were stored with it.
+		cb, ok, err := l.Aux(commitKey(h))
+		if err != nil || !ok {
+			n.Close()
+			return nil, fmt.Errorf("node %s: certificate of block %d missing: %v", cfg.Name, h, err)
+		}
+		var c consensus.Commit
+		if err := codec.Decode(cb, &c); err != nil {
+			n.Close()
+			return nil, fmt.Errorf("node %s: certificate of block %d: %w", cfg.Name, h, err)
+		}
+		v, _, err := l.Aux(valueKey(h))
+		if err != nil {
+			n.Close()
+			return nil, err
+		}
+		n.lastCommit, n.lastValueHash = &c, consensus.HashValue(v)
+		ccfg.LastCommit, ccfg.LastValue = &c, v
+	}
+	eng, err := consensus.NewEngine(ccfg)
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	n.eng = eng
+	entries, err := consensus.ReadWAL(w)
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	if err := eng.Start(nowMs, entries); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, n.drain()
+}
+
+// Close releases the ledger and the WAL. Pending blocks are dropped.
+func (n *Node) Close() error {
+	for h, p := range n.pending {
+		p.Discard()
+		delete(n.pending, h)
+	}
+	var err error
+	if n.wal != nil {
+		err = n.wal.Close()
+	}
+	if n.l != nil {
+		if e := n.l.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Ledger is the node's ledger.
+func (n *Node) Ledger() *ledger.Ledger { return n.l }
+
+// Name is the node's name.
+func (n *Node) Name() string { return n.cfg.Name }
+
+// Status is the consensus engine's state.
+func (n *Node) Status() consensus.Status { return n.eng.Status() }
+
+// NextWakeMs is when the node next needs Tick: an engine timeout or the
+// end of the pause after a block.
+func (n *Node) NextWakeMs() (int64, bool) {
+	if n.advanceAt > 0 {
+		return n.advanceAt, true
+	}
+	return n.eng.NextDeadlineMs()
+}
+
+// Tick gives the node the time.
+func (n *Node) Tick(nowMs int64) error {
+	n.now = nowMs
+	if n.advanceAt > 0 {
+		if nowMs < n.advanceAt {
+			return nil
+		}
+		n.advanceAt = 0
+		n.eng.Advance()
+		if err := n.drain(); err != nil {
+			return err
+		}
+	}
+	if err := n.eng.Tick(nowMs); err != nil && !errors.Is(err, consensus.ErrSetNotReady) {
+		n.log.Debug("tick", "err", err)
+	}
+	return n.drain()
+}
+
+// Deliver hands the node a message from a peer. Bad input is counted and
+// changes nothing.
+func (n *Node) Deliver(topic Topic, data []byte) error {
+	switch topic {
+	case TopicTx:
+		if err := n.Pool.Add(data); err != nil {
+			if !errors.Is(err, ErrDuplicateTx) {
+				n.Bad[topic]++
+			}
+			return nil
+		}
+		return nil
+	case TopicReading:
+		if err := n.Readings.Add(data, n.cfg.Genesis.ChainID); err != nil {
+			n.Bad[topic]++
+		}
+		return nil
+	case TopicConsensus:
+		var m consensus.Message
+		if err := codec.Decode(data, &m); err != nil {
+			n.Bad[topic]++
+			return nil
+		}
+		if n.advanceAt > 0 {
+			// Between a decision and the next height the engine is paused;
+			// peers re-broadcast, so nothing is lost by dropping this.
+			return nil
+		}
+		if err := n.eng.Step(&m); err != nil {
+			if errors.Is(err, consensus.ErrHeightSkew) {
+				// A peer is ahead: ask for the blocks we lack, at most once
+				// a second for the same height.
+				if from := n.l.Height() + 1; m.Height() > from && (from != n.syncFrom || n.now-n.syncAt >= 1000) {
+					n.syncFrom, n.syncAt = from, n.now
+					n.cfg.Net.RequestBlocks(from)
+				}
+			} else {
+				n.Bad[topic]++
+				n.log.Debug("bad consensus message", "err", err)
+			}
+		}
+		return n.drain()
+	}
+	n.Bad[topic]++
+	return nil
+}
+
+// ServeBlocks returns decided blocks from height from on (at most max), as
+// consensus messages, for a peer that is catching up.
+func (n *Node) ServeBlocks(from uint64, max int) [][]byte {
+	var out [][]byte
+	for h := from; h <= n.l.Height() && len(out) < max; h++ {
+		v, ok1, err1 := n.l.Aux(valueKey(h))
+		cb, ok2, err2 := n.l.Aux(commitKey(h))
+		if !ok1 || !ok2 || err1 != nil || err2 != nil {
+			break
+		}
+		var c consensus.Commit
+		if codec.Decode(cb, &c) != nil {
+			break
+		}
+		m := &consensus.Message{Kind: consensus.MsgDecided, Decided: &consensus.DecidedMsg{Value: v, Commit: c}}
+		out = append(out, codec.Encode(m))
+	}
+	return out
+}
+
+// drain carries out what the engine asks, in order: persist (fsync for
+// own signed messages) before sending, send, apply decisions; then Advance
+// unless a block pause is due.
+func (n *Node) drain() error {
+	for n.eng.HasReady() && n.advanceAt == 0 {
+		rd := n.eng.Ready()
+		if err := consensus.Persist(n.wal, &rd); err != nil {
+			// A node that cannot persist must not send: stop here.
+			return fmt.Errorf("node %s: %w: %v", n.cfg.Name, ErrStopped, err)
+		}
+		for _, m := range rd.Messages {
+			n.cfg.Net.Broadcast(TopicConsensus, codec.Encode(m))
+		}
+		for _, ev := range rd.Evidence {
+			n.submitEvidence(ev)
+		}
+		for _, e := range rd.LocalErrors {
+			n.log.Debug("consensus", "err", e)
+		}
+		decided := false
+		for _, d := range rd.Decisions {
+			if err := n.apply(d); err != nil {
+				return err
+			}
+			decided = true
+		}
+		if decided && n.cfg.BlockIntervalMs > 0 {
+			n.advanceAt = n.now + n.cfg.BlockIntervalMs
+			return nil
+		}
+		n.eng.Advance()
+		if decided {
+			_ = consensus.CompactWAL(n.wal, n.l.Height())
+		}
+	}
+	return nil
+}
+
+// submitEvidence turns double-signing into an evidence transaction from
+// this node's account.
+func (n *Node) submitEvidence(ev *consensus.DuplicateVoteEvidence) {
+	if n.cfg.Account == nil {
+		return
+	}
+	acc, err := n.l.Account(n.cfg.Account.Address())
+	if err != nil {
+		return
+	}
+	p, _ := n.l.Params()
+	tx := &ledger.Tx{Nonce: acc.Nonce + uint64(n.ownPending()), Fee: p.MinFee, Payload: &ledger.Evidence{Data: codec.Encode(ev)}}
+	if tx.Sign(n.cfg.Account, n.cfg.Genesis.ChainID) == nil {
+		raw := tx.Encode()
+		if n.Pool.Add(raw) == nil {
+			n.cfg.Net.Broadcast(TopicTx, raw)
+		}
+	}
+}
+
+// ownPending counts this node's own transactions in its mempool.
+func (n *Node) ownPending() int {
+	if n.cfg.Account == nil {
+		return 0
+	}
+	return len(n.Pool.bySender[n.cfg.Account.Address()])
+}
+
+// apply commits a decided block (executing it if this node has not) with
+// its certificate, and updates the pools.
+func (n *Node) apply(d consensus.Decision) error {
+	h := consensus.HashValue(d.Value)
+	p := n.pending[h]
+	delete(n.pending, h)
+	if p == nil {
+		bv, err := DecodeBlockValue(d.Value)
+		if err != nil {
+			return fmt.Errorf("node %s: decided value: %w", n.cfg.Name, err)
+		}
+		if p, err = n.l.Execute(&bv.Block); err != nil {
+			return fmt.Errorf("node %s: decided block %d does not execute: %w", n.cfg.Name, d.Height, err)
+		}
+	}
+	for k, other := range n.pending {
+		other.Discard()
+		delete(n.pending, k)
+	}
+	p.SetAux(commitKey(d.Height), codec.Encode(d.Commit))
+	p.SetAux(valueKey(d.Height), d.Value)
+	if err := n.l.Commit(p); err != nil {
+		return fmt.Errorf("node %s: %w", n.cfg.Name, err)
+	}
+	n.lastCommit, n.lastValueHash = d.Commit, h
+	n.Pool.Update()
+	n.Readings.Update()
+	if n.cfg.OnCommit != nil {
+		n.cfg.OnCommit(n, p.Block, p.Results)
+	}
+	return nil
+}
+
+// app is the consensus Application of a node.
+type app struct{ n *Node }
+
+var (
+	_ consensus.Application = app{}
+	_ consensus.BlockTimer  = app{}
+)
+
+// genesisBlockTimeMs is the time of block 1, which has no parent certificate.
+func (n *Node) genesisBlockTimeMs() int64 { return n.cfg.Genesis.GenesisTime*1000 + 1 }
+
+func (a app) ProposeValue(height uint64, lastCommit *consensus.Commit) ([]byte, error) {
+	n := a.n
+	if height != n.l.Height()+1 {
+		return nil, fmt.Errorf("propose at %d with the ledger at %d", height, n.l.Height())
+	}
+	timeMs := n.genesisBlockTimeMs()
+	if height > 1 {
+		if lastCommit == nil {
+			return nil, errors.New("no certificate of the previous block")
+		}
+		set, err := n.setAt(height - 1)
+		if err != nil {
+			return nil, err
+		}
+		timeMs = lastCommit.TimeMs(set)
+	}
+	params, err := n.l.Params()
+	if err != nil {
+		return nil, err
+	}
+	txs := n.Pool.Reap(int(params.MaxBlockBytes) / 2)
+	if n.cfg.Account != nil {
+		// The readings heard from homes, in one batch this node signs,
+		// after any of its own transactions the pool holds.
+		acc, err := n.l.Account(n.cfg.Account.Address())
+		if err != nil {
+			return nil, err
+		}
+		nonce := acc.Nonce
+		for _, raw := range txs {
+			if tx, err := ledger.DecodeTx(raw); err == nil && tx.From == n.cfg.Account.Address() {
+				nonce++
+			}
+		}
+		if rs := n.Readings.Reap(int(params.MaxReadingsPerTx)); len(rs) > 0 {
+			tx := &ledger.Tx{Nonce: nonce, Fee: params.MinFee, Payload: &ledger.Readings{Readings: rs}}
+			if err := tx.Sign(n.cfg.Account, n.cfg.Genesis.ChainID); err != nil {
+				return nil, err
+			}
+			txs = append(txs, tx.Encode())
+		}
+	}
+	var proposer wallet.Address
+	if n.cfg.Account != nil {
+		proposer = n.cfg.Account.Address()
+	}
+	p, skipped, err := n.l.Propose(ledger.Header{Height: height, TimeMs: timeMs, Proposer: proposer}, txs)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range skipped {
+		n.log.Debug("left out of block", "err", s.Err)
+	}
+	v := codec.Encode(&BlockValue{LastCommit: lastCommit, Block: *p.Block})
+	n.pending[consensus.HashValue(v)] = p
+	return v, nil
+}
+
+func (a app) ValidateValue(height uint64, value []byte) error {
+	n := a.n
+	bv, err := DecodeBlockValue(value)
+	if err != nil {
+		return err
+	}
+	if bv.Block.Header.Height != height {
+		return fmt.Errorf("block of height %d proposed at %d", bv.Block.Header.Height, height)
+	}
+	if height == 1 {
+		if bv.LastCommit != nil || bv.Block.Header.TimeMs != n.genesisBlockTimeMs() {
+			return errors.New("block 1 must have no parent certificate and the genesis time")
+		}
+	} else {
+		if bv.LastCommit == nil {
+			return errors.New("no certificate of the previous block")
+		}
+		set, err := n.setAt(height - 1)
+		if err != nil {
+			return err
+		}
+		if err := consensus.VerifyCommit(n.cfg.Genesis.ChainID, set, consensus.WalletVerifier{}, height-1, n.lastValueHash, bv.LastCommit); err != nil {
+			return fmt.Errorf("parent certificate: %w", err)
+		}
+		if t := bv.LastCommit.TimeMs(set); bv.Block.Header.TimeMs != t {
+			return fmt.Errorf("block time %d, the parent certificate says %d", bv.Block.Header.TimeMs, t)
+		}
+	}
+	h := consensus.HashValue(value)
+	if _, ok := n.pending[h]; ok {
+		return nil // proposed or validated already
+	}
+	p, err := n.l.Execute(&bv.Block)
+	if err != nil {
+		return err
+	}
+	n.pending[h] = p
+	return nil
+}
+
+func (a app) BlockTimeMs(value []byte) (int64, bool) {
+	bv, err := DecodeBlockValue(value)
+	if err != nil {
+		return 0, false
+	}
+	return bv.Block.Header.TimeMs, true
+}
+
+// sets serves the engine's validator sets from the ledger.
+type sets struct{ n *Node }
+
+func (s sets) ValidatorSet(height uint64) (*consensus.ValidatorSet, error) { return s.n.setAt(height) }
+
+// setAt is the validator set voting at height: the ledger's set after
+// block height-1. Sets are kept for the heights this node has used; the
+// current one comes from the ledger.
+func (n *Node) setAt(height uint64) (*consensus.ValidatorSet, error) {
+	if s, ok := n.sets[height]; ok {
+		return s, nil
+	}
+	if height != n.l.Height()+1 {
+		if height > n.l.Height()+1 {
+			return nil, fmt.Errorf("%w: height %d, ledger at %d", consensus.ErrSetNotReady, height, n.l.Height())
+		}
+		// Not seen by this process (it restarted): the ledger keeps only
+		// the current set, which is right unless an epoch ended since.
+		// TODO(node): keep each epoch's set with its first block.
+	}
+	ls, err := n.l.ValidatorSet()
+	if err != nil {
+		return nil, err
+	}
+	vals := make([]consensus.Validator, 0, len(ls.Validators))
+	for _, v := range ls.Validators {
+		pub, err := wallet.ParsePublicKey(v.ConsKey)
+		if err != nil {
+			return nil, err
+		}
+		vals = append(vals, consensus.Validator{Address: pub.Address(), PubKey: pub, Power: v.Power})
+	}
+	set, err := consensus.NewValidatorSet(max(ls.StartHeight, 1), vals)
+	if err != nil {
+		return nil, err
+	}
+	n.sets[height] = set
+	for h := range n.sets {
+		if h+8 < height {
+			delete(n.sets, h)
+		}
+	}
+	return set, nil
+}

@@ -1,0 +1,203 @@
+package node
+
+import (
+	"container/heap"
+	"math/rand/v2"
+)
+
+// SimNet is an in-process network in virtual time: a discrete-event
+// scheduler that delivers messages between nodes after a seeded delay,
+// wakes each node when its timers are due, and runs the caller's own timed
+// actions. Everything happens on one goroutine in time order (ties in the
+// order they were scheduled), so the same seed gives the same run, byte for
+// byte.
+type SimNet struct {
+	now   int64
+	seq   uint64
+	q     eventQueue
+	rng   *rand.Rand
+	nodes []*Node
+	wake  []int64 // the wake-up time each node has scheduled (0: none)
+	down  []bool  // a stopped or silenced node hears and says nothing
+	// DelayMs and JitterMs: a message arrives DelayMs plus up to JitterMs
+	// after it was sent.
+	DelayMs, JitterMs int64
+	// Err is the first error a node returned; Run stops on it.
+	Err error
+	// Delivered counts messages delivered.
+	Delivered uint64
+}
+
+type event struct {
+	at  int64
+	seq uint64
+	fn  func()
+}
+
+type eventQueue []event
+
+func (q eventQueue) Len() int { return len(q) }
+func (q eventQueue) Less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	return q[i].seq < q[j].seq
+}
+func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *eventQueue) Push(x any)   { *q = append(*q, x.(event)) }
+func (q *eventQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+// NewSimNet starts a network at virtual time startMs.
+func NewSimNet(startMs int64, seed uint64) *SimNet {
+	return &SimNet{now: startMs, rng: rand.New(rand.NewPCG(seed, 0x51e7)), DelayMs: 20, JitterMs: 30}
+}
+
+// Now is the virtual time in Unix ms.
+func (s *SimNet) Now() int64 { return s.now }
+
+// At runs fn at virtual time t (or now, if t is past).
+func (s *SimNet) At(t int64, fn func()) {
+	s.seq++
+	heap.Push(&s.q, event{at: max(t, s.now), seq: s.seq, fn: fn})
+}
+
+// Endpoint returns the transport of node slot i (before the node exists).
+func (s *SimNet) Endpoint(i int) Transport { return endpoint{s, i} }
+
+// Client returns a transport for something that is not a node (homes, a
+// utility's wallet): it can broadcast to every node.
+func (s *SimNet) Client() Transport { return endpoint{s, -1} }
+
+// Attach puts node n in slot i and schedules its first wake-up.
+func (s *SimNet) Attach(i int, n *Node) {
+	for len(s.nodes) <= i {
+		s.nodes = append(s.nodes, nil)
+		s.wake = append(s.wake, 0)
+		s.down = append(s.down, false)
+	}
+	s.nodes[i] = n
+	s.down[i] = false
+	s.wake[i] = 0
+	s.schedule(i)
+}
+
+// Detach removes node i (it crashed or was stopped).
+func (s *SimNet) Detach(i int) {
+	s.nodes[i] = nil
+	s.down[i] = true
+}
+
+// SetDown silences node i (it stays in memory but hears and says nothing)
+// or brings it back.
+func (s *SimNet) SetDown(i int, down bool) {
+	s.down[i] = down
+	if !down {
+		s.schedule(i)
+	}
+}
+
+// schedule makes sure node i is woken at its next deadline.
+func (s *SimNet) schedule(i int) {
+	n := s.nodes[i]
+	if n == nil || s.down[i] {
+		return
+	}
+	t, ok := n.NextWakeMs()
+	if !ok {
+		return
+	}
+	t = max(t, s.now)
+	if s.wake[i] != 0 && s.wake[i] <= t {
+		return
+	}
+	s.wake[i] = t
+	s.At(t, func() {
+		if s.wake[i] != t || s.nodes[i] != n || s.down[i] {
+			return // superseded
+		}
+		s.wake[i] = 0
+		s.fail(n.Tick(s.now))
+		s.schedule(i)
+	})
+}
+
+func (s *SimNet) fail(err error) {
+	if err != nil && s.Err == nil {
+		s.Err = err
+	}
+}
+
+func (s *SimNet) delay() int64 {
+	d := s.DelayMs
+	if s.JitterMs > 0 {
+		d += s.rng.Int64N(s.JitterMs + 1)
+	}
+	return d
+}
+
+// deliver hands data to node j after a delay.
+func (s *SimNet) deliver(j int, topic Topic, data []byte) {
+	s.At(s.now+s.delay(), func() {
+		n := s.nodes[j]
+		if n == nil || s.down[j] {
+			return
+		}
+		s.Delivered++
+		s.fail(n.Deliver(topic, data))
+		s.schedule(j)
+	})
+}
+
+// Run processes events until stop returns true, the queue empties or a
+// node fails. Before each event, pace (if set) may wait for the wall clock.
+func (s *SimNet) Run(stop func() bool, pace func(virtualMs int64)) error {
+	for s.q.Len() > 0 && s.Err == nil && !stop() {
+		e := heap.Pop(&s.q).(event)
+		if pace != nil && e.at > s.now {
+			pace(e.at)
+		}
+		s.now = e.at
+		e.fn()
+	}
+	return s.Err
+}
+
+type endpoint struct {
+	s  *SimNet
+	id int
+}
+
+func (e endpoint) Broadcast(topic Topic, data []byte) {
+	if e.id >= 0 && e.id < len(e.s.down) && e.s.down[e.id] {
+		return
+	}
+	for j := range e.s.nodes {
+		if j != e.id {
+			e.s.deliver(j, topic, data)
+		}
+	}
+}
+
+// RequestBlocks asks the first live peer that is ahead for up to 64 blocks.
+func (e endpoint) RequestBlocks(from uint64) {
+	if e.id < 0 || e.id >= len(e.s.down) || e.s.down[e.id] {
+		return
+	}
+	s := e.s
+	s.At(s.now+s.delay(), func() {
+		for j, p := range s.nodes {
+			if j == e.id || p == nil || s.down[j] || p.Ledger().Height() < from {
+				continue
+			}
+			for _, m := range p.ServeBlocks(from, 64) {
+				s.deliver(e.id, TopicConsensus, m)
+			}
+			return
+		}
+	})
+}
