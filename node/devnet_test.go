@@ -55,3 +55,27 @@ func TestDevnetReadingsAccounted(t *testing.T) {
 		t.Fatal("roots disagree")
 	}
 }
+
+// TestClockDriftWarning: a node whose clock runs ahead of the validators'
+// notices it at the next decision.
+func TestClockDriftWarning(t *testing.T) {
+	d, err := NewDevnet(DevnetConfig{Validators: 4, Homes: 0, Seed: 5, Blocks: 6, Deterministic: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Run(); err != nil {
+		t.Fatal(err)
+	}
+	n := d.Node(0)
+	if n.DriftWarnings != 0 || n.ClockDriftMs > 2_000 || n.ClockDriftMs < -2_000 {
+		t.Fatalf("in-sync clocks warned: drift %d ms, %d warnings", n.ClockDriftMs, n.DriftWarnings)
+	}
+	// The last decision again, seen by a clock 10 s ahead of the votes.
+	h := n.Ledger().Height()
+	n.now += 10_000
+	n.checkClock(consensusDecisionFromStore(t, n, h))
+	if n.DriftWarnings != 1 || n.ClockDriftMs < 9_000 {
+		t.Fatalf("drift %d ms, %d warnings", n.ClockDriftMs, n.DriftWarnings)
+	}
+}

@@ -52,6 +52,10 @@ type NodeConfig struct {
 	Log             *slog.Logger
 	// OnCommit, if set, is called after each block is committed.
 	OnCommit func(n *Node, b *ledger.Block, r *ledger.BlockResult)
+	// MaxClockDriftMs: when this node's clock and the validators' (the
+	// weighted median of the precommit timestamps of a block it just
+	// decided) differ by more, it warns (default 2,000 ms).
+	MaxClockDriftMs int64
 }
 
 // Node is one gridmint node: a ledger, a consensus engine with its WAL, a
@@ -78,6 +82,10 @@ type Node struct {
 
 	// Bad counts what peers sent that was refused, by topic.
 	Bad map[Topic]uint64
+	// ClockDriftMs is this node's clock minus the validators' at the last
+	// decision; DriftWarnings counts decisions where it exceeded the limit.
+	ClockDriftMs  int64
+	DriftWarnings uint64
 }
 
 // ErrStopped is returned after a node has failed and stopped.
@@ -383,12 +391,36 @@ func (n *Node) apply(d consensus.Decision) error {
 		return fmt.Errorf("node %s: %w", n.cfg.Name, err)
 	}
 	n.lastCommit, n.lastValueHash = d.Commit, h
+	n.checkClock(d)
 	n.Pool.Update()
 	n.Readings.Update()
 	if n.cfg.OnCommit != nil {
 		n.cfg.OnCommit(n, p.Block, p.Results)
 	}
 	return nil
+}
+
+// checkClock compares this node's clock with the validators' clocks as the
+// decision shows them: the weighted median of the precommit timestamps.
+// Readings are stamped by this clock, so a node that drifts must know.
+func (n *Node) checkClock(d consensus.Decision) {
+	set, err := n.setAt(d.Height)
+	if err != nil {
+		return
+	}
+	peers := d.Commit.TimeMs(set)
+	if peers == 0 {
+		return
+	}
+	n.ClockDriftMs = n.now - peers
+	limit := n.cfg.MaxClockDriftMs
+	if limit == 0 {
+		limit = 2_000
+	}
+	if n.ClockDriftMs > limit || -n.ClockDriftMs > limit {
+		n.DriftWarnings++
+		n.log.Warn("this node's clock differs from the validators'; check NTP", "drift_ms", n.ClockDriftMs, "height", d.Height)
+	}
 }
 
 // app is the consensus Application of a node.
