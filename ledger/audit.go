@@ -79,10 +79,10 @@ func (l *Ledger) AuditRequest(id uint64) (*Audit, error) {
 		Match: bytes.Equal(codec.Encode(fs), codec.Encode(&chain))}, nil
 }
 
-// priorEvents rebuilds, for each site of req, the event starts the ledger
-// knew when it settled req: the windows of the requests the site was
-// committed to that settled earlier (at a lower height, or in the same
-// block with a lower id), the latest maxSiteEvents of them.
+// priorEvents rebuilds, for each site of req, the event intervals the
+// ledger knew when it settled req: the starts and posting intervals of the
+// requests the site was committed to that settled earlier (at a lower
+// height, or in the same block with a lower id), the latest maxSiteEvents.
 func (l *Ledger) priorEvents(req *FlexRequest, fs *FlexSettlement) (map[wallet.Address][]uint64, error) {
 	out := map[wallet.Address][]uint64{}
 	for id := uint64(1); ; id++ {
@@ -107,7 +107,7 @@ func (l *Ledger) priorEvents(req *FlexRequest, fs *FlexSettlement) (map[wallet.A
 			continue
 		}
 		for _, c := range other.Commitments {
-			out[c.Site] = append(out[c.Site], other.Terms.Start)
+			out[c.Site] = append(out[c.Site], other.PostedInterval, other.Terms.Start)
 		}
 	}
 	for site, starts := range out {

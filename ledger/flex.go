@@ -552,8 +552,13 @@ func (x *executor) settle(r *FlexRequest) error {
 			}
 		}
 		x.emit(Event{Kind: EventFlexPayout, ID: r.ID, Account: c.Owner, Site: c.Site, Amount: c.PayoutBaseUnits, Wh: uint64(max(c.DeliveredWh, 0))})
-		if err := x.noteEvent(c.Site, r.Terms.Start); err != nil {
-			return err
+		// The event's day and the day it was posted on are not baseline
+		// days of later requests: between posting and start a site knows
+		// of the event and could raise its load to inflate them.
+		for _, iv := range []uint64{r.PostedInterval, r.Terms.Start} {
+			if err := x.noteEvent(c.Site, iv); err != nil {
+				return err
+			}
 		}
 	}
 	if err := x.credit(x.v, r.Utility, fs.RefundBaseUnits); err != nil {

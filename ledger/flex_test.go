@@ -288,3 +288,44 @@ func TestFlexNoHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestFlexPostingDayIsNotABaselineDay: a site that knew of an event from
+// the day before could inflate that day's load; so once the event settles,
+// the posting day joins the site's event days and later baselines skip it.
+func TestFlexPostingDayIsNotABaselineDay(t *testing.T) {
+	c := newTestChain(t, nil, Options{})
+	utility, owner := testKey(1), testKey(2)
+	sk := c.registerSite(owner, 1)
+	sites := []*siteChain{{key: sk}}
+	flat := func(int, uint64) uint32 { return 250 }
+	// Day 4 (Thursday) 12:00: post a request for day 5 (Friday).
+	c.feed(owner, sites, 0, 4*perDay+48, flat)
+	terms := flexTerms()
+	c.ok(c.signTx(utility, &FlexRequestTx{Terms: terms}))
+	c.ok(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: sk.Address(), CommittedW: 1000, BondBaseUnits: 100_000}))
+	c.feed(owner, sites, 4*perDay+48, 7*perDay+4, flat)
+	if _, ok, _ := c.l.FlexSettlement(1); !ok {
+		t.Fatal("first request did not settle")
+	}
+	// A request for day 7 (Sunday → weekend rules: 1 of 1) and one for
+	// Monday day 8 with weekday rules: its 3 weekdays must skip Thursday
+	// (posting day) and Friday (event day): Wednesday, Tuesday, Monday.
+	t2 := terms
+	t2.Start, t2.End, t2.Deadline = 8*perDay+56, 8*perDay+72, 8*perDay+50
+	c.feed(owner, sites, 7*perDay+4, 8*perDay+40, flat)
+	c.ok(c.signTx(utility, &FlexRequestTx{Terms: t2}))
+	c.ok(c.signTx(owner, &FlexCommitTx{RequestID: 2, Site: sk.Address(), CommittedW: 1000, BondBaseUnits: 100_000}))
+	c.feed(owner, sites, 8*perDay+40, 9*perDay+4, flat)
+	fs, ok, _ := c.l.FlexSettlement(2)
+	if !ok {
+		t.Fatal("second request did not settle")
+	}
+	got := fs.Commitments[0].SelectedDays
+	want := []int64{20625 + 3, 20625 + 2, 20625 + 1}
+	if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Fatalf("baseline days %v, want %v (Thursday, the posting day, and Friday, the event day, skipped)", got, want)
+	}
+	if a, err := c.l.AuditRequest(2); err != nil || !a.Match {
+		t.Fatalf("audit: %v", err)
+	}
+}

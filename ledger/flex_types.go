@@ -30,7 +30,7 @@ const (
 const (
 	maxFlexHolidays    = 32
 	maxFlexCommitments = 4096
-	maxSiteEvents      = 16
+	maxSiteEvents      = 192 // a 45-day lookback with several events a day, and their posting days
 )
 
 // BaselineRules override a method's default rules; a zero field keeps the
@@ -380,8 +380,10 @@ func (p *dayPage) DecodeFrom(d *codec.Decoder) {
 	}
 }
 
-// siteEvents lists a site's recent event windows (start intervals), so that
-// its event days are never baseline days.
+// siteEvents lists a site's recent event windows (start intervals) and the
+// intervals their requests were posted in, so that neither an event day nor
+// a day on which the site knew of a coming event (and could inflate its
+// load) is ever a baseline day.
 type siteEvents struct {
 	Starts []uint64 // increasing, at most maxSiteEvents
 }

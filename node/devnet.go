@@ -116,7 +116,6 @@ type DevnetStats struct {
 	SupplySplit         map[string]uint64                   // validators, homes, utility, pools
 	BadMessages         map[Topic]uint64                    // summed over nodes
 	MempoolEvicted      uint64                              //
-	requestedTargets    map[uint64]ledger.FlexTerms         //
 	committedByRequest  map[uint64][]int                    // home indexes
 	gamingHomes         map[int]bool                        //
 	Flex                []ledger.FlexSettlement             // every settlement
@@ -207,8 +206,7 @@ func NewDevnet(cfg DevnetConfig) (*Devnet, error) {
 	d.fleet = fleet
 	d.stats = DevnetStats{ReadingsSigned: make([]uint64, cfg.Homes), ReadingsAccepted: make([]uint64, cfg.Homes),
 		ReadingsRejected: make([]map[ledger.RejectReason]uint64, cfg.Homes), ReadingsPending: make([]uint64, cfg.Homes),
-		Truth: map[uint64]map[wallet.Address]int64{}, requestedTargets: map[uint64]ledger.FlexTerms{},
-		committedByRequest: map[uint64][]int{}, gamingHomes: map[int]bool{}, BadMessages: map[Topic]uint64{}}
+		Truth: map[uint64]map[wallet.Address]int64{}, gamingHomes: map[int]bool{}, BadMessages: map[Topic]uint64{}}
 	for i, h := range fleet.Homes {
 		d.homeOf[h.Site()] = i
 		d.stats.ReadingsRejected[i] = map[ledger.RejectReason]uint64{}
@@ -548,7 +546,6 @@ func (d *Devnet) onRequest(n *Node, id uint64) {
 		return
 	}
 	t := req.Terms
-	d.stats.requestedTargets[id] = t
 	battery := t.Method == uint8(baseline.MethodDevice)
 	p := d.genesis.Params
 	left := t.TargetW
@@ -576,7 +573,6 @@ func (d *Devnet) onRequest(n *Node, id uint64) {
 		homes = append(homes, k)
 		left -= w
 	}
-	d.stats.committedByRequest[id] = homes
 	d.logf("request %d on chain (%s, %d W); %d homes commit", id, baseline.Method(t.Method), t.TargetW, len(homes))
 }
 
