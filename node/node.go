@@ -79,6 +79,7 @@ type Node struct {
 	now           int64
 	syncFrom      uint64 // the last block-sync request: from height, at time
 	syncAt        int64
+	held          []*consensus.Message // received during the pause after a block
 
 	// Bad counts what peers sent that was refused, by topic.
 	Bad map[Topic]uint64
@@ -226,6 +227,16 @@ func (n *Node) Tick(nowMs int64) error {
 		if err := n.drain(); err != nil {
 			return err
 		}
+		held := n.held
+		n.held = nil
+		for _, m := range held {
+			if n.advanceAt > 0 {
+				break // decided again already; the rest are stale
+			}
+			if err := n.step(m); err != nil {
+				return err
+			}
+		}
 	}
 	if err := n.eng.Tick(nowMs); err != nil && !errors.Is(err, consensus.ErrSetNotReady) {
 		n.log.Debug("tick", "err", err)
@@ -257,27 +268,39 @@ func (n *Node) Deliver(topic Topic, data []byte) error {
 			return nil
 		}
 		if n.advanceAt > 0 {
-			// Between a decision and the next height the engine is paused;
-			// peers re-broadcast, so nothing is lost by dropping this.
+			// Between a decision and the next height the engine is paused:
+			// keep the message (most are for the next height) for then.
+			if len(n.held) < maxHeld {
+				n.held = append(n.held, &m)
+			}
 			return nil
 		}
-		if err := n.eng.Step(&m); err != nil {
-			if errors.Is(err, consensus.ErrHeightSkew) {
-				// A peer is ahead: ask for the blocks we lack, at most once
-				// a second for the same height.
-				if from := n.l.Height() + 1; m.Height() > from && (from != n.syncFrom || n.now-n.syncAt >= 1000) {
-					n.syncFrom, n.syncAt = from, n.now
-					n.cfg.Net.RequestBlocks(from)
-				}
-			} else {
-				n.Bad[topic]++
-				n.log.Debug("bad consensus message", "err", err)
-			}
-		}
-		return n.drain()
+		return n.step(&m)
 	}
 	n.Bad[topic]++
 	return nil
+}
+
+// maxHeld bounds the messages kept during the pause after a block; past
+// it they are dropped (peers re-broadcast their own messages).
+const maxHeld = 4096
+
+// step hands a consensus message to the engine and carries out its Ready.
+func (n *Node) step(m *consensus.Message) error {
+	if err := n.eng.Step(m); err != nil {
+		if errors.Is(err, consensus.ErrHeightSkew) {
+			// A peer is ahead: ask for the blocks we lack, at most once a
+			// second for the same height.
+			if from := n.l.Height() + 1; m.Height() > from && (from != n.syncFrom || n.now-n.syncAt >= 1000) {
+				n.syncFrom, n.syncAt = from, n.now
+				n.cfg.Net.RequestBlocks(from)
+			}
+		} else {
+			n.Bad[TopicConsensus]++
+			n.log.Debug("bad consensus message", "err", err)
+		}
+	}
+	return n.drain()
 }
 
 // ServeBlocks returns decided blocks from height from on (at most max), as

@@ -97,6 +97,7 @@ func (s *SimNet) Detach(i int) {
 func (s *SimNet) SetDown(i int, down bool) {
 	s.down[i] = down
 	if !down {
+		s.wake[i] = 0
 		s.schedule(i)
 	}
 }
@@ -117,8 +118,12 @@ func (s *SimNet) schedule(i int) {
 	}
 	s.wake[i] = t
 	s.At(t, func() {
-		if s.wake[i] != t || s.nodes[i] != n || s.down[i] {
+		if s.wake[i] != t || s.nodes[i] != n {
 			return // superseded
+		}
+		if s.down[i] {
+			s.wake[i] = 0 // SetDown(i, false) schedules it again
+			return
 		}
 		s.wake[i] = 0
 		s.fail(n.Tick(s.now))
