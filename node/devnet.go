@@ -364,11 +364,12 @@ func (d *Devnet) Run() (*DevnetStats, error) {
 	if err := d.net.Run(done, pace); err != nil {
 		return nil, err
 	}
-	// Drain: the homes stop; a few more blocks carry what they signed.
+	// Drain: the homes stop; more blocks carry what they signed (at most
+	// 20 blocks, in case a reading was lost).
 	d.stopped = true
-	target := d.nodes[0].Ledger().Height() + 6
-	if d.cfg.Blocks == 0 {
-		if err := d.net.Run(func() bool { return d.nodes[0].Ledger().Height() >= target || d.pendingReadings() == 0 }, pace); err != nil {
+	target := d.nodes[0].Ledger().Height() + 20
+	if d.cfg.Blocks == 0 && !d.interrupt.Load() {
+		if err := d.net.Run(func() bool { return d.nodes[0].Ledger().Height() >= target || d.readingsSettled() }, pace); err != nil {
 			return nil, err
 		}
 	}
@@ -378,14 +379,19 @@ func (d *Devnet) Run() (*DevnetStats, error) {
 	return d.summarize()
 }
 
-func (d *Devnet) pendingReadings() int {
-	m := 0
-	for _, n := range d.nodes {
-		if n != nil {
-			m = max(m, n.Readings.Len())
+// readingsSettled reports whether every reading the homes signed is in a
+// block (accepted or rejected), as validator 0 saw it.
+func (d *Devnet) readingsSettled() bool {
+	for k := range d.stats.ReadingsSigned {
+		n := d.stats.ReadingsAccepted[k]
+		for _, c := range d.stats.ReadingsRejected[k] {
+			n += c
+		}
+		if n != d.stats.ReadingsSigned[k] {
+			return false
 		}
 	}
-	return m
+	return true
 }
 
 func (d *Devnet) registerPayload(i int, h *meter.Home) *ledger.RegisterSite {
@@ -534,8 +540,11 @@ func (d *Devnet) observe(n *Node, b *ledger.Block, r *ledger.BlockResult) {
 			d.onSettled(n, ev.ID)
 		}
 	}
-	if acc+rej > 0 || recs > 0 {
+	switch {
+	case recs > 0:
 		d.logf("height %d: %d readings accepted, %d rejected; %s issued", h, acc, rej, ledger.FormatREC(recs))
+	case acc+rej > 0:
+		d.logf("height %d: %d readings accepted, %d rejected", h, acc, rej)
 	}
 }
 
