@@ -469,4 +469,6 @@ func mulDivFloor(a, b, c uint64) uint64 {
 	return q
 }
 
-func addrLess(a, b wallet.Address) bool { return bytes.Compare(a[:], b[:]) < 0 }
+// addrCmp orders addresses bytewise, the order of every sorted address list
+// in the state.
+func addrCmp(a, b wallet.Address) int { return bytes.Compare(a[:], b[:]) }

@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -178,18 +177,29 @@ func (x *executor) loadRequest(v *view, id uint64) (*FlexRequest, error) {
 	return &r, nil
 }
 
-func siteCmp(a, b wallet.Address) int { return bytes.Compare(a[:], b[:]) }
-
-func (x *executor) flexCommit(v *view, from wallet.Address, p *FlexCommitTx, rc *Receipt) error {
-	r, err := x.loadRequest(v, p.RequestID)
+// openRequest loads a request that still takes commitments and
+// cancellations: open, and before its deadline.
+func (x *executor) openRequest(v *view, id uint64) (*FlexRequest, error) {
+	r, err := x.loadRequest(v, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if r.Status != FlexOpen {
-		return ErrRequestClosed
+		return nil, ErrRequestClosed
 	}
 	if x.currentInterval() >= int64(r.Terms.Deadline) {
-		return ErrDeadlinePassed
+		return nil, ErrDeadlinePassed
+	}
+	return r, nil
+}
+
+// commitmentCmp orders commitments by site, for binary search.
+func commitmentCmp(c FlexCommitment, s wallet.Address) int { return addrCmp(c.Site, s) }
+
+func (x *executor) flexCommit(v *view, from wallet.Address, p *FlexCommitTx, rc *Receipt) error {
+	r, err := x.openRequest(v, p.RequestID)
+	if err != nil {
+		return err
 	}
 	var s Site
 	ok, err := v.load(siteKey(p.Site), &s)
@@ -208,7 +218,7 @@ func (x *executor) flexCommit(v *view, from wallet.Address, p *FlexCommitTx, rc 
 	case p.CommittedW > r.Terms.TargetW-r.CommittedW:
 		return fmt.Errorf("%w: %d W asked, %d W left", ErrOverCommitted, p.CommittedW, r.Terms.TargetW-r.CommittedW)
 	}
-	i, found := slices.BinarySearchFunc(r.Commitments, p.Site, func(c FlexCommitment, s wallet.Address) int { return siteCmp(c.Site, s) })
+	i, found := slices.BinarySearchFunc(r.Commitments, p.Site, commitmentCmp)
 	if found {
 		return ErrAlreadyCommitted
 	}
@@ -231,15 +241,9 @@ func (x *executor) flexCommit(v *view, from wallet.Address, p *FlexCommitTx, rc 
 }
 
 func (x *executor) flexCancel(v *view, from wallet.Address, p *FlexCancelTx, rc *Receipt) error {
-	r, err := x.loadRequest(v, p.RequestID)
+	r, err := x.openRequest(v, p.RequestID)
 	if err != nil {
 		return err
-	}
-	if r.Status != FlexOpen {
-		return ErrRequestClosed
-	}
-	if x.currentInterval() >= int64(r.Terms.Deadline) {
-		return ErrDeadlinePassed
 	}
 	if p.Site.IsZero() {
 		if from != r.Utility {
@@ -258,7 +262,7 @@ func (x *executor) flexCancel(v *view, from wallet.Address, p *FlexCancelTx, rc 
 			return err
 		}
 	} else {
-		i, found := slices.BinarySearchFunc(r.Commitments, p.Site, func(c FlexCommitment, s wallet.Address) int { return siteCmp(c.Site, s) })
+		i, found := slices.BinarySearchFunc(r.Commitments, p.Site, commitmentCmp)
 		if !found {
 			return ErrNotCommitted
 		}
@@ -598,7 +602,7 @@ func (x *executor) addDelivered(site wallet.Address, wh uint64) error {
 	if _, err := x.v.load([]byte(pfxFlexDel), &f); err != nil {
 		return err
 	}
-	i, found := slices.BinarySearchFunc(f.Entries, site, func(e flexDeliveredEntry, s wallet.Address) int { return siteCmp(e.Site, s) })
+	i, found := slices.BinarySearchFunc(f.Entries, site, func(e flexDeliveredEntry, s wallet.Address) int { return addrCmp(e.Site, s) })
 	if found {
 		f.Entries[i].Wh += wh
 	} else {

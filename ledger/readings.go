@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/wallet"
@@ -251,9 +250,7 @@ func (x *executor) addPendingPV(v *view, id wallet.Address, s *Site, hour, wh ui
 		if _, err := v.load(key, &q); err != nil {
 			return err
 		}
-		i, found := slices.BinarySearchFunc(q.Addrs, id, func(a, b wallet.Address) int { return bytes.Compare(a[:], b[:]) })
-		if !found {
-			q.Addrs = slices.Insert(q.Addrs, i, id)
+		if q.insert(id) {
 			v.store(key, &q)
 		}
 	}

@@ -64,12 +64,9 @@ func (x *executor) addCandidate(v *view, a wallet.Address) error {
 	if _, err := v.load([]byte(pfxValCands), &l); err != nil {
 		return err
 	}
-	i, found := slices.BinarySearchFunc(l.Addrs, a, func(p, q wallet.Address) int { return bytes.Compare(p[:], q[:]) })
-	if found {
-		return nil
+	if l.insert(a) {
+		v.store([]byte(pfxValCands), &l)
 	}
-	l.Addrs = slices.Insert(l.Addrs, i, a)
-	v.store([]byte(pfxValCands), &l)
 	return nil
 }
 
@@ -98,9 +95,7 @@ func (x *executor) unbond(v *view, from wallet.Address, p *Unbond) error {
 	if _, err := v.load(u64Key(pfxUnbondQ, mature), &q); err != nil {
 		return err
 	}
-	i, found := slices.BinarySearchFunc(q.Addrs, from, func(p, q wallet.Address) int { return bytes.Compare(p[:], q[:]) })
-	if !found {
-		q.Addrs = slices.Insert(q.Addrs, i, from)
+	if q.insert(from) {
 		v.store(u64Key(pfxUnbondQ, mature), &q)
 	}
 	// Losing stake can change the top N at the next epoch; not before.

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"slices"
 
 	"github.com/gridmint/gridmint/codec"
 	"github.com/gridmint/gridmint/wallet"
@@ -106,6 +107,16 @@ func (l *addressList) DecodeFrom(d *codec.Decoder) {
 			d.Failf("address list not sorted")
 		}
 	}
+}
+
+// insert adds a to the list in order; it reports false if a was there.
+func (l *addressList) insert(a wallet.Address) bool {
+	i, found := slices.BinarySearchFunc(l.Addrs, a, addrCmp)
+	if found {
+		return false
+	}
+	l.Addrs = slices.Insert(l.Addrs, i, a)
+	return true
 }
 
 // Validator is a member of the active set.
