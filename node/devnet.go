@@ -84,42 +84,46 @@ type homeWindow struct {
 	trueWh     int64
 }
 
-// DevnetStats are what the summary reports.
+// DevnetStats are what the summary reports. Per-home slices are indexed
+// like the simulated homes.
 type DevnetStats struct {
-	Height           uint64
-	StateRoot        [32]byte
-	RootsAgree       bool
-	SimulatedDays    float64
-	ReadingsSigned   []uint64                         // per home
-	ReadingsAccepted []uint64                         // per home
-	ReadingsRejected []map[ledger.RejectReason]uint64 // per home
-	ReadingsPending  []uint64                         // per home: in validator 0's reading pool
-	// ReadingsUnaccounted, per home: signed − accepted − rejected − pending
-	// (0 when no reading is lost or still in flight).
+	Height        uint64
+	StateRoot     [32]byte
+	RootsAgree    bool // every validator's root equals validator 0's at its height
+	SimulatedDays float64
+
+	ReadingsSigned   []uint64
+	ReadingsAccepted []uint64
+	ReadingsRejected []map[ledger.RejectReason]uint64
+	ReadingsPending  []uint64 // in validator 0's reading pool
+	// ReadingsUnaccounted: signed − accepted − rejected − pending (0 when
+	// no reading is lost or still in flight).
 	ReadingsUnaccounted []int64
-	EnergyImportWh      uint64                              // accepted readings
-	EnergyExportWh      uint64                              //
-	EnergyPVWh          uint64                              //
-	Requests            uint64                              // posted
-	RequestedWh         uint64                              // Σ target × window
-	Settled             uint64                              // requests settled
-	Commitments         uint64                              // settled commitments
-	DeliveredWh         int64                               // by the chain's baselines
-	TrueDeliveredWh     int64                               // by the simulator's counterfactual
-	PaidBaseUnits       uint64                              //
-	SlashedBaseUnits    uint64                              //
-	RECsWh              uint64                              //
-	GamingPaidWh        int64                               // paid Wh of gaming homes' commitments
-	GamingTrueWh        int64                               // their true delivered Wh
-	GamingOverpaid      int                                 // commitments paid above their truth
-	Supply              ledger.Supply                       //
-	SupplySplit         map[string]uint64                   // validators, homes, utility, pools
-	BadMessages         map[Topic]uint64                    // summed over nodes
-	MempoolEvicted      uint64                              //
-	committedByRequest  map[uint64][]int                    // home indexes
-	gamingHomes         map[int]bool                        //
-	Flex                []ledger.FlexSettlement             // every settlement
-	Truth               map[uint64]map[wallet.Address]int64 // request → site → true Wh
+
+	// Energy in accepted readings.
+	EnergyImportWh, EnergyExportWh, EnergyPVWh uint64
+
+	Requests         uint64 // posted
+	RequestedWh      uint64 // Σ target W × window
+	Settled          uint64 // requests settled
+	Commitments      uint64 // settled commitments
+	DeliveredWh      int64  // by the chain's baselines
+	TrueDeliveredWh  int64  // by the simulator's counterfactual
+	PaidBaseUnits    uint64
+	SlashedBaseUnits uint64
+	RECsWh           uint64
+	// Gaming homes: Wh paid for, true delivered Wh, and how many of their
+	// commitments were paid above their truth.
+	GamingPaidWh, GamingTrueWh int64
+	GamingOverpaid             int
+
+	Supply      ledger.Supply
+	SupplySplit map[string]uint64 // validators, homes, utility, pools, open requests
+	BadMessages map[Topic]uint64  // summed over validators
+	Flex        []ledger.FlexSettlement
+	Truth       map[uint64]map[wallet.Address]int64 // request → site → true delivered Wh
+
+	gamingHomes map[int]bool
 }
 
 // derivedKey is a deterministic key for role and index under the seed.
@@ -645,7 +649,6 @@ func (d *Devnet) summarize() (*DevnetStats, error) {
 		for t, c := range n.Bad {
 			s.BadMessages[t] += c
 		}
-		s.MempoolEvicted += n.Pool.Evicted
 	}
 	for t, c := range d.nodes[0].Bad {
 		s.BadMessages[t] += c
