@@ -714,3 +714,15 @@ func (d *Devnet) summarize() (*DevnetStats, error) {
 	s.SupplySplit = split
 	return s, nil
 }
+
+// RestartValidator stops validator i and starts it again from its data
+// directory (ledger and consensus WAL), as after a power cut. The node
+// rejoins, replays its WAL, catches up by block sync and votes again.
+func (d *Devnet) RestartValidator(i int) error {
+	d.net.Detach(i)
+	if err := d.nodes[i].Close(); err != nil {
+		return err
+	}
+	d.nodes[i] = nil
+	return d.startValidator(i)
+}
