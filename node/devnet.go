@@ -176,7 +176,6 @@ func NewDevnet(cfg DevnetConfig) (*Devnet, error) {
 	}
 	g := &ledger.Genesis{ChainID: "gridmint-devnet", GenesisTime: devnetGenesisTime, Params: ledger.DefaultParams()}
 	g.Params.EpochBlocks = uint64(3_600_000 / cfg.BlockIntervalMs) // an hour
-	g.Params.MaxReadingsPerTx = 4096
 	for i := 0; i < cfg.Validators; i++ {
 		vk, ck := derivedKey(cfg.Seed, "validator", i), derivedKey(cfg.Seed, "consensus", i)
 		d.valKeys, d.conKeys = append(d.valKeys, vk), append(d.conKeys, ck)

@@ -12,6 +12,7 @@ import (
 	"github.com/gridmint/gridmint/consensus"
 	"github.com/gridmint/gridmint/consensus/wal"
 	"github.com/gridmint/gridmint/ledger"
+	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/wallet"
 )
 
@@ -491,7 +492,9 @@ func (a app) ProposeValue(height uint64, lastCommit *consensus.Commit) ([]byte, 
 				nonce++
 			}
 		}
-		if rs := n.Readings.Reap(int(params.MaxReadingsPerTx)); len(rs) > 0 {
+		// As many as one transaction may carry, by count and by size.
+		limit := min(int(params.MaxReadingsPerTx), (int(params.MaxTxBytes)-256)/meter.ReadingSize)
+		if rs := n.Readings.Reap(limit); len(rs) > 0 {
 			tx := &ledger.Tx{Nonce: nonce, Fee: params.MinFee, Payload: &ledger.Readings{Readings: rs}}
 			if err := tx.Sign(n.cfg.Account, n.cfg.Genesis.ChainID); err != nil {
 				return nil, err
