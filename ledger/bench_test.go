@@ -30,6 +30,7 @@ func benchChain(b *testing.B, accounts int) (*testChain, []*wallet.PrivateKey) {
 // synced commit), failing on any skipped transaction.
 func (c *testChain) proposeCommit(b *testing.B, txs [][]byte) {
 	c.timeMs += 1000
+	c.l.PreVerify(txs) // as the node does: signatures on all cores first
 	p, skipped, err := c.l.Propose(Header{Height: c.l.Height() + 1, TimeMs: c.timeMs, Proposer: validatorKey.Address()}, txs)
 	if err != nil || len(skipped) > 0 {
 		b.Fatalf("propose: %v %v", err, skipped)

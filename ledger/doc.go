@@ -28,7 +28,10 @@
 // included, and fill in its roots), Execute (re-run a proposed block and
 // compare its state root), Commit (write one executed block atomically),
 // ValidatorSet, and the queries (Account, Site, REC, Block, Results, Prove).
-// Execute and Propose change nothing until Commit.
+// Execute and Propose change nothing until Commit. PreVerify, which the
+// node calls first, checks a block's signatures on all cores and caches the
+// valid ones; it is outside the state transition (a block's result is the
+// same with or without it), which itself runs on one goroutine.
 //
 // # The state root
 //

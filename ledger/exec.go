@@ -199,9 +199,6 @@ func (l *Ledger) execute(b *Block, propose bool) (*Pending, []Skipped, error) {
 		// certification depend on it never going back.
 		return nil, nil, fmt.Errorf("%w: time %d not after %d", ErrBadHeader, h.TimeMs, m.TimeMs)
 	}
-	// Signatures are checked on all cores first (pure, outside the state
-	// transition); execution below then finds them in the cache.
-	l.PreVerify(b.Txs)
 	x := &executor{l: l, v: newView(treeReader{l.tree}), header: h}
 	x.timeSec = floorDiv(h.TimeMs, 1000)
 	if err := x.loadGlobals(); err != nil {

@@ -42,9 +42,11 @@ func (c *sigCache) add(h [32]byte) {
 }
 
 // PreVerify checks the signatures of txs and of the readings inside them on
-// all cores and remembers the valid ones. It changes no state and may be
-// called any time before Propose or Execute (they call it themselves);
-// invalid or undecodable input is simply not remembered.
+// all cores and remembers the valid ones, so that Propose and Execute, which
+// run single-threaded, find them checked. It is not part of the state
+// transition: it changes no state, and a block gives the same result with
+// or without it (the node calls it before Propose and Execute). Invalid or
+// undecodable input is simply not remembered.
 func (l *Ledger) PreVerify(txs [][]byte) {
 	type job struct {
 		tx *Tx

@@ -506,6 +506,7 @@ func (a app) ProposeValue(height uint64, lastCommit *consensus.Commit) ([]byte, 
 	if n.cfg.Account != nil {
 		proposer = n.cfg.Account.Address()
 	}
+	n.l.PreVerify(txs) // signatures on all cores, before the single-threaded execution
 	p, skipped, err := n.l.Propose(ledger.Header{Height: height, TimeMs: timeMs, Proposer: proposer}, txs)
 	if err != nil {
 		return nil, err
@@ -550,6 +551,7 @@ func (a app) ValidateValue(height uint64, value []byte) error {
 	if _, ok := n.pending[h]; ok {
 		return nil // proposed or validated already
 	}
+	n.l.PreVerify(bv.Block.Txs)
 	p, err := n.l.Execute(&bv.Block)
 	if err != nil {
 		return err
