@@ -424,24 +424,28 @@ func (d *Devnet) registerPayload(i int, h *meter.Home) *ledger.RegisterSite {
 // homesInterval steps every home through interval i, records the truth of
 // committed windows and broadcasts the signed readings.
 func (d *Devnet) homesInterval(i uint64) {
+	steps := make([]meter.SimInterval, len(d.fleet.Homes))
 	for k, h := range d.fleet.Homes {
-		si := h.Step()
-		for w := range d.windows {
-			hw := &d.windows[w]
-			if hw.home == k && si.Index >= hw.start && si.Index < hw.end {
-				if hw.up {
-					hw.trueWh -= si.DeliveredWh()
-				} else {
-					hw.trueWh += si.DeliveredWh()
-				}
-			}
-		}
+		steps[k] = h.Step()
 		r, err := h.Reading(d.genesis.ChainID)
 		if err != nil {
 			continue
 		}
 		d.stats.ReadingsSigned[k]++
 		d.client.Broadcast(TopicReading, r.Encode())
+	}
+	// One pass over the dispatched windows (not one per home).
+	for w := range d.windows {
+		hw := &d.windows[w]
+		si := steps[hw.home]
+		if si.Index < hw.start || si.Index >= hw.end {
+			continue
+		}
+		if hw.up {
+			hw.trueWh -= si.DeliveredWh()
+		} else {
+			hw.trueWh += si.DeliveredWh()
+		}
 	}
 }
 
