@@ -5,19 +5,23 @@
 //
 // What it does: appends records, fsyncs when asked (the engine asks for
 // every message the validator signs, before the message is sent), reads
-// them back in order, and on Open finds the first frame that is short or
-// whose checksum fails (a write torn by a crash or a power cut) and
-// truncates the file there, so a torn tail is never mistaken for data and
-// the next append starts on a clean boundary. Replace rewrites the log
-// atomically (temp file, fsync, rename, fsync of the directory), which is
-// how the node drops the records of committed heights.
+// them back in order, and on Open finds the first frame that is short,
+// empty or whose checksum fails (a write torn by a crash or a power cut,
+// or a run of zeros where a file system extended the file with blocks it
+// never wrote) and cuts the log there, so a torn tail is never mistaken
+// for data and the next append starts on a clean boundary. Replace
+// rewrites the log atomically (temp file, fsync, rename, fsync of the
+// directory), which is how the node drops the records of committed
+// heights and how Open cuts a torn tail. Open also fsyncs the directory,
+// so that a log it has just created cannot vanish in a crash with the
+// records later synced into it.
 //
 // What it does not do: it does not know what records mean (package
 // consensus encodes them) and it does not rotate segments: the node
 // compacts it after every few heights, so it stays a few kilobytes.
 //
-// Tests: round trips; a torn tail at every byte offset of the last frame
-// and bit flips in it are truncated on Open; and a crash test over an
+// Tests: round trips; a torn tail at every byte offset of the last frame,
+// bit flips in it and a zero-filled tail are cut on Open; and a crash test over an
 // in-memory file system that fails at every single write (with a partial
 // write) and loses whatever was not fsynced, then checks that what Open
 // reads back is a prefix of what was appended that holds every record
@@ -42,8 +46,14 @@ const headerLen = 8
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// ErrRecordTooLarge is returned by Append for a record above MaxRecordBytes.
-var ErrRecordTooLarge = errors.New("wal: record too large")
+// Errors of Append.
+var (
+	ErrRecordTooLarge = errors.New("wal: record too large")
+	// ErrEmptyRecord: a frame of length 0 with checksum 0 is what a run of
+	// zero bytes parses as, so Open treats it as the end of the log and
+	// Append refuses to write one.
+	ErrEmptyRecord = errors.New("wal: empty record")
+)
 
 // File is the part of *os.File the log uses.
 type File interface {
@@ -51,16 +61,16 @@ type File interface {
 	io.Writer
 	io.Seeker
 	Sync() error
-	Truncate(size int64) error
 	Close() error
 }
 
 // FS is the part of the file system the log uses, so that tests can
-// substitute one that crashes.
+// substitute one that crashes. OpenFile is called with O_RDWR|O_CREATE (the
+// log) or O_RDWR|O_CREATE|O_TRUNC (the temporary file of Replace).
 type FS interface {
 	OpenFile(name string, flag int, perm os.FileMode) (File, error)
 	Rename(oldpath, newpath string) error
-	// SyncDir makes a rename in dir durable.
+	// SyncDir makes the creation or renaming of a file in dir durable.
 	SyncDir(dir string) error
 }
 
@@ -111,17 +121,22 @@ func Open(fs FS, dir, name string) (*Log, error) {
 		f.Close()
 		return nil, fmt.Errorf("wal: read %s: %w", l.path, err)
 	}
+	// The log may have just been created: make its name durable before
+	// anything is synced into it.
+	if err := fs.SyncDir(dir); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("wal: sync directory %s: %w", dir, err)
+	}
 	l.records, l.size = parse(data)
 	if l.size < int64(len(data)) {
+		// Cut the torn tail by rewriting the intact records (a file
+		// system need not offer truncation; Replace is atomic either way).
 		l.TruncatedBytes = int64(len(data)) - l.size
-		if err := f.Truncate(l.size); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("wal: truncate torn tail of %s: %w", l.path, err)
+		if err := l.Replace(l.records); err != nil {
+			l.f.Close()
+			return nil, fmt.Errorf("wal: cut torn tail of %s: %w", l.path, err)
 		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("wal: sync %s: %w", l.path, err)
-		}
+		return l, nil
 	}
 	if _, err := f.Seek(l.size, io.SeekStart); err != nil {
 		f.Close()
@@ -130,15 +145,17 @@ func Open(fs FS, dir, name string) (*Log, error) {
 	return l, nil
 }
 
-// parse returns the records of every whole frame with a good checksum, up
-// to the first that is not, and the length of those frames.
+// parse returns the records of every whole, non-empty frame with a good
+// checksum, up to the first that is not, and the length of those frames.
+// (The CRC-32C of nothing is 0, so without the non-empty rule a run of
+// zeros would read as empty records.)
 func parse(data []byte) ([][]byte, int64) {
 	var recs [][]byte
 	off := 0
 	for len(data)-off >= headerLen {
 		n := binary.BigEndian.Uint32(data[off:])
 		sum := binary.BigEndian.Uint32(data[off+4:])
-		if n > MaxRecordBytes || uint64(len(data)-off-headerLen) < uint64(n) {
+		if n == 0 || n > MaxRecordBytes || uint64(len(data)-off-headerLen) < uint64(n) {
 			break
 		}
 		payload := data[off+headerLen : off+headerLen+int(n)]
@@ -165,6 +182,9 @@ func (l *Log) Append(records [][]byte, sync bool) error {
 	for _, r := range records {
 		if len(r) > MaxRecordBytes {
 			return fmt.Errorf("%w: %d bytes", ErrRecordTooLarge, len(r))
+		}
+		if len(r) == 0 {
+			return ErrEmptyRecord
 		}
 		buf = frame(buf, r)
 	}
@@ -193,6 +213,11 @@ func (l *Log) ReadAll() ([][]byte, error) { return l.records, nil }
 // and the rename is made durable before Replace returns. A crash at any
 // point leaves either the old log or the new one.
 func (l *Log) Replace(records [][]byte) error {
+	for _, r := range records {
+		if len(r) == 0 {
+			return ErrEmptyRecord
+		}
+	}
 	tmp := l.path + ".tmp"
 	f, err := l.fs.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
