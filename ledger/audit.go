@@ -51,7 +51,7 @@ func (l *Ledger) AuditRequest(id uint64) (*Audit, error) {
 	for i, c := range req.Commitments {
 		var readErr error
 		site := c.Site
-		inputs[i] = BuildFlexInputs(&req.Terms, int64(req.PostedInterval), prior[site], cal, bp,
+		inputs[i] = BuildFlexInputs(&req.Terms, int64(req.PostedInterval), prior[site], cal, bp, p.FlexGuardIntervals,
 			func(iv int64) (int64, int64, int64, int64, bool) {
 				if iv < 0 || readErr != nil {
 					return 0, 0, 0, 0, false

@@ -366,22 +366,32 @@ func loadHistory(v *view, site wallet.Address, from, to int64, intervalSeconds u
 // ledger and the audit tool build them from a site's readings.
 type FlexInputs struct {
 	Series baseline.Series
-	Event  baseline.Event
+	// Event is the baseline's event: it begins at the guard.
+	Event baseline.Event
+	// Actual holds the readings of the guard intervals, then the window's.
 	Actual []baseline.Reading
+	// Guard is how many intervals before the window are settled as the
+	// pre-event guard: min(guard, Start − posted).
+	Guard int
 }
 
 // BuildFlexInputs turns a site's history into the baseline series and the
 // window's readings for a request. history(i) returns the accepted reading
 // of interval i, if any. The channel rule: ChannelNet uses import − export;
 // the device channels use the channel signed as load (battery: charge −
-// discharge; EV: charging), split into ImportWh/ExportWh by sign.
+// discharge; EV: charging), split into ImportWh/ExportWh by sign. guard is
+// the chain's FlexGuardIntervals: the readings from max(Start − guard,
+// posted) are settled, those before Start as the pre-event guard, and the
+// baseline's event begins there too.
 func BuildFlexInputs(t *FlexTerms, posted int64, priorEventStarts []uint64, cal baseline.Calendar, p baseline.Params,
-	history func(i int64) (imp, exp, batt, ev int64, ok bool)) FlexInputs {
+	guard uint32, history func(i int64) (imp, exp, batt, ev int64, ok bool)) FlexInputs {
 	m := baseline.Method(t.Method)
 	perDay := cal.IntervalsPerDay()
 	from := max(int64(t.Start)-(lookbackDays(m, p)+2)*perDay, 0)
 	to := int64(t.End)
-	in := FlexInputs{Series: baseline.Series{First: from, Wh: make([]int64, to-from), Missing: make([]bool, to-from)}}
+	first := max(int64(t.Start)-int64(guard), min(posted, int64(t.Start)))
+	in := FlexInputs{Series: baseline.Series{First: from, Wh: make([]int64, to-from), Missing: make([]bool, to-from)},
+		Guard: int(int64(t.Start) - first)}
 	channel := func(imp, exp, batt, ev int64) int64 {
 		switch t.Channel {
 		case ChannelBattery:
@@ -399,7 +409,7 @@ func BuildFlexInputs(t *FlexTerms, posted int64, priorEventStarts []uint64, cal 
 		}
 		in.Series.Wh[i-from] = channel(imp, exp, batt, ev)
 	}
-	for i := int64(t.Start); i < to; i++ {
+	for i := first; i < to; i++ {
 		imp, exp, batt, ev, ok := history(i)
 		r := baseline.Reading{Missing: !ok}
 		if ok {
@@ -422,8 +432,17 @@ func BuildFlexInputs(t *FlexTerms, posted int64, priorEventStarts []uint64, cal 
 			}
 		}
 	}
-	in.Event = baseline.Event{Start: int64(t.Start), End: to, Posted: posted, PriorEventDays: days}
+	in.Event = baseline.Event{Start: first, End: to, Posted: min(posted, first), PriorEventDays: days}
 	return in
+}
+
+// FlexGuard is a request's pre-event guard in intervals:
+// min(FlexGuardIntervals, Start − PostedInterval).
+func FlexGuard(r *FlexRequest, p *Params) uint32 {
+	if r.PostedInterval >= r.Terms.Start {
+		return 0
+	}
+	return uint32(min(uint64(p.FlexGuardIntervals), r.Terms.Start-r.PostedInterval))
 }
 
 // SettleFlex is the settlement of a request from its inputs: the single
@@ -434,11 +453,19 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 	m := baseline.Method(r.Terms.Method)
 	cms := make([]baseline.Commitment, len(r.Commitments))
 	results := make([]baseline.Result, len(r.Commitments))
+	guard := FlexGuard(r, p)
+	if len(inputs) != len(r.Commitments) {
+		return nil, fmt.Errorf("ledger: %d settlement inputs for %d commitments", len(inputs), len(r.Commitments))
+	}
 	for i, c := range r.Commitments {
+		if inputs[i].Guard != int(guard) {
+			return nil, fmt.Errorf("ledger: commitment %d: guard of %d intervals, the request's is %d", i, inputs[i].Guard, guard)
+		}
 		res, err := baseline.Compute(m, inputs[i].Series, inputs[i].Event, cal, bp)
 		cms[i] = baseline.Commitment{
 			Direction: baseline.Direction(r.Terms.Direction), IntervalSeconds: int64(p.IntervalSeconds),
 			CommittedW: int64(c.CommittedW), BaselineWh: res.BaselineWh, Actual: inputs[i].Actual,
+			GuardIntervals:       inputs[i].Guard,
 			PriceBaseUnitsPerKWh: r.Terms.PriceBaseUnitsPerKWh, PayoutCapPPM: int64(p.FlexPayoutCapPpm),
 			BondBaseUnits: c.BondBaseUnits,
 			// A missing reading counts as a full miss of that interval, so
@@ -461,14 +488,15 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 	}
 	fs := &FlexSettlement{RequestID: r.ID, EscrowBaseUnits: rs.EscrowBaseUnits, ClaimsBaseUnits: rs.ClaimsBaseUnits,
 		Scaled: rs.Scaled, PayoutsBaseUnits: rs.PayoutsBaseUnits, RefundBaseUnits: rs.RefundBaseUnits,
-		BondsBaseUnits: rs.BondsBaseUnits, SlashedBaseUnits: rs.SlashedBaseUnits, BondsReturn: rs.BondsReturnedBaseUnits}
+		BondsBaseUnits: rs.BondsBaseUnits, SlashedBaseUnits: rs.SlashedBaseUnits, BondsReturn: rs.BondsReturnedBaseUnits,
+		GuardIntervals: guard}
 	for i, s := range rs.Commitments {
 		c := r.Commitments[i]
 		res := results[i]
 		cr := FlexCommitmentResult{Site: c.Site, Owner: c.Owner, CommittedW: c.CommittedW, Status: uint8(s.Status),
 			DayType: uint8(res.DayType), AdjustKind: uint8(res.Adjustment.Kind), AdjustApplied: res.Adjustment.Applied,
 			AdjustRatio: res.Adjustment.RatioPPM, AdjustNumWh: res.Adjustment.AdditiveNumWh,
-			NetDeltaWh: s.NetDeltaWh, CommittedWhPerInterval: s.CommittedWhPerInterval, CommittedWh: s.CommittedWh, DeliveredWh: s.DeliveredWh,
+			GuardNetWh: s.GuardNetWh, NetDeltaWh: s.NetDeltaWh, CommittedWhPerInterval: s.CommittedWhPerInterval, CommittedWh: s.CommittedWh, DeliveredWh: s.DeliveredWh,
 			PerformancePPM: s.PerformancePPM, CapWh: s.CapWh, PaidWh: s.PaidWh, ClaimBaseUnits: s.ClaimBaseUnits,
 			PayoutBaseUnits: s.PayoutBaseUnits, ShortfallPPM: s.ShortfallPPM, BondBaseUnits: s.BondBaseUnits,
 			SlashBaseUnits: s.SlashBaseUnits, BondReturnedBaseUnits: s.BondReturnedBaseUnits}
@@ -525,7 +553,7 @@ func (x *executor) settle(r *FlexRequest) error {
 		if err != nil {
 			return err
 		}
-		inputs[i] = BuildFlexInputs(&r.Terms, int64(r.PostedInterval), evs.Starts, cal, bp, func(i int64) (int64, int64, int64, int64, bool) {
+		inputs[i] = BuildFlexInputs(&r.Terms, int64(r.PostedInterval), evs.Starts, cal, bp, x.params.FlexGuardIntervals, func(i int64) (int64, int64, int64, int64, bool) {
 			k := i - h.first
 			if k < 0 || k >= int64(len(h.present)) || !h.present[k] {
 				return 0, 0, 0, 0, false

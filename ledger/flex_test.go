@@ -171,7 +171,7 @@ func auditFromReadings(t *testing.T, c *testChain, req *FlexRequest) *FlexSettle
 	bp := FlexBaselineParams(req.Terms.Rules)
 	var inputs []FlexInputs
 	for _, cm := range req.Commitments {
-		inputs = append(inputs, BuildFlexInputs(&req.Terms, int64(req.PostedInterval), nil, cal, bp,
+		inputs = append(inputs, BuildFlexInputs(&req.Terms, int64(req.PostedInterval), nil, cal, bp, p.FlexGuardIntervals,
 			func(i int64) (int64, int64, int64, int64, bool) {
 				if i < 0 {
 					return 0, 0, 0, 0, false
@@ -327,5 +327,45 @@ func TestFlexPostingDayIsNotABaselineDay(t *testing.T) {
 	}
 	if a, err := c.l.AuditRequest(2); err != nil || !a.Match {
 		t.Fatalf("audit: %v", err)
+	}
+}
+
+// TestFlexGuardNetsPreEventLoad: a home that learns of the event at 08:00
+// and raises its load from 250 to 500 Wh per interval in the two hours
+// before the window (the pre-event guard, FlexGuardIntervals = 8) has the
+// 8 × 250 = 2000 Wh it drew there netted against the 4000 Wh it cut in the
+// window: delivered 2000 Wh, paid 0.4 FLX. The guard's intervals are stored
+// first, and the audit path agrees.
+func TestFlexGuardNetsPreEventLoad(t *testing.T) {
+	c := newTestChain(t, nil, Options{})
+	utility, owner := testKey(1), testKey(2)
+	sk := c.registerSite(owner, 1)
+	sites := []*siteChain{{key: sk}}
+	c.feed(owner, sites, 0, eventDay*perDay+32, func(int, uint64) uint32 { return 250 })
+	c.ok(c.signTx(utility, &FlexRequestTx{Terms: flexTerms()}))
+	c.ok(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: sk.Address(), CommittedW: 1000, BondBaseUnits: 100_000}))
+	c.feed(owner, sites, eventDay*perDay+32, (eventDay+1)*perDay, func(_ int, i uint64) uint32 {
+		switch {
+		case i >= evStart-8 && i < evStart:
+			return 500
+		case i >= evStart && i < evEnd:
+			return 0
+		}
+		return 250
+	})
+	fs, ok, _ := c.l.FlexSettlement(1)
+	if !ok || len(fs.Commitments) != 1 || fs.GuardIntervals != 8 {
+		t.Fatalf("settlement %+v", fs)
+	}
+	m := fs.Commitments[0]
+	if len(m.Intervals) != 24 || m.Intervals[0].ImportWh != 500 || m.Intervals[8].ImportWh != 0 {
+		t.Fatalf("intervals %+v", m.Intervals)
+	}
+	if m.GuardNetWh != -2000 || m.NetDeltaWh != 4000 || m.DeliveredWh != 2000 || m.CommittedWh != 4000 ||
+		m.PaidWh != 2000 || m.PayoutBaseUnits != 400_000 {
+		t.Fatalf("commitment %+v", m)
+	}
+	if a, err := c.l.AuditRequest(1); err != nil || !a.Match {
+		t.Fatalf("AuditRequest: %v %+v", err, a)
 	}
 }

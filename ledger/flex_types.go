@@ -213,8 +213,13 @@ type FlexCommitmentResult struct {
 	AdjustApplied bool
 	AdjustRatio   int64
 	AdjustNumWh   int64
-	Intervals     []FlexIntervalResult
+	// Intervals are the settlement's intervals: first the pre-event guard
+	// (FlexSettlement.GuardIntervals of them), then the window.
+	Intervals []FlexIntervalResult
 
+	// GuardNetWh is the signed net over the guard intervals; NetDeltaWh
+	// over the window (baseline.Settlement).
+	GuardNetWh                                                                      int64
 	NetDeltaWh                                                                      int64
 	CommittedWhPerInterval, CommittedWh, DeliveredWh, PerformancePPM, CapWh, PaidWh int64
 	ClaimBaseUnits, PayoutBaseUnits                                                 uint64
@@ -230,7 +235,10 @@ type FlexSettlement struct {
 	Scaled                                        bool
 	PayoutsBaseUnits, RefundBaseUnits             uint64
 	BondsBaseUnits, SlashedBaseUnits, BondsReturn uint64
-	Commitments                                   []FlexCommitmentResult
+	// GuardIntervals: how many intervals before the window were settled
+	// as the pre-event guard (min(FlexGuardIntervals, Start − posted)).
+	GuardIntervals uint32
+	Commitments    []FlexCommitmentResult
 }
 
 func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
@@ -245,6 +253,7 @@ func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
 	e.Uint64(s.BondsBaseUnits)
 	e.Uint64(s.SlashedBaseUnits)
 	e.Uint64(s.BondsReturn)
+	e.Uint32(s.GuardIntervals)
 	e.Uvarint(uint64(len(s.Commitments)))
 	for i := range s.Commitments {
 		c := &s.Commitments[i]
@@ -268,7 +277,7 @@ func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
 			e.Int64(iv.ExportWh)
 			e.Bool(iv.Missing)
 		}
-		for _, v := range []int64{c.NetDeltaWh, c.CommittedWhPerInterval, c.CommittedWh, c.DeliveredWh, c.PerformancePPM, c.CapWh, c.PaidWh} {
+		for _, v := range []int64{c.GuardNetWh, c.NetDeltaWh, c.CommittedWhPerInterval, c.CommittedWh, c.DeliveredWh, c.PerformancePPM, c.CapWh, c.PaidWh} {
 			e.Int64(v)
 		}
 		e.Uint64(c.ClaimBaseUnits)
@@ -292,6 +301,7 @@ func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
 	s.BondsBaseUnits = d.Uint64()
 	s.SlashedBaseUnits = d.Uint64()
 	s.BondsReturn = d.Uint64()
+	s.GuardIntervals = d.Uint32()
 	n := d.Count(maxFlexCommitments, 100)
 	if n > 0 {
 		s.Commitments = make([]FlexCommitmentResult, n)
@@ -325,7 +335,7 @@ func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
 			iv.ExportWh = d.Int64()
 			iv.Missing = d.Bool()
 		}
-		for _, p := range []*int64{&c.NetDeltaWh, &c.CommittedWhPerInterval, &c.CommittedWh, &c.DeliveredWh, &c.PerformancePPM, &c.CapWh, &c.PaidWh} {
+		for _, p := range []*int64{&c.GuardNetWh, &c.NetDeltaWh, &c.CommittedWhPerInterval, &c.CommittedWh, &c.DeliveredWh, &c.PerformancePPM, &c.CapWh, &c.PaidWh} {
 			*p = d.Int64()
 		}
 		c.ClaimBaseUnits = d.Uint64()

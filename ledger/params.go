@@ -87,6 +87,11 @@ type Params struct {
 	// FlexMinBondPpm: a commitment's bond is at least this share of the
 	// most it could be paid (price × committed energy).
 	FlexMinBondPpm uint32 `json:"flex_min_bond_ppm"`
+	// FlexGuardIntervals is the pre-event guard: up to this many intervals
+	// before a window, and not before the request was posted, are settled
+	// with it, and energy a site drew above its baseline there is netted
+	// against its delivery (baseline.Settle). 0 turns the guard off.
+	FlexGuardIntervals uint32 `json:"flex_guard_intervals"`
 }
 
 // DefaultParams are the devnet's rules.
@@ -117,6 +122,7 @@ func DefaultParams() Params {
 		FlexSlashThresholdPpm:  500_000,
 		FlexMaxSlashPpm:        1_000_000,
 		FlexMinBondPpm:         100_000,
+		FlexGuardIntervals:     8,
 	}
 }
 
@@ -159,6 +165,8 @@ func (p *Params) Validate() error {
 		return bad("flex_payout_cap_ppm %d: want 1..10,000,000", p.FlexPayoutCapPpm)
 	case p.FlexSlashThresholdPpm < 1 || p.FlexSlashThresholdPpm > 1_000_000 || p.FlexMaxSlashPpm > 1_000_000 || p.FlexMinBondPpm > 1_000_000:
 		return bad("a flexibility ppm value is out of range")
+	case p.FlexGuardIntervals > p.FlexMaxWindowIntervals:
+		return bad("flex_guard_intervals %d exceeds flex_max_window_intervals %d", p.FlexGuardIntervals, p.FlexMaxWindowIntervals)
 	}
 	return nil
 }
@@ -194,6 +202,7 @@ func (p *Params) EncodeTo(e *codec.Encoder) {
 	e.Uint32(p.FlexSlashThresholdPpm)
 	e.Uint32(p.FlexMaxSlashPpm)
 	e.Uint32(p.FlexMinBondPpm)
+	e.Uint32(p.FlexGuardIntervals)
 }
 
 // DecodeFrom reads the canonical encoding and validates it.
@@ -224,6 +233,7 @@ func (p *Params) DecodeFrom(d *codec.Decoder) {
 	p.FlexSlashThresholdPpm = d.Uint32()
 	p.FlexMaxSlashPpm = d.Uint32()
 	p.FlexMinBondPpm = d.Uint32()
+	p.FlexGuardIntervals = d.Uint32()
 	if d.Err() == nil {
 		if err := p.Validate(); err != nil {
 			d.Fail(err)

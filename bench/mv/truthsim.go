@@ -444,7 +444,7 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 		// is scaled down.
 		capWh := w * int64(params.IntervalSeconds) / 3600 * n * int64(params.FlexPayoutCapPpm) / 1_000_000
 		req.EscrowBaseUnits += simPrice * uint64(capWh) / 1000
-		inputs = append(inputs, ledger.BuildFlexInputs(&req.Terms, e.posted, tr.priorStarts(hi, j), tr.cal, bp,
+		inputs = append(inputs, ledger.BuildFlexInputs(&req.Terms, e.posted, tr.priorStarts(hi, j), tr.cal, bp, params.FlexGuardIntervals,
 			func(i int64) (int64, int64, int64, int64, bool) {
 				if i < 0 || i >= int64(len(t.imp)) {
 					return 0, 0, 0, 0, false

@@ -151,32 +151,39 @@ func (a *app) printAudit(au *ledger.Audit, intervals bool) {
 		re.SlashedBaseUnits, c.SlashedBaseUnits)
 	if intervals {
 		for _, m := range re.Commitments {
-			a.printIntervals(r.Terms.Start, r.Terms.Direction, &m)
+			a.printIntervals(r.Terms.Start, re.GuardIntervals, r.Terms.Direction, &m)
 		}
 	}
 	fmt.Fprintln(a.stdout)
 }
 
-func (a *app) printIntervals(start uint64, dir uint8, m *ledger.FlexCommitmentResult) {
+// printIntervals prints one commitment's intervals: first the pre-event
+// guard (marked "guard"), then the window.
+func (a *app) printIntervals(start uint64, guard uint32, dir uint8, m *ledger.FlexCommitmentResult) {
 	fmt.Fprintf(a.stdout, "  site %s: baseline days %v, adjustment applied %v (ratio %d ppm, additive %d Wh)\n",
 		m.Site.Hex(), m.SelectedDays, m.AdjustApplied, m.AdjustRatio, m.AdjustNumWh)
 	tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "  interval\tbaseline Wh\timport Wh\texport Wh\tactual Wh\tdelta Wh\t")
+	fmt.Fprintln(tw, "  interval\t\tbaseline Wh\timport Wh\texport Wh\tactual Wh\tdelta Wh\t")
+	first := start - uint64(guard)
 	for k, iv := range m.Intervals {
+		part := "window"
+		if k < int(guard) {
+			part = "guard"
+		}
 		actual := iv.ImportWh - iv.ExportWh
 		delta := iv.BaselineWh - actual
 		if dir == ledger.FlexUp {
 			delta = -delta
 		}
 		if iv.Missing {
-			fmt.Fprintf(tw, "  %d\t%d\tmissing\t\t\t-%d\t\n", start+uint64(k), iv.BaselineWh, m.CommittedWhPerInterval)
+			fmt.Fprintf(tw, "  %d\t%s\t%d\tmissing\t\t\t-%d\t\n", first+uint64(k), part, iv.BaselineWh, m.CommittedWhPerInterval)
 			continue
 		}
-		fmt.Fprintf(tw, "  %d\t%d\t%d\t%d\t%d\t%d\t\n", start+uint64(k), iv.BaselineWh, iv.ImportWh, iv.ExportWh, actual, delta)
+		fmt.Fprintf(tw, "  %d\t%s\t%d\t%d\t%d\t%d\t%d\t\n", first+uint64(k), part, iv.BaselineWh, iv.ImportWh, iv.ExportWh, actual, delta)
 	}
 	tw.Flush()
-	fmt.Fprintf(a.stdout, "  net %d Wh → delivered %d Wh of %d committed (%d ppm), paid %d Wh\n",
-		m.NetDeltaWh, m.DeliveredWh, m.CommittedWh, m.PerformancePPM, m.PaidWh)
+	fmt.Fprintf(a.stdout, "  window net %d Wh, guard net %d Wh → delivered max(0, %d + min(0, %d)) = %d Wh of %d committed (%d ppm), paid %d Wh\n",
+		m.NetDeltaWh, m.GuardNetWh, m.NetDeltaWh, m.GuardNetWh, m.DeliveredWh, m.CommittedWh, m.PerformancePPM, m.PaidWh)
 }
 
 // offlineTerms is the --terms file: a request as a utility would describe
@@ -265,7 +272,7 @@ func (a *app) mvOffline(csvFile, termsFile string, asJSON, intervals bool) error
 	if err := cal.Validate(); err != nil {
 		return err
 	}
-	in := ledger.BuildFlexInputs(&t, int64(ot.PostedInterval), nil, cal, ledger.FlexBaselineParams(ot.Rules),
+	in := ledger.BuildFlexInputs(&t, int64(ot.PostedInterval), nil, cal, ledger.FlexBaselineParams(ot.Rules), p.FlexGuardIntervals,
 		func(i int64) (int64, int64, int64, int64, bool) {
 			r, ok := rows[i]
 			return r[0], r[1], r[2] - r[3], r[4], ok

@@ -54,7 +54,9 @@
 //	high-x-of-y[k]= ⌊(Σ_d Wh_d[k]·m + A·n − B) / (n·m)⌋
 //	delta[k]      = baseline[k] − actual[k] (down), actual[k] − baseline[k]
 //	                (up), 0 if interval k has no reading; exact, signed
-//	delivered     = max(0, Σ_k delta[k])   (one floor at 0, for the event)
+//	guard         = Σ_k delta[k] over the guard intervals before the window
+//	delivered     = max(0, Σ_k delta[k] + min(0, guard))   (one floor at 0,
+//	                for the event; k over the window)
 //	committed     = ⌊W · L / 3600⌋ per interval
 //	performance   = ⌊delivered · 10^6 / committed⌋
 //	paid Wh       = min(delivered, ⌊committed · cap / 10^6⌋)
@@ -82,7 +84,11 @@
 // on or after the local day of posting, and the day-of adjustment is skipped
 // unless its window ends by the posting interval, so nothing a site does
 // after the posting moves its baseline (TestNoGamingAfterPosting,
-// TestPropertyNoGaming). Days with a missing interval are not used; with
+// TestPropertyNoGaming). What it draws above its baseline in the guard
+// intervals between the posting and the window (pre-charging a battery
+// from the grid, pre-heating, inflating a day-of adjustment) is netted
+// against the event, so moving energy out of the window into the hours
+// just before it pays nothing (Settle, pre-event guard). Days with a missing interval are not used; with
 // too few days a method returns *InsufficientDataError with the count it
 // had, and settlement applies the NoBaseline rule: nothing delivered, paid
 // or slashed, bond returned. A missing reading inside the event window

@@ -31,6 +31,45 @@ func randCommitment(rng *rand.Rand) Commitment {
 	return c
 }
 
+// randGuarded is randCommitment with a random pre-event guard and missing
+// rule.
+func randGuarded(rng *rand.Rand) Commitment {
+	c := randCommitment(rng)
+	c.GuardIntervals = rng.IntN(len(c.Actual))
+	c.PenalizeMissing = rng.IntN(2) == 0
+	return c
+}
+
+// The pre-event guard only ever lowers delivery: settling the same
+// commitment without its guard intervals delivers at least as much, and
+// DeliveredWh = max(0, NetDeltaWh + min(0, GuardNetWh)) exactly.
+func TestPropertyGuardNeverPays(t *testing.T) {
+	rng := rand.New(rand.NewPCG(propSeed, 9))
+	for it := range 3000 {
+		c := randGuarded(rng)
+		s, err := Settle(c, DefaultSlash())
+		if err != nil {
+			t.Fatalf("it %d: %v", it, err)
+		}
+		w := c
+		g := c.GuardIntervals
+		w.GuardIntervals, w.Actual = 0, c.Actual[g:]
+		if !c.NoBaseline {
+			w.BaselineWh = c.BaselineWh[g:]
+		}
+		ws, err := Settle(w, DefaultSlash())
+		if err != nil {
+			t.Fatalf("it %d: window only: %v", it, err)
+		}
+		if s.DeliveredWh > ws.DeliveredWh || s.NetDeltaWh != ws.NetDeltaWh || s.CommittedWh != ws.CommittedWh {
+			t.Fatalf("it %d: with guard %+v, without %+v", it, s, ws)
+		}
+		if want := max(0, s.NetDeltaWh+min(0, s.GuardNetWh)); s.DeliveredWh != want {
+			t.Fatalf("it %d: delivered %d, want %d", it, s.DeliveredWh, want)
+		}
+	}
+}
+
 // Payouts never exceed the escrow, each payout never exceeds its claim, a
 // slash never exceeds its bond, and nothing is created or lost:
 // payouts + refund + slashes + bonds returned = escrow + bonds.
@@ -48,7 +87,7 @@ func TestPropertyEscrowConservation(t *testing.T) {
 		}
 		cs := make([]Commitment, rng.IntN(9))
 		for k := range cs {
-			cs[k] = randCommitment(rng)
+			cs[k] = randGuarded(rng)
 		}
 		sched := SlashSchedule{ThresholdPPM: 1 + rng.Int64N(PPM), MaxSlashPPM: rng.Int64N(PPM + 1)}
 		rs, err := SettleRequest(escrow, cs, sched)

@@ -58,6 +58,10 @@ type Commitment struct {
 	// PenalizeMissing prices an interval without a valid reading as a full
 	// miss: DeltaWh = −CommittedWhPerInterval instead of 0 (see Settle).
 	PenalizeMissing bool
+	// GuardIntervals is how many of the first entries of Actual and
+	// BaselineWh lie before the window: the pre-event guard (see Settle).
+	// 0 ≤ GuardIntervals < len(Actual).
+	GuardIntervals int
 }
 
 // SlashSchedule is the bond-slashing rule: below ThresholdPPM of
@@ -109,6 +113,9 @@ type IntervalSettlement struct {
 	// ActualWh = ImportWh − ExportWh (net load).
 	ActualWh int64
 	Missing  bool
+	// Guard marks an interval of the pre-event guard (before the window):
+	// its DeltaWh sums into GuardNetWh, not NetDeltaWh, and it commits 0 Wh.
+	Guard bool
 	// DeltaWh is the interval's signed contribution to the event's net
 	// delivery, not floored: BaselineWh − ActualWh for Down, ActualWh −
 	// BaselineWh for Up. It is negative when the site moved the wrong way
@@ -124,11 +131,15 @@ type Settlement struct {
 	Status    Status
 	Intervals []IntervalSettlement
 	// CommittedWhPerInterval = ⌊CommittedW · IntervalSeconds / 3600⌋;
-	// CommittedWh is that times the number of intervals.
+	// CommittedWh is that times the number of window intervals.
 	CommittedWhPerInterval, CommittedWh int64
-	// NetDeltaWh = Σ Intervals[k].DeltaWh, signed (missing intervals add
-	// 0); DeliveredWh = max(0, NetDeltaWh). The floor at zero is applied
-	// once, to the event's net, never per interval.
+	// GuardIntervals is Commitment.GuardIntervals; GuardNetWh = Σ DeltaWh
+	// over them (signed).
+	GuardIntervals int
+	GuardNetWh     int64
+	// NetDeltaWh = Σ DeltaWh over the window's intervals, signed;
+	// DeliveredWh = max(0, NetDeltaWh + min(0, GuardNetWh)). The floor at
+	// zero is applied once, to the event's net, never per interval.
 	NetDeltaWh, DeliveredWh int64
 	// PerformancePPM = ⌊DeliveredWh · 10^6 / CommittedWh⌋ (may exceed 10^6).
 	PerformancePPM int64
@@ -157,6 +168,9 @@ func (c Commitment) validate() error {
 	}
 	if len(c.Actual) == 0 || len(c.Actual) > 1<<20 {
 		return fmt.Errorf("%w: %d event intervals", ErrInput, len(c.Actual))
+	}
+	if c.GuardIntervals < 0 || c.GuardIntervals >= len(c.Actual) {
+		return fmt.Errorf("%w: %d guard intervals of %d", ErrInput, c.GuardIntervals, len(c.Actual))
 	}
 	if !c.NoBaseline && len(c.BaselineWh) != len(c.Actual) {
 		return fmt.Errorf("%w: %d baseline values for %d intervals", ErrInput, len(c.BaselineWh), len(c.Actual))
@@ -189,13 +203,15 @@ func (s SlashSchedule) validate() error {
 //     DeltaWh = 0: it adds nothing (neither credit nor its baseline) —
 //     proving delivery is the site's job, so a missing reading counts
 //     against performance.
-//  2. NetDeltaWh = Σ_k DeltaWh (exact; missing intervals add 0);
-//     DeliveredWh = max(0, NetDeltaWh). Intervals above and below the
-//     baseline cancel, so load noise that averages out over the event is
-//     not paid, and a site cannot be paid for a down and an up request on
-//     the same readings: their NetDeltaWh are opposite.
+//  2. NetDeltaWh = Σ_k DeltaWh over the window (exact; missing intervals
+//     add 0); GuardNetWh = Σ_k DeltaWh over the guard intervals before it;
+//     DeliveredWh = max(0, NetDeltaWh + min(0, GuardNetWh)). Intervals
+//     above and below the baseline cancel, so load noise that averages out
+//     over the event is not paid, and a site cannot be paid for a down and
+//     an up request on the same readings: their NetDeltaWh are opposite.
 //  3. CommittedWhPerInterval = ⌊CommittedW · IntervalSeconds / 3600⌋ (must
-//     be ≥ 1); CommittedWh = that × intervals (missing ones included).
+//     be ≥ 1); CommittedWh = that × window intervals (missing ones
+//     included; guard intervals commit nothing).
 //  4. PerformancePPM = ⌊DeliveredWh · 10^6 / CommittedWh⌋.
 //  5. CapWh = ⌊CommittedWh · PayoutCapPPM / 10^6⌋; PaidWh = min(DeliveredWh,
 //     CapWh); ClaimBaseUnits = ⌊PriceBaseUnitsPerKWh · PaidWh / 1000⌋
@@ -203,8 +219,9 @@ func (s SlashSchedule) validate() error {
 //  6. Slash per the SlashSchedule; the rest of the bond is returned.
 //
 // In a spreadsheet with one row per interval: DeltaWh = B − (I − E) for
-// Down, (I − E) − B for Up, 0 on a missing row; DeliveredWh =
-// MAX(0, SUM(DeltaWh)); then steps 3–6 with FLOOR. Steps 1–2 are exact
+// Down, (I − E) − B for Up, 0 on a missing row (−CommittedWhPerInterval
+// with PenalizeMissing); DeliveredWh = MAX(0, SUM(window DeltaWh) +
+// MIN(0, SUM(guard DeltaWh))); then steps 3–6 with FLOOR. Steps 1–2 are exact
 // (whole Wh in, whole Wh out), so the first rounding is step 3.
 //
 // A missing interval adds 0, while a reading on the wrong side of the
@@ -216,6 +233,16 @@ func (s SlashSchedule) validate() error {
 // −CommittedWhPerInterval. Withholding then gains only where the withheld
 // interval was worse than missing the whole commitment, and a lost reading
 // costs an honest site at most that one interval's commitment.
+//
+// Pre-event guard: the first GuardIntervals entries of Actual lie before
+// the window, after the site learned of the event. Energy it moved the
+// wrong way there (drawn above its baseline before a down event: charging
+// a battery from the grid, pre-heating, or raising load to inflate a day-of
+// adjustment) is netted against the event, because the grid paid for it;
+// movement the right way there is not paid (it was not asked for). So
+// GuardNetWh only ever lowers DeliveredWh, and a site that gains energy in
+// the window by drawing it just before gains nothing. Missing guard
+// readings follow the same missing rule as the window's.
 //
 // NoBaseline rule: when the baseline method could not build a baseline
 // (Commitment.NoBaseline, after ErrInsufficientData), the site can neither
@@ -238,36 +265,40 @@ func Settle(c Commitment, sched SlashSchedule) (Settlement, error) {
 	if s.CommittedWhPerInterval < 1 {
 		return s, fmt.Errorf("%w: %d W over %d s commits less than 1 Wh per interval", ErrInput, c.CommittedW, c.IntervalSeconds)
 	}
-	if s.CommittedWh, err = mulI(s.CommittedWhPerInterval, n); err != nil {
+	s.GuardIntervals = c.GuardIntervals
+	if s.CommittedWh, err = mulI(s.CommittedWhPerInterval, n-int64(c.GuardIntervals)); err != nil {
 		return s, err
 	}
 	for k, r := range c.Actual {
 		iv := &s.Intervals[k]
 		iv.ImportWh, iv.ExportWh, iv.Missing = r.ImportWh, r.ExportWh, r.Missing
-		iv.CommittedWh = s.CommittedWhPerInterval
+		iv.Guard = k < c.GuardIntervals
+		if !iv.Guard {
+			iv.CommittedWh = s.CommittedWhPerInterval
+		}
 		iv.ActualWh = r.ImportWh - r.ExportWh // both ≥ 0: cannot overflow
 		if c.NoBaseline {
 			continue
 		}
 		iv.BaselineWh = c.BaselineWh[k]
-		if r.Missing {
-			if c.PenalizeMissing {
-				iv.DeltaWh = -s.CommittedWhPerInterval
-				if s.NetDeltaWh, err = addI(s.NetDeltaWh, iv.DeltaWh); err != nil {
-					return s, fmt.Errorf("interval %d: net: %w", k, err)
-				}
-			}
+		switch {
+		case r.Missing && !c.PenalizeMissing:
 			continue
-		}
-		if c.Direction == Down {
+		case r.Missing:
+			iv.DeltaWh = -s.CommittedWhPerInterval
+		case c.Direction == Down:
 			iv.DeltaWh, err = subI(iv.BaselineWh, iv.ActualWh)
-		} else {
+		default:
 			iv.DeltaWh, err = subI(iv.ActualWh, iv.BaselineWh)
 		}
 		if err != nil {
 			return s, fmt.Errorf("interval %d: %w", k, err)
 		}
-		if s.NetDeltaWh, err = addI(s.NetDeltaWh, iv.DeltaWh); err != nil {
+		sum := &s.NetDeltaWh
+		if iv.Guard {
+			sum = &s.GuardNetWh
+		}
+		if *sum, err = addI(*sum, iv.DeltaWh); err != nil {
 			return s, fmt.Errorf("interval %d: net: %w", k, err)
 		}
 	}
@@ -276,7 +307,11 @@ func Settle(c Commitment, sched SlashSchedule) (Settlement, error) {
 		s.BondReturnedBaseUnits = c.BondBaseUnits
 		return s, nil
 	}
-	s.DeliveredWh = max(s.NetDeltaWh, 0)
+	net, err := addI(s.NetDeltaWh, min(s.GuardNetWh, 0))
+	if err != nil {
+		return s, fmt.Errorf("net with guard: %w", err)
+	}
+	s.DeliveredWh = max(net, 0)
 	if s.PerformancePPM, err = FloorMulDiv(s.DeliveredWh, PPM, s.CommittedWh); err != nil {
 		return s, err
 	}

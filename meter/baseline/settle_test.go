@@ -132,6 +132,61 @@ func ivField(s Settlement, f func(IntervalSettlement) int64) []int64 {
 }
 
 // The NoBaseline rule: nothing delivered, paid or slashed.
+// The pre-event guard, by hand. 1 kW down over two hourly intervals
+// (1000 Wh each, 2000 Wh committed), with two guard hours before the
+// window:
+//
+//	hour   | baseline | actual | delta
+//	guard1 |   1500   |  2900  | −1400  (raised load after the posting)
+//	guard2 |   1500   |  1300  |   200  (a decrease before the window)
+//	win1   |   2000   |   800  |  1200
+//	win2   |   2000   |   900  |  1100
+//
+// Window net 2300 Wh; guard net −1200 Wh; delivered max(0, 2300 +
+// min(0, −1200)) = 1100 Wh; performance ⌊1100·10^6/2000⌋ = 550000 ppm;
+// payout ⌊100000·1100/1000⌋ = 110000. Had the guard come out positive
+// (+200 alone) it would not have been paid: delivered stays 2300.
+func TestSettleGuard(t *testing.T) {
+	com := Commitment{
+		Direction: Down, IntervalSeconds: 3600, CommittedW: 1000, GuardIntervals: 2,
+		BaselineWh:           []int64{1500, 1500, 2000, 2000},
+		Actual:               []Reading{{ImportWh: 2900}, {ImportWh: 1300}, {ImportWh: 800}, {ImportWh: 900}},
+		PriceBaseUnitsPerKWh: 100_000, PayoutCapPPM: PPM, BondBaseUnits: 1_000_000,
+	}
+	s, err := Settle(com, DefaultSlash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eqInts(t, "delta", ivField(s, func(iv IntervalSettlement) int64 { return iv.DeltaWh }), []int64{-1400, 200, 1200, 1100})
+	eqInts(t, "committed", ivField(s, func(iv IntervalSettlement) int64 { return iv.CommittedWh }), []int64{0, 0, 1000, 1000})
+	if !s.Intervals[0].Guard || !s.Intervals[1].Guard || s.Intervals[2].Guard {
+		t.Fatalf("guard flags %+v", s.Intervals)
+	}
+	if s.GuardIntervals != 2 || s.GuardNetWh != -1200 || s.NetDeltaWh != 2300 || s.DeliveredWh != 1100 ||
+		s.CommittedWh != 2000 || s.PerformancePPM != 550000 || s.PaidWh != 1100 || s.PayoutBaseUnits != 110000 ||
+		s.SlashBaseUnits != 0 {
+		t.Fatalf("settlement %+v", s)
+	}
+	// A guard that came out the right way is not paid.
+	com.Actual[0].ImportWh = 1500
+	if s, err = Settle(com, DefaultSlash()); err != nil || s.GuardNetWh != 200 || s.DeliveredWh != 2300 {
+		t.Fatalf("positive guard: %+v, %v", s, err)
+	}
+	// A guard reading withheld counts as a full miss of an interval
+	// (PenalizeMissing), so withholding the inflated hour does not pay.
+	com.Actual[0] = Reading{Missing: true}
+	com.PenalizeMissing = true
+	if s, err = Settle(com, DefaultSlash()); err != nil || s.GuardNetWh != -800 || s.DeliveredWh != 1500 {
+		t.Fatalf("missing guard reading: %+v, %v", s, err)
+	}
+	// The same delivery without a guard: the window alone.
+	com = Commitment{Direction: Down, IntervalSeconds: 3600, CommittedW: 1000, BaselineWh: []int64{2000, 2000},
+		Actual: []Reading{{ImportWh: 800}, {ImportWh: 900}}, PriceBaseUnitsPerKWh: 100_000, PayoutCapPPM: PPM}
+	if s, err = Settle(com, DefaultSlash()); err != nil || s.DeliveredWh != 2300 || s.GuardNetWh != 0 {
+		t.Fatalf("no guard: %+v, %v", s, err)
+	}
+}
+
 func TestSettleNoBaseline(t *testing.T) {
 	s, err := Settle(Commitment{Direction: Down, IntervalSeconds: 900, CommittedW: 3000, NoBaseline: true,
 		Actual: []Reading{{ImportWh: 10}, {Missing: true}}, PriceBaseUnitsPerKWh: 1, PayoutCapPPM: PPM,
@@ -183,6 +238,8 @@ func TestSettleRejectsBadInput(t *testing.T) {
 		func(c *Commitment) { c.Actual = nil; c.BaselineWh = nil },
 		func(c *Commitment) { c.Actual = []Reading{{ImportWh: -1}} },
 		func(c *Commitment) { c.PayoutCapPPM = -1 },
+		func(c *Commitment) { c.GuardIntervals = -1 },
+		func(c *Commitment) { c.GuardIntervals = 1 }, // no window left
 	}
 	for i, f := range bad {
 		c := ok
