@@ -30,6 +30,11 @@ type PopulationConfig struct {
 	PartialPpm int64 // homes that follow a dispatch partly
 	IgnorePpm  int64 // homes that ignore a dispatch
 	GamePpm    int64 // homes that game their baseline; the rest comply
+	// GameHomes, when positive, replaces GamePpm by an exact count: the
+	// first GameHomes homes (by index) with a battery or a flexible load
+	// game — the devices a gaming home games with — and no other home
+	// does. Those that would have gamed by GamePpm comply instead.
+	GameHomes int
 }
 
 // DefaultPopulation is the devnet's neighbourhood: n homes around
@@ -53,7 +58,8 @@ func SimSiteKey(seed uint64, i int) (*wallet.PrivateKey, error) {
 	return wallet.GenerateKeyFrom(rand.NewChaCha8(sha256.Sum256(b[:])))
 }
 
-// SimHomeConfig returns the configuration of home i of a population.
+// SimHomeConfig returns the configuration of home i of a population, by
+// GamePpm (NewPopulation applies GameHomes, which depends on earlier homes).
 func SimHomeConfig(pc PopulationConfig, i int) HomeConfig {
 	r := rand.New(rand.NewPCG(pc.Seed, uint64(i)^0x5eed_0000_0000_0000))
 	ppm := func() int64 { return r.Int64N(1_000_000) }
@@ -115,12 +121,24 @@ func NewPopulation(clk SimClock, pc PopulationConfig, log *slog.Logger) (*Fleet,
 		return nil, fmt.Errorf("%w: %d homes", ErrSimConfig, pc.Homes)
 	}
 	f := &Fleet{Homes: make([]*Home, pc.Homes)}
+	gamers := 0
 	for i := range f.Homes {
 		k, err := SimSiteKey(pc.Seed, i)
 		if err != nil {
 			return nil, err
 		}
-		h, err := NewHome(clk, SimHomeConfig(pc, i), k, log)
+		c := SimHomeConfig(pc, i)
+		if pc.GameHomes > 0 {
+			if c.Behaviour == BehaviourGame {
+				c.Behaviour, c.GameExtraW = BehaviourComply, 0
+			}
+			if gamers < pc.GameHomes && (c.BatteryCapacityWh > 0 || c.FlexW > 0) {
+				gamers++
+				c.Behaviour, c.PartialPpm = BehaviourGame, 0
+				c.GameExtraW = 500 + int64(c.Seed%16)*100 // 500–2000 W, as by GamePpm
+			}
+		}
+		h, err := NewHome(clk, c, k, log)
 		if err != nil {
 			return nil, fmt.Errorf("home %d: %w", i, err)
 		}

@@ -668,3 +668,43 @@ func BenchmarkSimStep(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "home-intervals/s")
 }
+
+// TestPopulationGameHomes: GameHomes makes exactly that many homes game,
+// the first ones with a battery or a flexible load, and changes nothing
+// else about any home.
+func TestPopulationGameHomes(t *testing.T) {
+	clk := SimClock{GenesisUnix: 1_780_000_000, IntervalS: 900}
+	pc := DefaultPopulation(1, 60)
+	byPpm, err := NewPopulation(clk, pc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.GameHomes = 2
+	exact, err := NewPopulation(clk, pc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gamers []int
+	for i, h := range exact.Homes {
+		c, c0 := h.Config(), byPpm.Homes[i].Config()
+		if c.Behaviour == BehaviourGame {
+			gamers = append(gamers, i)
+			if c.BatteryCapacityWh == 0 && c.FlexW == 0 || c.GameExtraW < 500 || c.GameExtraW > 2000 {
+				t.Fatalf("home %d games without a battery or flexible load, or with %d W", i, c.GameExtraW)
+			}
+			continue
+		}
+		if c0.Behaviour != BehaviourGame && c != c0 {
+			t.Fatalf("home %d changed: %+v vs %+v", i, c, c0)
+		}
+	}
+	if len(gamers) != 2 {
+		t.Fatalf("gaming homes %v", gamers)
+	}
+	for i := 0; i < gamers[1]; i++ {
+		c := exact.Homes[i].Config()
+		if i != gamers[0] && (c.BatteryCapacityWh > 0 || c.FlexW > 0) {
+			t.Fatalf("home %d has a battery or flexible load but does not game before home %d", i, gamers[1])
+		}
+	}
+}
