@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
 	"github.com/gridmint/gridmint/consensus"
 	"github.com/gridmint/gridmint/ledger"
 	"github.com/gridmint/gridmint/meter"
@@ -44,6 +46,16 @@ type DevnetConfig struct {
 	Progress func(done float64)
 	// Debug turns on the nodes' debug logs.
 	Debug bool
+	// EpochBlocks is the epoch length in blocks (default: an hour of
+	// blocks); the validator set can change at each epoch's end.
+	EpochBlocks uint64
+	// CrashableFS keeps each validator's data directory on its own
+	// in-memory file system that can lose its unsynced writes
+	// (vfs.NewCrashableMem), so that CrashValidator can cut its power.
+	CrashableFS bool
+
+	// sent, if set, sees every message a validator process sends (tests).
+	sent func(i int, topic Topic, data []byte)
 }
 
 // Devnet is a running network: validators on an in-process network in
@@ -68,6 +80,22 @@ type Devnet struct {
 	stopped bool
 	// interrupt asks Run to stop at the next event (from a signal handler).
 	interrupt atomic.Bool
+
+	// links[i] is the transport of validator i's current process; fs[i]
+	// its file system (CrashableFS). A crash cuts the link and replaces
+	// the file system with a crash clone of it.
+	links   []*link
+	fs      []*vfs.MemFS
+	crashes uint64
+	// armed[i] > 0: validator i crashes after that many more syncs of its
+	// WAL (tests); armedPct is the unsynced data percent of that crash.
+	armed    map[int]int
+	armedPct map[int]int
+	// restarted, if set, is called with each process started after a
+	// crash, before it runs (tests); crashedAt is the height the crashed
+	// process had committed at the instant of the last crash.
+	restarted func(i int, n *Node)
+	crashedAt uint64
 
 	stats DevnetStats
 	// truth: for each (request, site) commitment, the simulator's true
@@ -166,7 +194,8 @@ func NewDevnet(cfg DevnetConfig) (*Devnet, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	d := &Devnet{cfg: cfg, dir: cfg.Dir, nonces: map[wallet.Address]uint64{}, homeOf: map[wallet.Address]int{}}
+	d := &Devnet{cfg: cfg, dir: cfg.Dir, nonces: map[wallet.Address]uint64{}, homeOf: map[wallet.Address]int{},
+		armed: map[int]int{}, armedPct: map[int]int{}}
 	if d.dir == "" {
 		dir, err := os.MkdirTemp("", "gridmint-devnet-")
 		if err != nil {
@@ -176,6 +205,9 @@ func NewDevnet(cfg DevnetConfig) (*Devnet, error) {
 	}
 	g := &ledger.Genesis{ChainID: "gridmint-devnet", GenesisTime: devnetGenesisTime, Params: ledger.DefaultParams()}
 	g.Params.EpochBlocks = uint64(3_600_000 / cfg.BlockIntervalMs) // an hour
+	if cfg.EpochBlocks > 0 {
+		g.Params.EpochBlocks = cfg.EpochBlocks
+	}
 	for i := 0; i < cfg.Validators; i++ {
 		vk, ck := derivedKey(cfg.Seed, "validator", i), derivedKey(cfg.Seed, "consensus", i)
 		d.valKeys, d.conKeys = append(d.valKeys, vk), append(d.conKeys, ck)
@@ -233,34 +265,74 @@ func (d *Devnet) ValidatorDir(i int) string {
 	return filepath.Join(d.dir, fmt.Sprintf("validator-%d", i))
 }
 
+// link is the transport of one process of validator i. A crash cuts it:
+// whatever the abandoned process still does sends nothing.
+type link struct {
+	d   *Devnet
+	i   int
+	cut bool
+}
+
+func (l *link) Broadcast(topic Topic, data []byte) {
+	if l.cut {
+		return
+	}
+	if l.d.cfg.sent != nil {
+		l.d.cfg.sent(l.i, topic, data)
+	}
+	l.d.net.Endpoint(l.i).Broadcast(topic, data)
+}
+
+func (l *link) RequestBlocks(from uint64) {
+	if !l.cut {
+		l.d.net.Endpoint(l.i).RequestBlocks(from)
+	}
+}
+
 func (d *Devnet) startValidator(i int) error {
 	logger := slog.New(slog.DiscardHandler)
 	if d.cfg.Debug {
 		logger = slog.New(slog.NewTextHandler(d.cfg.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	for len(d.nodes) <= i {
+		d.nodes, d.links, d.fs = append(d.nodes, nil), append(d.links, nil), append(d.fs, nil)
+	}
 	dir := d.ValidatorDir(i)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	fsys, nodeFS := vfs.Default, vfs.FS(nil)
+	if d.cfg.CrashableFS {
+		if d.fs[i] == nil {
+			d.fs[i] = vfs.NewCrashableMem()
+		}
+		fsys, nodeFS = d.fs[i], d.fs[i]
+	}
+	if err := mkdirAllDurable(fsys, dir); err != nil {
 		return err
 	}
 	j, _ := d.genesis.JSON()
-	if err := os.WriteFile(filepath.Join(dir, "genesis.json"), j, 0o644); err != nil {
+	if err := writeFileDurable(fsys, filepath.Join(dir, "genesis.json"), j); err != nil {
 		return err
 	}
+	lk := &link{d: d, i: i}
+	d.links[i] = lk
 	var onCommit func(*Node, *ledger.Block, *ledger.BlockResult)
 	if i == 0 {
-		onCommit = d.observe
+		onCommit = func(n *Node, b *ledger.Block, r *ledger.BlockResult) {
+			if !lk.cut {
+				d.observe(n, b, r)
+			}
+		}
 	}
 	n, err := NewNode(NodeConfig{Name: fmt.Sprintf("validator-%d", i), Dir: dir, Genesis: d.genesis,
-		Account: d.valKeys[i], ConsKey: d.conKeys[i], Net: d.net.Endpoint(i), BlockIntervalMs: d.cfg.BlockIntervalMs,
-		Timeouts: consensus.DefaultTimeouts(), Log: logger, OnCommit: onCommit}, d.net.Now())
+		Account: d.valKeys[i], ConsKey: d.conKeys[i], Net: lk, BlockIntervalMs: d.cfg.BlockIntervalMs,
+		Timeouts: consensus.DefaultTimeouts(), Log: logger, OnCommit: onCommit, FS: nodeFS,
+		walSynced: func() { d.walSynced(i, lk) }}, d.net.Now())
 	if err != nil {
 		return err
 	}
-	for len(d.nodes) <= i {
-		d.nodes = append(d.nodes, nil)
-	}
 	d.nodes[i] = n
-	d.net.Attach(i, n)
+	if !lk.cut { // else it crashed while starting; its restart is due
+		d.net.Attach(i, n)
+	}
 	return nil
 }
 
@@ -718,14 +790,88 @@ func (d *Devnet) summarize() (*DevnetStats, error) {
 	return s, nil
 }
 
-// RestartValidator stops validator i and starts it again from its data
-// directory (ledger and consensus WAL), as after a power cut. The node
-// rejoins, replays its WAL, catches up by block sync and votes again.
+// RestartValidator stops validator i cleanly and starts it again from its
+// data directory (ledger and consensus WAL). The node rejoins, replays its
+// WAL, catches up by block sync and votes again.
 func (d *Devnet) RestartValidator(i int) error {
 	d.net.Detach(i)
+	d.links[i].cut = true
 	if err := d.nodes[i].Close(); err != nil {
 		return err
 	}
 	d.nodes[i] = nil
 	return d.startValidator(i)
+}
+
+// CrashValidator cuts validator i's power now (between two events of the
+// network; needs CrashableFS): its file system becomes a crash clone of
+// itself, which keeps what was synced and, at random (seeded), about
+// unsyncedDataPercent of the blocks and directory entries that were not.
+// The process is abandoned: it is detached from the network and never
+// closed on the data it leaves (it is closed on the discarded file
+// system, only to free its memory). A new process for validator i starts
+// on the clone, replays its WAL, catches up and votes again.
+func (d *Devnet) CrashValidator(i, unsyncedDataPercent int) error {
+	if err := d.crash(i, unsyncedDataPercent); err != nil {
+		return err
+	}
+	return d.restartCrashed(i)
+}
+
+// crash takes the crash clone of validator i's file system and cuts the
+// process off the network.
+func (d *Devnet) crash(i, unsyncedDataPercent int) error {
+	if !d.cfg.CrashableFS || i < 0 || i >= len(d.fs) || d.fs[i] == nil {
+		return fmt.Errorf("devnet: validator %d is not on a crashable file system", i)
+	}
+	if unsyncedDataPercent < 0 || unsyncedDataPercent > 100 {
+		return fmt.Errorf("devnet: unsynced data percent %d: want 0..100", unsyncedDataPercent)
+	}
+	d.crashes++
+	if n := d.nodes[i]; n != nil && n.cfg.Net == Transport(d.links[i]) {
+		d.crashedAt = n.Ledger().Height() // else it crashed while starting: as before
+	}
+	rng := rand.New(rand.NewPCG(d.cfg.Seed, 0xc4a5<<32|d.crashes))
+	d.fs[i] = d.fs[i].CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: unsyncedDataPercent, RNG: rng})
+	d.links[i].cut = true
+	d.net.Detach(i)
+	return nil
+}
+
+// restartCrashed starts validator i on its (cloned) file system and
+// releases the abandoned process.
+func (d *Devnet) restartCrashed(i int) error {
+	old := d.nodes[i]
+	err := d.startValidator(i)
+	if old != nil && old != d.nodes[i] {
+		_ = old.Close() // on the file system the crash discarded
+	}
+	if err == nil && d.restarted != nil {
+		d.restarted(i, d.nodes[i])
+	}
+	return err
+}
+
+// armCrash makes validator i crash right after its WAL (file or
+// directory) has been synced afterSyncs more times: inside the event that
+// synced it, after the sync returned and before what follows (sending the
+// messages it signed, committing the block it decided, or the rest of a
+// compaction). Its restart is the next event.
+func (d *Devnet) armCrash(i, afterSyncs, unsyncedDataPercent int) {
+	d.armed[i], d.armedPct[i] = afterSyncs, unsyncedDataPercent
+}
+
+// walSynced is validator i's hook after each sync of its WAL.
+func (d *Devnet) walSynced(i int, lk *link) {
+	if lk.cut || d.armed[i] == 0 {
+		return
+	}
+	if d.armed[i]--; d.armed[i] > 0 {
+		return
+	}
+	if err := d.crash(i, d.armedPct[i]); err != nil {
+		d.net.fail(err)
+		return
+	}
+	d.net.At(d.net.Now(), func() { d.net.fail(d.restartCrashed(i)) })
 }

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/gridmint/gridmint/codec"
 	"github.com/gridmint/gridmint/consensus"
@@ -57,6 +58,14 @@ type NodeConfig struct {
 	// weighted median of the precommit timestamps of a block it just
 	// decided) differ by more, it warns (default 2,000 ms).
 	MaxClockDriftMs int64
+	// FS holds the data directory: the ledger and the consensus WAL (nil:
+	// the operating system's). Tests pass vfs.NewCrashableMem() and
+	// restart the node on a CrashClone of it, as after a power cut.
+	FS vfs.FS
+
+	// walSynced, if set, is called after each fsync of the WAL or its
+	// directory (with FS only): the devnet's tests crash the node there.
+	walSynced func()
 }
 
 // Node is one gridmint node: a ledger, a consensus engine with its WAL, a
@@ -118,11 +127,19 @@ func NewNode(cfg NodeConfig, nowMs int64) (*Node, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.Dir, "data"), 0o700); err != nil {
+	fsys, walfs := cfg.FS, wal.FS(wal.OSFS{})
+	if fsys == nil {
+		fsys = vfs.Default
+	} else {
+		walfs = walFS{fs: fsys, afterSync: cfg.walSynced}
+	}
+	// The directories must survive a crash, or the store and the WAL in
+	// them would (and with the WAL, what this validator signed).
+	if err := mkdirAllDurable(fsys, filepath.Join(cfg.Dir, "data")); err != nil {
 		return nil, err
 	}
 	paths := PathsOf(cfg.Dir)
-	l, err := ledger.Open(paths.Ledger, cfg.Genesis, ledger.Options{Evidence: evidenceVerifier{}})
+	l, err := ledger.Open(paths.Ledger, cfg.Genesis, ledger.Options{Evidence: evidenceVerifier{}, FS: cfg.FS})
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +147,7 @@ func NewNode(cfg NodeConfig, nowMs int64) (*Node, error) {
 		sets: map[uint64]*consensus.ValidatorSet{}, Bad: map[Topic]uint64{}, now: nowMs}
 	n.Pool = NewMempool(l, 100_000)
 	n.Readings = NewReadingPool(l, 1_000_000)
-	w, err := wal.Open(wal.OSFS{}, filepath.Dir(paths.WAL), filepath.Base(paths.WAL))
+	w, err := wal.Open(walfs, filepath.Dir(paths.WAL), filepath.Base(paths.WAL))
 	if err != nil {
 		l.Close()
 		return nil, err
@@ -350,14 +367,19 @@ func (n *Node) drain() error {
 			}
 			decided = true
 		}
-		if decided && n.cfg.BlockIntervalMs > 0 {
-			n.advanceAt = n.now + n.cfg.BlockIntervalMs
-			return nil
+		if decided {
+			// The block is committed (synced): the WAL's records of its
+			// height and below are no longer needed. A log that cannot be
+			// rewritten may not be the one a restart reads: stop.
+			if err := consensus.CompactWAL(n.wal, n.l.Height()); err != nil {
+				return fmt.Errorf("node %s: %w: compacting the WAL: %v", n.cfg.Name, ErrStopped, err)
+			}
+			if n.cfg.BlockIntervalMs > 0 {
+				n.advanceAt = n.now + n.cfg.BlockIntervalMs
+				return nil
+			}
 		}
 		n.eng.Advance()
-		if decided {
-			_ = consensus.CompactWAL(n.wal, n.l.Height())
-		}
 	}
 	return nil
 }

@@ -211,7 +211,10 @@ func (l *Log) ReadAll() ([][]byte, error) { return l.records, nil }
 // Replace atomically replaces the log's content with records: they are
 // written to a temporary file that is fsynced and renamed over the log,
 // and the rename is made durable before Replace returns. A crash at any
-// point leaves either the old log or the new one.
+// point leaves either the old log or the new one. If it fails after the
+// rename (the directory sync), the log is the new one but a crash may
+// bring back the old: the caller must stop rather than go on appending
+// what it relies on.
 func (l *Log) Replace(records [][]byte) error {
 	for _, r := range records {
 		if len(r) == 0 {
@@ -239,16 +242,17 @@ func (l *Log) Replace(records [][]byte) error {
 		f.Close()
 		return fmt.Errorf("wal: replace: %w", err)
 	}
-	if err := l.fs.SyncDir(filepath.Dir(l.path)); err != nil {
-		f.Close()
-		return fmt.Errorf("wal: replace: %w", err)
-	}
+	// From the rename on, the log is the new file: later appends must go
+	// where the log's name points, even if the directory sync fails.
 	l.f.Close()
 	l.f = f
 	l.size = int64(len(buf))
 	l.records = nil
 	for _, r := range records {
 		l.records = append(l.records, append([]byte(nil), r...))
+	}
+	if err := l.fs.SyncDir(filepath.Dir(l.path)); err != nil {
+		return fmt.Errorf("wal: replace: the rename may not be durable: %w", err)
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ var _ consensus.WAL = (*Log)(nil)
 type memFS struct {
 	files     map[string]*memData
 	durable   map[string]*memData // the names as of the last SyncDir
+	failDir   bool                // SyncDir fails (an I/O error, not a crash)
 	writes    int
 	failAfter int
 	dead      bool
@@ -80,6 +81,9 @@ func (fs *memFS) Rename(oldpath, newpath string) error {
 func (fs *memFS) SyncDir(string) error {
 	if fs.dead {
 		return errPowerCut
+	}
+	if fs.failDir {
+		return errors.New("memfs: directory sync failed")
 	}
 	fs.durable = maps.Clone(fs.files)
 	return nil
@@ -309,6 +313,36 @@ func TestNewLogSurvivesCrash(t *testing.T) {
 	}
 	if got, _ := l.ReadAll(); len(got) != 1 {
 		t.Fatalf("%d records after a crash, want the synced one", len(got))
+	}
+}
+
+// TestReplaceDirSyncFails: when the directory sync after the rename
+// fails, Replace reports it, and the log is the renamed file: what is
+// appended next is in the file the log's name points to.
+func TestReplaceDirSyncFails(t *testing.T) {
+	fs := newMemFS(2)
+	l, err := Open(fs, "/d", "wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Append([][]byte{rec(1), rec(2)}, true); err != nil {
+		t.Fatal(err)
+	}
+	fs.failDir = true
+	if err := l.Replace([][]byte{rec(2)}); err == nil {
+		t.Fatal("Replace hid the failed directory sync")
+	}
+	fs.failDir = false
+	if err := l.Append([][]byte{rec(3)}, true); err != nil {
+		t.Fatal(err)
+	}
+	l, err = Open(fs, "/d", "wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := l.ReadAll()
+	if len(got) != 2 || !bytes.Equal(got[0], rec(2)) || !bytes.Equal(got[1], rec(3)) {
+		t.Fatalf("log holds %q, want records 2 and 3", got)
 	}
 }
 
