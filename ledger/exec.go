@@ -151,6 +151,7 @@ var TxErrors = []error{
 	ErrEvidenceTooOld, ErrNotValidator, ErrNoEvidenceVerify,
 	ErrFlexTerms, ErrUnknownRequest, ErrRequestClosed, ErrDeadlinePassed, ErrWrongZone,
 	ErrAlreadyCommitted, ErrOverCommitted, ErrBondTooLow, ErrNotCommitted, ErrNotUtility,
+	ErrSiteBusy,
 }
 
 func txErrorCode(err error) uint16 {

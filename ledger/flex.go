@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -225,6 +226,18 @@ func (x *executor) flexCommit(v *view, from wallet.Address, p *FlexCommitTx, rc 
 	if len(r.Commitments) >= maxFlexCommitments {
 		return fmt.Errorf("%w: %d commitments", ErrOverCommitted, len(r.Commitments))
 	}
+	busy, err := x.siteCommitments(v, p.Site)
+	if err != nil {
+		return err
+	}
+	for _, o := range busy.Open {
+		if o.Start < r.Terms.End && r.Terms.Start < o.End {
+			return fmt.Errorf("%w: request %d, window [%d, %d)", ErrSiteBusy, o.ID, o.Start, o.End)
+		}
+	}
+	if len(busy.Open) >= maxSiteCommitments {
+		return fmt.Errorf("%w: the site has %d open commitments", ErrOverCommitted, len(busy.Open))
+	}
 	minBond := mulDivFloor(MaxPayout(p.CommittedW, r.Terms.End-r.Terms.Start, r.Terms.PriceBaseUnitsPerKWh, &x.params),
 		uint64(x.params.FlexMinBondPpm), 1_000_000)
 	if p.BondBaseUnits < minBond {
@@ -234,6 +247,9 @@ func (x *executor) flexCommit(v *view, from wallet.Address, p *FlexCommitTx, rc 
 		return fmt.Errorf("bond: %w", err)
 	}
 	r.Commitments = slices.Insert(r.Commitments, i, FlexCommitment{Site: p.Site, Owner: from, CommittedW: p.CommittedW, BondBaseUnits: p.BondBaseUnits})
+	j, _ := slices.BinarySearchFunc(busy.Open, r.ID, func(o siteCommitment, id uint64) int { return cmp.Compare(o.ID, id) })
+	busy.Open = slices.Insert(busy.Open, j, siteCommitment{ID: r.ID, Start: r.Terms.Start, End: r.Terms.End})
+	v.store(siteFlexKey(p.Site), &busy)
 	r.CommittedW += p.CommittedW
 	v.store(u64Key(pfxFlexReq, r.ID), r)
 	rc.sites = append(rc.sites, p.Site)
@@ -251,6 +267,9 @@ func (x *executor) flexCancel(v *view, from wallet.Address, p *FlexCancelTx, rc 
 		}
 		for _, c := range r.Commitments {
 			if err := x.credit(v, c.Owner, c.BondBaseUnits); err != nil {
+				return err
+			}
+			if err := x.releaseSite(v, c.Site, r.ID); err != nil {
 				return err
 			}
 		}
@@ -275,10 +294,42 @@ func (x *executor) flexCancel(v *view, from wallet.Address, p *FlexCancelTx, rc 
 		}
 		r.Commitments = slices.Delete(r.Commitments, i, i+1)
 		r.CommittedW -= c.CommittedW
+		if err := x.releaseSite(v, c.Site, r.ID); err != nil {
+			return err
+		}
 		rc.sites = append(rc.sites, p.Site)
 	}
 	v.store(u64Key(pfxFlexReq, r.ID), r)
 	x.emit(Event{Kind: EventFlexCancelled, ID: r.ID, Site: p.Site})
+	return nil
+}
+
+func siteFlexKey(site wallet.Address) []byte { return append([]byte(pfxSiteFlex), site[:]...) }
+
+// siteCommitments loads a site's open commitments.
+func (x *executor) siteCommitments(v *view, site wallet.Address) (siteCommitments, error) {
+	var s siteCommitments
+	_, err := v.load(siteFlexKey(site), &s)
+	return s, err
+}
+
+// releaseSite removes request id from the site's open commitments (on
+// cancellation, withdrawal or settlement); the key goes when none is left.
+func (x *executor) releaseSite(v *view, site wallet.Address, id uint64) error {
+	s, err := x.siteCommitments(v, site)
+	if err != nil {
+		return err
+	}
+	j, found := slices.BinarySearchFunc(s.Open, id, func(o siteCommitment, id uint64) int { return cmp.Compare(o.ID, id) })
+	if !found {
+		return fmt.Errorf("ledger: site %s has no open commitment to request %d", site, id)
+	}
+	s.Open = slices.Delete(s.Open, j, j+1)
+	if len(s.Open) == 0 {
+		v.del(siteFlexKey(site))
+		return nil
+	}
+	v.store(siteFlexKey(site), &s)
 	return nil
 }
 
@@ -571,6 +622,9 @@ func (x *executor) settle(r *FlexRequest) error {
 	for _, c := range fs.Commitments {
 		if err := x.credit(x.v, c.Owner, c.PayoutBaseUnits+c.BondReturnedBaseUnits); err != nil {
 			return err
+		}
+		if err := x.releaseSite(x.v, c.Site, r.ID); err != nil {
+			return fmt.Errorf("%w: %v", errInternal, err)
 		}
 		if err := x.credit(x.v, r.Utility, c.SlashBaseUnits); err != nil {
 			return err

@@ -369,3 +369,46 @@ func TestFlexGuardNetsPreEventLoad(t *testing.T) {
 		t.Fatalf("AuditRequest: %v %+v", err, a)
 	}
 }
+
+// TestFlexSiteCommitsOnceAtATime: a site can be committed to one request
+// per interval, so one delivery is never paid twice: a second request
+// whose window overlaps is refused (ErrSiteBusy) until the first
+// commitment is withdrawn, cancelled or settled; a request that does not
+// overlap is fine. The site's index of open commitments empties again.
+func TestFlexSiteCommitsOnceAtATime(t *testing.T) {
+	c := newTestChain(t, nil, Options{})
+	utility, owner := testKey(1), testKey(2)
+	sk := c.registerSite(owner, 1)
+	sites := []*siteChain{{key: sk}}
+	c.feed(owner, sites, 0, eventDay*perDay+32, func(int, uint64) uint32 { return 250 })
+	overlap := flexTerms()
+	overlap.Start, overlap.End = evStart+4, evEnd
+	later := flexTerms()
+	later.Start, later.End, later.Deadline = evEnd, evEnd+8, evEnd-4
+	for _, terms := range []FlexTerms{flexTerms(), overlap, later} {
+		c.ok(c.signTx(utility, &FlexRequestTx{Terms: terms}))
+	}
+	commit := func(id uint64) *FlexCommitTx {
+		return &FlexCommitTx{RequestID: id, Site: sk.Address(), CommittedW: 1000, BondBaseUnits: 100_000}
+	}
+	c.ok(c.signTx(owner, commit(1)))
+	c.fails(c.signTx(owner, commit(2)), ErrSiteBusy)
+	c.ok(c.signTx(owner, commit(3))) // [evEnd, evEnd+8) touches [evStart, evEnd) only at its end
+	// Withdrawing from request 1 frees the window for request 2.
+	c.ok(c.signTx(owner, &FlexCancelTx{RequestID: 1, Site: sk.Address()}))
+	c.ok(c.signTx(owner, commit(2)))
+	c.fails(c.signTx(owner, commit(1)), ErrSiteBusy)
+	// The utility cancels request 2 altogether: free again.
+	c.ok(c.signTx(utility, &FlexCancelTx{RequestID: 2}))
+	c.ok(c.signTx(owner, commit(1)))
+	// Both remaining commitments settle; nothing is left in the index.
+	c.feed(owner, sites, eventDay*perDay+32, (eventDay+2)*perDay, func(int, uint64) uint32 { return 250 })
+	for _, id := range []uint64{1, 3} {
+		if _, ok, _ := c.l.FlexSettlement(id); !ok {
+			t.Fatalf("request %d not settled", id)
+		}
+	}
+	if _, ok, err := c.l.state().get(siteFlexKey(sk.Address())); ok || err != nil {
+		t.Fatalf("open commitments left after settlement: %v %v", ok, err)
+	}
+}

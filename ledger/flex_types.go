@@ -417,6 +417,45 @@ func (s *siteEvents) DecodeFrom(d *codec.Decoder) {
 	}
 }
 
+// maxSiteCommitments bounds a site's open commitments.
+const maxSiteCommitments = 64
+
+// siteCommitments are a site's open commitments, by request id: a site
+// commits to at most one request over any interval, so one delivery is
+// never paid twice.
+type siteCommitments struct {
+	Open []siteCommitment // increasing ID
+}
+
+type siteCommitment struct {
+	ID, Start, End uint64
+}
+
+func (s *siteCommitments) EncodeTo(e *codec.Encoder) {
+	e.Uint8(1)
+	e.Uvarint(uint64(len(s.Open)))
+	for _, c := range s.Open {
+		e.Uint64(c.ID)
+		e.Uint64(c.Start)
+		e.Uint64(c.End)
+	}
+}
+
+func (s *siteCommitments) DecodeFrom(d *codec.Decoder) {
+	d.Version(1)
+	n := d.Count(maxSiteCommitments, 24)
+	if n > 0 {
+		s.Open = make([]siteCommitment, n)
+	}
+	for i := range s.Open {
+		c := &s.Open[i]
+		c.ID, c.Start, c.End = d.Uint64(), d.Uint64(), d.Uint64()
+		if d.Err() == nil && (c.Start >= c.End || i > 0 && c.ID <= s.Open[i-1].ID) {
+			d.Failf("site commitments out of order")
+		}
+	}
+}
+
 // flexDelivered is the verified delivered Wh per site in the current epoch,
 // sorted by site: the flexibility share of the epoch's emission is paid by it.
 type flexDelivered struct {

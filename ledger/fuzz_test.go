@@ -107,6 +107,7 @@ func FuzzStateRecords(f *testing.F) {
 		&siteEvents{Starts: []uint64{1, 2}},
 		&flexDelivered{Entries: []flexDeliveredEntry{{Wh: 1}}},
 		&idList{IDs: []uint64{1, 2}},
+		&siteCommitments{Open: []siteCommitment{{ID: 1, Start: 2, End: 3}}},
 	}
 	for i, s := range seeds {
 		f.Add(append([]byte{byte(i)}, codec.Encode(s)...))
@@ -116,7 +117,7 @@ func FuzzStateRecords(f *testing.F) {
 			return
 		}
 		b := data[1:]
-		switch data[0] % 16 {
+		switch data[0] % 17 {
 		case 0:
 			roundTrip[Account](t, b)
 		case 1:
@@ -149,6 +150,8 @@ func FuzzStateRecords(f *testing.F) {
 			roundTrip[flexDelivered](t, b)
 		case 15:
 			roundTrip[idList](t, b)
+		case 16:
+			roundTrip[siteCommitments](t, b)
 		}
 	})
 }

@@ -34,6 +34,7 @@ const (
 	pfxFlexDel  = "flexdel"   // delivered Wh per site this epoch
 	pfxPage     = "page/"     // + site + genesis day (8 bytes BE) → dayPage
 	pfxEvents   = "events/"   // + site → siteEvents
+	pfxSiteFlex = "siteflex/" // + site → siteCommitments (open commitments)
 )
 
 func accountKey(a wallet.Address) []byte { return append([]byte(pfxAccount), a[:]...) }

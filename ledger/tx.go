@@ -451,5 +451,6 @@ var (
 	ErrOverCommitted     = errors.New("commitment would exceed the request's target")
 	ErrBondTooLow        = errors.New("bond below the minimum")
 	ErrNotCommitted      = errors.New("site has no commitment in this request")
+	ErrSiteBusy          = errors.New("site is committed to another request over an overlapping window")
 	ErrNotUtility        = errors.New("only the utility that posted the request can cancel it")
 )
