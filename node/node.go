@@ -102,9 +102,13 @@ type Node struct {
 // ErrStopped is returned after a node has failed and stopped.
 var ErrStopped = errors.New("node: stopped")
 
-// Aux keys of the ledger store.
+// Aux keys of the ledger store: each block's certificate and decided
+// value, and each validator set that has been replaced, under the last
+// height it voted at (setKey), in the canonical encoding of
+// ledger.ValidatorSet.
 func commitKey(h uint64) []byte { return binary.BigEndian.AppendUint64([]byte("commit/"), h) }
 func valueKey(h uint64) []byte  { return binary.BigEndian.AppendUint64([]byte("value/"), h) }
+func setKey(h uint64) []byte    { return binary.BigEndian.AppendUint64([]byte("valset/"), h) }
 
 // evidenceVerifier hands the ledger the consensus package's pure check.
 type evidenceVerifier struct{}
@@ -433,6 +437,16 @@ func (n *Node) apply(d consensus.Decision) error {
 	}
 	p.SetAux(commitKey(d.Height), codec.Encode(d.Commit))
 	p.SetAux(valueKey(d.Height), d.Value)
+	if replacesSet(p.Results) {
+		// The set that voted up to this block ends with it (the ledger
+		// keeps only the current one): keep it for setAt, with the block.
+		ls, err := n.l.ValidatorSet()
+		if err != nil {
+			p.Discard()
+			return fmt.Errorf("node %s: %w", n.cfg.Name, err)
+		}
+		p.SetAux(setKey(d.Height), codec.Encode(&ls))
+	}
 	if err := n.l.Commit(p); err != nil {
 		return fmt.Errorf("node %s: %w", n.cfg.Name, err)
 	}
@@ -595,24 +609,53 @@ type sets struct{ n *Node }
 
 func (s sets) ValidatorSet(height uint64) (*consensus.ValidatorSet, error) { return s.n.setAt(height) }
 
-// setAt is the validator set voting at height: the ledger's set after
-// block height-1. Sets are kept for the heights this node has used; the
-// current one comes from the ledger.
+// replacesSet reports whether a block's execution replaced the validator
+// set (at an epoch's end, or when a validator was jailed).
+func replacesSet(r *ledger.BlockResult) bool {
+	for _, ev := range r.Events {
+		if ev.Kind == ledger.EventValidatorSet {
+			return true
+		}
+	}
+	return false
+}
+
+// setAt is the validator set voting at height (at most the ledger's
+// height + 1): the ledger's set after block height-1. The current one
+// comes from the ledger; an earlier one from the sets the node stored
+// when they were replaced (apply), found by walking back from the current
+// set's start height. Sets are cached for the heights this node has used.
 func (n *Node) setAt(height uint64) (*consensus.ValidatorSet, error) {
 	if s, ok := n.sets[height]; ok {
 		return s, nil
 	}
-	if height != n.l.Height()+1 {
-		if height > n.l.Height()+1 {
-			return nil, fmt.Errorf("%w: height %d, ledger at %d", consensus.ErrSetNotReady, height, n.l.Height())
-		}
-		// Not seen by this process (it restarted): the ledger keeps only
-		// the current set, which is right unless an epoch ended since.
-		// TODO(node): keep each epoch's set with its first block.
+	if height == 0 {
+		return nil, consensus.ErrBadHeight
+	}
+	if height > n.l.Height()+1 {
+		return nil, fmt.Errorf("%w: height %d, ledger at %d", consensus.ErrSetNotReady, height, n.l.Height())
 	}
 	ls, err := n.l.ValidatorSet()
 	if err != nil {
 		return nil, err
+	}
+	for height < max(ls.StartHeight, 1) {
+		end := ls.StartHeight - 1
+		b, ok, err := n.l.Aux(setKey(end))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("node %s: the validator set that voted until height %d is not stored", n.cfg.Name, end)
+		}
+		var prev ledger.ValidatorSet
+		if err := codec.Decode(b, &prev); err != nil {
+			return nil, fmt.Errorf("node %s: validator set until height %d: %w", n.cfg.Name, end, err)
+		}
+		if prev.StartHeight > end {
+			return nil, fmt.Errorf("node %s: validator set until height %d starts at %d", n.cfg.Name, end, prev.StartHeight)
+		}
+		ls = prev
 	}
 	vals := make([]consensus.Validator, 0, len(ls.Validators))
 	for _, v := range ls.Validators {
