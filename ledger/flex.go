@@ -13,14 +13,18 @@ import (
 
 // The proof-of-flexibility rules. A utility posts a request (FlexRequestTx)
 // and escrows the most it can pay; site owners commit (FlexCommitTx) with a
-// bond before the deadline; anyone may cancel their part before the
-// deadline (FlexCancelTx). Once the window plus FlexGraceIntervals has
+// bond before the deadline — a site to at most one request over any
+// interval, so that one delivery is never paid twice (ErrSiteBusy); anyone
+// may cancel their part before the deadline (FlexCancelTx). Once the window plus FlexGraceIntervals has
 // passed — so every reading of the window that can still be accepted has
 // been — the request settles by itself at the end of a block:
 //
 //   - each commitment's baseline comes from meter/baseline (Compute) on the
 //     site's accepted readings, with the request's method, rules and
 //     calendar; baseline days end before the day the request was posted;
+//   - the readings settled begin FlexGuardIntervals before the window (not
+//     before the posting): energy drawn above the baseline in that
+//     pre-event guard is netted against the event, never paid;
 //   - baseline.SettleRequest turns baselines and readings into delivered
 //     Wh, performance, payout (capped, pro rata if claims exceed the
 //     escrow), slash and refund — the same function `gridmint mv` calls;

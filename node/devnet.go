@@ -234,7 +234,11 @@ func NewDevnet(cfg DevnetConfig) (*Devnet, error) {
 		return nil, err
 	}
 	d.clk = meter.SimClock{GenesisUnix: g.GenesisTime, IntervalS: int64(g.Params.IntervalSeconds)}
-	fleet, err := meter.NewPopulation(d.clk, meter.DefaultPopulation(cfg.Seed, cfg.Homes), nil)
+	// One home games its baseline (the first with a battery or flexible
+	// load); 10 % follow dispatches partly and 10 % ignore them.
+	pop := meter.DefaultPopulation(cfg.Seed, cfg.Homes)
+	pop.GameHomes = 1
+	fleet, err := meter.NewPopulation(d.clk, pop, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -568,18 +572,21 @@ func (d *Devnet) maybePostRequests(i uint64) {
 }
 
 // commitW is what a home commits to a whole-site (battery=false) or a
-// battery request: its flexible load, EV charger or battery power.
+// battery request. A site can be committed to one request at a time (the
+// ledger refuses overlapping windows, so one delivery is never paid
+// twice): homes with a battery answer the battery requests with it, the
+// others the whole-site requests with their flexible load or EV charger.
 func commitW(c meter.HomeConfig, battery bool) int64 {
-	if battery {
-		return c.BatteryMaxW
-	}
 	switch {
+	case battery || c.BatteryMaxW > 0:
+		if battery {
+			return c.BatteryMaxW
+		}
+		return 0
 	case c.FlexW > 0:
 		return c.FlexW
-	case c.EVChargerW > 0:
-		return c.EVChargerW
 	}
-	return c.BatteryMaxW
+	return c.EVChargerW
 }
 
 // observe is validator 0's view of each committed block: it keeps the
