@@ -652,15 +652,15 @@ func (tr *truthRun) print(w io.Writer) {
 
 	fmt.Fprintf(w, "## Gaming homes: paid against truly delivered\n\n")
 	fmt.Fprintf(w, "A gaming home complies in the window, but once an event is posted it raises its load (by its `GameExtraW`, 500–2000 W) at the window's time of day on the days before it, and in the 2 h before the window charges its battery from the grid or raises its load. Each gaming home was also simulated a second time, complying honestly (same seed, key, weather and events). \"Paid > true\" counts pairs paid more Wh than the window's true delivery; \"true from posting\" also counts what the home drew to game between the posting and the window (negative delivery). The complying homes' row is the reference: paid > true from baseline noise alone. Settlement includes the pre-event guard (ledger FlexGuardIntervals, 2 h before the window and after the posting): energy drawn above the baseline there is netted against delivery and a reduction there is not paid, so a gaming home loses what it drew to game, and an honest home loses the negative part of its pre-window noise (the complying row's paid − true).\n\n")
-	fmt.Fprintln(w, "| method | homes | pairs | no baseline | mean true Wh | mean true from posting Wh | mean paid Wh | paid − true Wh | paid − true from posting Wh | pairs paid > true | max paid − true Wh | honest rerun: true Wh | honest rerun: paid Wh | gaming − honest: paid Wh | gaming − honest: paid − true Wh |")
-	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| method | homes | pairs | no baseline | mean true Wh | mean true from posting Wh | mean paid Wh | paid − true Wh | paid − true from posting Wh | pairs paid > true | max paid − true Wh | honest rerun: true Wh | honest rerun: paid Wh | gaming − honest: paid Wh | gaming − honest: paid − true Wh | pairs gaming paid > honest (max Wh) |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for mi, m := range tr.methods {
 		g := gamingSummary(tr.pairs[mi], meter.BehaviourGame)
 		c := gamingSummary(tr.pairs[mi], meter.BehaviourComply)
-		fmt.Fprintf(w, "| %s: gaming | %d | %d | %d | %.0f | %.0f | %.0f | %+.0f | %+.0f | %d (%s) | %+d | %.0f | %.0f | %+.0f | %+.0f |\n", m.name, g.homes, g.n, g.noBaseline,
+		fmt.Fprintf(w, "| %s: gaming | %d | %d | %d | %.0f | %.0f | %.0f | %+.0f | %+.0f | %d (%s) | %+d | %.0f | %.0f | %+.0f | %+.0f | %d of %d (%d) |\n", m.name, g.homes, g.n, g.noBaseline,
 			g.meanTrue, g.meanTruePosted, g.meanPaid, g.meanPaid-g.meanTrue, g.meanPaid-g.meanTruePosted, g.over, share(g.over, g.n), g.maxOver,
-			g.honestTrue, g.honestPaid, g.gain, g.excess)
-		fmt.Fprintf(w, "| %s: complying (reference) | %d | %d | %d | %.0f | %.0f | %.0f | %+.0f | %+.0f | %d (%s) | %+d | — | — | — | — |\n", m.name, c.homes, c.n, c.noBaseline,
+			g.honestTrue, g.honestPaid, g.gain, g.excess, g.gained, g.matched, g.maxGain)
+		fmt.Fprintf(w, "| %s: complying (reference) | %d | %d | %d | %.0f | %.0f | %.0f | %+.0f | %+.0f | %d (%s) | %+d | — | — | — | — | — |\n", m.name, c.homes, c.n, c.noBaseline,
 			c.meanTrue, c.meanTruePosted, c.meanPaid, c.meanPaid-c.meanTrue, c.meanPaid-c.meanTruePosted, c.over, share(c.over, c.n), c.maxOver)
 	}
 	fmt.Fprintln(w)
@@ -718,6 +718,10 @@ type gaming struct {
 	maxOver                              int64
 	meanTrue, meanTruePosted, meanPaid   float64
 	honestTrue, honestPaid, gain, excess float64
+	// matched: gaming pairs with an honest rerun; gained: of those, the
+	// pairs where gaming was paid more than honesty, by at most maxGain Wh.
+	matched, gained int
+	maxGain         int64
 }
 
 // gamingSummary summarises the settled pairs of homes with behaviour b and,
@@ -755,6 +759,10 @@ func gamingSummary(ps []settledPair, b meter.Behaviour) gaming {
 		}
 		if h, ok := honest[key{p.home, p.event}]; ok && !h.noBaseline {
 			nh++
+			if d := p.paidWh - h.paidWh; d > 0 {
+				g.gained++
+				g.maxGain = max(g.maxGain, d)
+			}
 			sumGP += float64(p.paidWh)
 			sumGT += float64(p.trueWh)
 			sumHT += float64(h.trueWh)
@@ -766,6 +774,7 @@ func gamingSummary(ps []settledPair, b meter.Behaviour) gaming {
 		n := float64(g.n)
 		g.meanTrue, g.meanTruePosted, g.meanPaid = sumT/n, sumTP/n, sumP/n
 	}
+	g.matched = nh
 	if nh > 0 {
 		g.honestTrue, g.honestPaid = sumHT/float64(nh), sumHP/float64(nh)
 		g.gain = (sumGP - sumHP) / float64(nh) // over the matched pairs
