@@ -1,9 +1,42 @@
-// Package node wires one gridmint node together: its configuration and data
-// directory today; the mempool, block building, execution through the
-// ledger, the consensus engine, the meter side of a site and the transport
-// to other nodes as those parts land.
+// Package node wires one gridmint node together: its data directory (the
+// ledger's pebble store and the consensus WAL, on the real file system or
+// any pebble vfs.FS), a mempool (checked against the current state, per
+// sender in nonce order, evicting what the ledger now rejects) and a pool
+// of meter readings, block building for the proposer (transactions and
+// reading batches up to the size limits), execution and commit through the
+// ledger's API (PreVerify, Propose, Execute, Commit), and the consensus
+// engine (package consensus) driven by Tick and Deliver.
 //
-// Tests: the configuration template written by `gridmint init` is checked to
-// name every option of Config and to parse back to the defaults; bad
-// configuration files fail with the line and the option at fault.
+// A node reaches other nodes only through Transport: Broadcast a message on
+// a topic, and RequestBlocks from a peer for heights it lacks (ServeBlocks
+// answers). SimNet is the in-process implementation, in virtual time
+// (deterministic by seed, with delays, silenced or detached nodes) or paced
+// to the wall clock; the libp2p implementation plugs in at the same seam.
+// A decided value is the block plus its parent's commit certificate
+// (BlockValue); each block's certificate, value and any validator set it
+// replaced are stored with it in one batch, so a restarted node resumes
+// from its data directory alone.
+//
+// Devnet runs a whole chain in one process: validators, the meter
+// simulator's homes (each signing its readings with its site key), a
+// utility posting flexibility requests, homes committing and following
+// dispatches, and a summary that compares the chain's settlements with the
+// simulator's truth. `gridmint devnet` is its command line.
+//
+// What it does not do: it has no network code (Transport is the seam), no
+// HTTP API, and no device I/O of its own (the meter package's adapters
+// read devices).
+//
+// Tests: the configuration template names every option and parses back to
+// the defaults; the mempool's order and eviction; the decided-value decoder
+// (fuzzed); a devnet of one seed gives the same root on two runs and a
+// golden root on amd64, arm64 and arm (TestDevnetGoldenRoot, run under qemu
+// by `make cross-test`); every signed reading is accepted or rejected with
+// a reason; one silent validator of four does not stop the chain, two do
+// and it resumes; validators restarted cleanly (TestValidatorRestart) and
+// after power cuts on a crash-simulating file system at seeded instants,
+// also between a WAL sync and the ledger commit (TestValidatorCrashes: no
+// conflicting signature, no evidence, the same roots); a restart after an
+// epoch change (TestRestartAfterEpochChange); bad input from peers changes
+// nothing and is counted; the clock-drift warning.
 package node
