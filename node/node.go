@@ -81,8 +81,11 @@ type Node struct {
 	Readings *ReadingPool
 	log      *slog.Logger
 
-	pending       map[consensus.Hash]*ledger.Pending
-	sets          map[uint64]*consensus.ValidatorSet
+	pending map[consensus.Hash]*ledger.Pending
+	sets    map[uint64]*consensus.ValidatorSet
+	// ver verifies consensus signatures once: a precommit checked on
+	// arrival is not checked again in the next block's certificate.
+	ver           *consensus.CachingVerifier
 	lastCommit    *consensus.Commit
 	lastValueHash consensus.Hash
 	advanceAt     int64 // >0: a decision was applied; Advance at this time
@@ -158,8 +161,9 @@ func NewNode(cfg NodeConfig, nowMs int64) (*Node, error) {
 	}
 	n.wal = w
 	h := l.Height()
+	n.ver = &consensus.CachingVerifier{}
 	ccfg := consensus.Config{ChainID: cfg.Genesis.ChainID, App: app{n}, Sets: sets{n}, Timeouts: cfg.Timeouts,
-		StartHeight: h + 1, LastBlockTimeMs: l.LastTimeMs()}
+		StartHeight: h + 1, LastBlockTimeMs: l.LastTimeMs(), Verifier: n.ver}
 	if cfg.ConsKey != nil {
 		ccfg.Signer = cfg.ConsKey
 	}
@@ -576,7 +580,7 @@ func (a app) ValidateValue(height uint64, value []byte) error {
 		if err != nil {
 			return err
 		}
-		if err := consensus.VerifyCommit(n.cfg.Genesis.ChainID, set, consensus.WalletVerifier{}, height-1, n.lastValueHash, bv.LastCommit); err != nil {
+		if err := consensus.VerifyCommit(n.cfg.Genesis.ChainID, set, n.ver, height-1, n.lastValueHash, bv.LastCommit); err != nil {
 			return fmt.Errorf("parent certificate: %w", err)
 		}
 		if t := bv.LastCommit.TimeMs(set); bv.Block.Header.TimeMs != t {
