@@ -421,8 +421,10 @@ func loadHistory(v *view, site wallet.Address, from, to int64, intervalSeconds u
 // ledger and the audit tool build them from a site's readings.
 type FlexInputs struct {
 	Series baseline.Series
-	// Event is the baseline's event: it begins at the guard.
-	Event baseline.Event
+	// Event is the window's baseline event; GuardEvent the guard's (the
+	// intervals before the window), each with its own day selection and
+	// adjustment, so that the guard never changes the window's baseline.
+	Event, GuardEvent baseline.Event
 	// Actual holds the readings of the guard intervals, then the window's.
 	Actual []baseline.Reading
 	// Guard is how many intervals before the window are settled as the
@@ -487,7 +489,9 @@ func BuildFlexInputs(t *FlexTerms, posted int64, priorEventStarts []uint64, cal 
 			}
 		}
 	}
-	in.Event = baseline.Event{Start: first, End: to, Posted: min(posted, first), PriorEventDays: days}
+	p0 := min(posted, first)
+	in.Event = baseline.Event{Start: int64(t.Start), End: to, Posted: p0, PriorEventDays: days}
+	in.GuardEvent = baseline.Event{Start: first, End: int64(t.Start), Posted: p0, PriorEventDays: days}
 	return in
 }
 
@@ -509,6 +513,7 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 	cms := make([]baseline.Commitment, len(r.Commitments))
 	results := make([]baseline.Result, len(r.Commitments))
 	guard := FlexGuard(r, p)
+	guards := make([]uint32, len(r.Commitments))
 	if len(inputs) != len(r.Commitments) {
 		return nil, fmt.Errorf("ledger: %d settlement inputs for %d commitments", len(inputs), len(r.Commitments))
 	}
@@ -516,11 +521,26 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 		if inputs[i].Guard != int(guard) {
 			return nil, fmt.Errorf("ledger: commitment %d: guard of %d intervals, the request's is %d", i, inputs[i].Guard, guard)
 		}
-		res, err := baseline.Compute(m, inputs[i].Series, inputs[i].Event, cal, bp)
+		in := &inputs[i]
+		if len(in.Actual) != int(in.Event.End-in.Event.Start)+in.Guard {
+			return nil, fmt.Errorf("ledger: commitment %d: %d readings for a window of %d and a guard of %d", i,
+				len(in.Actual), in.Event.End-in.Event.Start, in.Guard)
+		}
+		res, err := baseline.Compute(m, in.Series, in.Event, cal, bp)
+		// The guard's baseline, from its own days. Where the method cannot
+		// build one (too few eligible days for those hours), the guard is
+		// left out and the window settles alone.
+		g, bl, actual := 0, res.BaselineWh, in.Actual[in.Guard:]
+		if err == nil && in.Guard > 0 {
+			if gres, gerr := baseline.Compute(m, in.Series, in.GuardEvent, cal, bp); gerr == nil {
+				g, bl, actual = in.Guard, append(slices.Clone(gres.BaselineWh), res.BaselineWh...), in.Actual
+			}
+		}
+		guards[i] = uint32(g)
 		cms[i] = baseline.Commitment{
 			Direction: baseline.Direction(r.Terms.Direction), IntervalSeconds: int64(p.IntervalSeconds),
-			CommittedW: int64(c.CommittedW), BaselineWh: res.BaselineWh, Actual: inputs[i].Actual,
-			GuardIntervals:       inputs[i].Guard,
+			CommittedW: int64(c.CommittedW), BaselineWh: bl, Actual: actual,
+			GuardIntervals:       g,
 			PriceBaseUnitsPerKWh: r.Terms.PriceBaseUnitsPerKWh, PayoutCapPPM: int64(p.FlexPayoutCapPpm),
 			BondBaseUnits: c.BondBaseUnits,
 			// A missing reading counts as a full miss of that interval, so
@@ -543,15 +563,14 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 	}
 	fs := &FlexSettlement{RequestID: r.ID, EscrowBaseUnits: rs.EscrowBaseUnits, ClaimsBaseUnits: rs.ClaimsBaseUnits,
 		Scaled: rs.Scaled, PayoutsBaseUnits: rs.PayoutsBaseUnits, RefundBaseUnits: rs.RefundBaseUnits,
-		BondsBaseUnits: rs.BondsBaseUnits, SlashedBaseUnits: rs.SlashedBaseUnits, BondsReturn: rs.BondsReturnedBaseUnits,
-		GuardIntervals: guard}
+		BondsBaseUnits: rs.BondsBaseUnits, SlashedBaseUnits: rs.SlashedBaseUnits, BondsReturn: rs.BondsReturnedBaseUnits}
 	for i, s := range rs.Commitments {
 		c := r.Commitments[i]
 		res := results[i]
 		cr := FlexCommitmentResult{Site: c.Site, Owner: c.Owner, CommittedW: c.CommittedW, Status: uint8(s.Status),
 			DayType: uint8(res.DayType), AdjustKind: uint8(res.Adjustment.Kind), AdjustApplied: res.Adjustment.Applied,
 			AdjustRatio: res.Adjustment.RatioPPM, AdjustNumWh: res.Adjustment.AdditiveNumWh,
-			GuardNetWh: s.GuardNetWh, NetDeltaWh: s.NetDeltaWh, CommittedWhPerInterval: s.CommittedWhPerInterval, CommittedWh: s.CommittedWh, DeliveredWh: s.DeliveredWh,
+			GuardIntervals: guards[i], GuardNetWh: s.GuardNetWh, NetDeltaWh: s.NetDeltaWh, CommittedWhPerInterval: s.CommittedWhPerInterval, CommittedWh: s.CommittedWh, DeliveredWh: s.DeliveredWh,
 			PerformancePPM: s.PerformancePPM, CapWh: s.CapWh, PaidWh: s.PaidWh, ClaimBaseUnits: s.ClaimBaseUnits,
 			PayoutBaseUnits: s.PayoutBaseUnits, ShortfallPPM: s.ShortfallPPM, BondBaseUnits: s.BondBaseUnits,
 			SlashBaseUnits: s.SlashBaseUnits, BondReturnedBaseUnits: s.BondReturnedBaseUnits}

@@ -354,7 +354,7 @@ func TestFlexGuardNetsPreEventLoad(t *testing.T) {
 		return 250
 	})
 	fs, ok, _ := c.l.FlexSettlement(1)
-	if !ok || len(fs.Commitments) != 1 || fs.GuardIntervals != 8 {
+	if !ok || len(fs.Commitments) != 1 || fs.Commitments[0].GuardIntervals != 8 {
 		t.Fatalf("settlement %+v", fs)
 	}
 	m := fs.Commitments[0]

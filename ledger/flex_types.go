@@ -214,8 +214,11 @@ type FlexCommitmentResult struct {
 	AdjustRatio   int64
 	AdjustNumWh   int64
 	// Intervals are the settlement's intervals: first the pre-event guard
-	// (FlexSettlement.GuardIntervals of them), then the window.
-	Intervals []FlexIntervalResult
+	// (GuardIntervals of them: min(FlexGuardIntervals, Start − posted), or
+	// 0 where the method could not build the guard's baseline), then the
+	// window.
+	GuardIntervals uint32
+	Intervals      []FlexIntervalResult
 
 	// GuardNetWh is the signed net over the guard intervals; NetDeltaWh
 	// over the window (baseline.Settlement).
@@ -235,10 +238,7 @@ type FlexSettlement struct {
 	Scaled                                        bool
 	PayoutsBaseUnits, RefundBaseUnits             uint64
 	BondsBaseUnits, SlashedBaseUnits, BondsReturn uint64
-	// GuardIntervals: how many intervals before the window were settled
-	// as the pre-event guard (min(FlexGuardIntervals, Start − posted)).
-	GuardIntervals uint32
-	Commitments    []FlexCommitmentResult
+	Commitments                                   []FlexCommitmentResult
 }
 
 func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
@@ -253,7 +253,6 @@ func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
 	e.Uint64(s.BondsBaseUnits)
 	e.Uint64(s.SlashedBaseUnits)
 	e.Uint64(s.BondsReturn)
-	e.Uint32(s.GuardIntervals)
 	e.Uvarint(uint64(len(s.Commitments)))
 	for i := range s.Commitments {
 		c := &s.Commitments[i]
@@ -270,6 +269,7 @@ func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
 		e.Bool(c.AdjustApplied)
 		e.Int64(c.AdjustRatio)
 		e.Int64(c.AdjustNumWh)
+		e.Uint32(c.GuardIntervals)
 		e.Uvarint(uint64(len(c.Intervals)))
 		for _, iv := range c.Intervals {
 			e.Int64(iv.BaselineWh)
@@ -301,7 +301,6 @@ func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
 	s.BondsBaseUnits = d.Uint64()
 	s.SlashedBaseUnits = d.Uint64()
 	s.BondsReturn = d.Uint64()
-	s.GuardIntervals = d.Uint32()
 	n := d.Count(maxFlexCommitments, 100)
 	if n > 0 {
 		s.Commitments = make([]FlexCommitmentResult, n)
@@ -324,6 +323,7 @@ func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
 		c.AdjustApplied = d.Bool()
 		c.AdjustRatio = d.Int64()
 		c.AdjustNumWh = d.Int64()
+		c.GuardIntervals = d.Uint32()
 		m = d.Count(1024, 25)
 		if m > 0 {
 			c.Intervals = make([]FlexIntervalResult, m)
@@ -334,6 +334,9 @@ func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
 			iv.ImportWh = d.Int64()
 			iv.ExportWh = d.Int64()
 			iv.Missing = d.Bool()
+		}
+		if d.Err() == nil && c.GuardIntervals != 0 && int(c.GuardIntervals) >= len(c.Intervals) {
+			d.Failf("%d guard intervals of %d", c.GuardIntervals, len(c.Intervals))
 		}
 		for _, p := range []*int64{&c.GuardNetWh, &c.NetDeltaWh, &c.CommittedWhPerInterval, &c.CommittedWh, &c.DeliveredWh, &c.PerformancePPM, &c.CapWh, &c.PaidWh} {
 			*p = d.Int64()

@@ -16,8 +16,9 @@ type Sample struct {
 	// by the commitment) and CommittedWh the commitment; both 0 where
 	// nothing was committed (placebo events).
 	PaidWh, CommittedWh int64
-	// NetWh is the settlement's signed net delta before the floor at 0
-	// (EstimatedWh = max(0, NetWh) for a settlement).
+	// NetWh is the settlement's signed net delta before the floor at 0,
+	// the guard's negative part included (EstimatedWh = max(0, NetWh) for
+	// a settlement).
 	NetWh int64
 }
 

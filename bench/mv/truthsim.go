@@ -473,7 +473,7 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 	}
 	for i, c := range fs.Commitments {
 		p := &pairs[i]
-		p.committedWh, p.estWh, p.netWh, p.paidWh = c.CommittedWh, c.DeliveredWh, c.NetDeltaWh, c.PaidWh
+		p.committedWh, p.estWh, p.netWh, p.paidWh = c.CommittedWh, c.DeliveredWh, c.NetDeltaWh+min(0, c.GuardNetWh), c.PaidWh
 		p.noBaseline = c.Status == uint8(baseline.NoBaseline)
 		p.adjusted = c.AdjustApplied
 		hi := p.home

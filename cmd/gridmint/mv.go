@@ -151,7 +151,7 @@ func (a *app) printAudit(au *ledger.Audit, intervals bool) {
 		re.SlashedBaseUnits, c.SlashedBaseUnits)
 	if intervals {
 		for _, m := range re.Commitments {
-			a.printIntervals(r.Terms.Start, re.GuardIntervals, r.Terms.Direction, &m)
+			a.printIntervals(r.Terms.Start, m.GuardIntervals, r.Terms.Direction, &m)
 		}
 	}
 	fmt.Fprintln(a.stdout)
