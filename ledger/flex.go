@@ -15,16 +15,18 @@ import (
 // and escrows the most it can pay; site owners commit (FlexCommitTx) with a
 // bond before the deadline — a site to at most one request over any
 // interval, so that one delivery is never paid twice (ErrSiteBusy); anyone
-// may cancel their part before the deadline (FlexCancelTx). Once the window plus FlexGraceIntervals has
-// passed — so every reading of the window that can still be accepted has
-// been — the request settles by itself at the end of a block:
+// may cancel their part before the deadline (FlexCancelTx). Once the
+// window plus FlexGraceIntervals has passed — so every reading of the
+// window that can still be accepted has been — the request settles by
+// itself at the end of a block:
 //
 //   - each commitment's baseline comes from meter/baseline (Compute) on the
 //     site's accepted readings, with the request's method, rules and
 //     calendar; baseline days end before the day the request was posted;
 //   - the readings settled begin FlexGuardIntervals before the window (not
-//     before the posting): energy drawn above the baseline in that
-//     pre-event guard is netted against the event, never paid;
+//     before the posting), with a baseline of their own: energy drawn
+//     above it in that pre-event guard is netted against the event, a
+//     reduction there is never paid;
 //   - baseline.SettleRequest turns baselines and readings into delivered
 //     Wh, performance, payout (capped, pro rata if claims exceed the
 //     escrow), slash and refund — the same function `gridmint mv` calls;
@@ -438,8 +440,8 @@ type FlexInputs struct {
 // the device channels use the channel signed as load (battery: charge −
 // discharge; EV: charging), split into ImportWh/ExportWh by sign. guard is
 // the chain's FlexGuardIntervals: the readings from max(Start − guard,
-// posted) are settled, those before Start as the pre-event guard, and the
-// baseline's event begins there too.
+// posted) are settled, those before Start as the pre-event guard (with a
+// baseline of their own, GuardEvent).
 func BuildFlexInputs(t *FlexTerms, posted int64, priorEventStarts []uint64, cal baseline.Calendar, p baseline.Params,
 	guard uint32, history func(i int64) (imp, exp, batt, ev int64, ok bool)) FlexInputs {
 	m := baseline.Method(t.Method)
@@ -489,9 +491,8 @@ func BuildFlexInputs(t *FlexTerms, posted int64, priorEventStarts []uint64, cal 
 			}
 		}
 	}
-	p0 := min(posted, first)
-	in.Event = baseline.Event{Start: int64(t.Start), End: to, Posted: p0, PriorEventDays: days}
-	in.GuardEvent = baseline.Event{Start: first, End: int64(t.Start), Posted: p0, PriorEventDays: days}
+	in.Event = baseline.Event{Start: int64(t.Start), End: to, Posted: posted, PriorEventDays: days}
+	in.GuardEvent = baseline.Event{Start: first, End: int64(t.Start), Posted: posted, PriorEventDays: days}
 	return in
 }
 
