@@ -448,9 +448,10 @@ func BuildFlexInputs(t *FlexTerms, posted int64, priorEventStarts []uint64, cal 
 	perDay := cal.IntervalsPerDay()
 	from := max(int64(t.Start)-(lookbackDays(m, p)+2)*perDay, 0)
 	to := int64(t.End)
-	first := max(int64(t.Start)-int64(guard), min(posted, int64(t.Start)))
+	g := guardLen(t.Start, posted, guard)
+	first := int64(t.Start) - g
 	in := FlexInputs{Series: baseline.Series{First: from, Wh: make([]int64, to-from), Missing: make([]bool, to-from)},
-		Guard: int(int64(t.Start) - first)}
+		Guard: int(g)}
 	channel := func(imp, exp, batt, ev int64) int64 {
 		switch t.Channel {
 		case ChannelBattery:
@@ -496,13 +497,14 @@ func BuildFlexInputs(t *FlexTerms, posted int64, priorEventStarts []uint64, cal 
 	return in
 }
 
-// FlexGuard is a request's pre-event guard in intervals:
-// min(FlexGuardIntervals, Start − PostedInterval).
-func FlexGuard(r *FlexRequest, p *Params) uint32 {
-	if r.PostedInterval >= r.Terms.Start {
+// guardLen is the pre-event guard of a window starting at start, for a
+// request posted at interval posted: min(guard, start − posted), and 0
+// when posted is not before start.
+func guardLen(start uint64, posted int64, guard uint32) int64 {
+	if posted >= int64(start) {
 		return 0
 	}
-	return uint32(min(uint64(p.FlexGuardIntervals), r.Terms.Start-r.PostedInterval))
+	return min(int64(guard), int64(start)-posted)
 }
 
 // SettleFlex is the settlement of a request from its inputs: the single
@@ -513,7 +515,7 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 	m := baseline.Method(r.Terms.Method)
 	cms := make([]baseline.Commitment, len(r.Commitments))
 	results := make([]baseline.Result, len(r.Commitments))
-	guard := FlexGuard(r, p)
+	guard := guardLen(r.Terms.Start, int64(r.PostedInterval), p.FlexGuardIntervals)
 	guards := make([]uint32, len(r.Commitments))
 	if len(inputs) != len(r.Commitments) {
 		return nil, fmt.Errorf("ledger: %d settlement inputs for %d commitments", len(inputs), len(r.Commitments))

@@ -578,10 +578,9 @@ func (d *Devnet) maybePostRequests(i uint64) {
 // others the whole-site requests with their flexible load or EV charger.
 func commitW(c meter.HomeConfig, battery bool) int64 {
 	switch {
-	case battery || c.BatteryMaxW > 0:
-		if battery {
-			return c.BatteryMaxW
-		}
+	case battery:
+		return c.BatteryMaxW
+	case c.BatteryMaxW > 0:
 		return 0
 	case c.FlexW > 0:
 		return c.FlexW
