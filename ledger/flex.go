@@ -432,6 +432,10 @@ type FlexInputs struct {
 	// Guard is how many intervals before the window are settled as the
 	// pre-event guard: min(guard, Start − posted).
 	Guard int
+	// Proven, for a battery request, holds for each entry of Actual the
+	// delivery its readings prove (baseline.BatteryProvenWh from the site's
+	// import, export and battery channels); nil for other channels.
+	Proven []int64
 }
 
 // BuildFlexInputs turns a site's history into the baseline series and the
@@ -441,7 +445,9 @@ type FlexInputs struct {
 // discharge; EV: charging), split into ImportWh/ExportWh by sign. guard is
 // the chain's FlexGuardIntervals: the readings from max(Start − guard,
 // posted) are settled, those before Start as the pre-event guard (with a
-// baseline of their own, GuardEvent).
+// baseline of their own, GuardEvent). A battery request also gets the
+// proof cap (FlexInputs.Proven): it is never paid more battery energy than
+// provably reached the grid (or, up, came from it).
 func BuildFlexInputs(t *FlexTerms, posted int64, priorEventStarts []uint64, cal baseline.Calendar, p baseline.Params,
 	guard uint32, history func(i int64) (imp, exp, batt, ev int64, ok bool)) FlexInputs {
 	m := baseline.Method(t.Method)
@@ -472,6 +478,13 @@ func BuildFlexInputs(t *FlexTerms, posted int64, priorEventStarts []uint64, cal 
 	for i := first; i < to; i++ {
 		imp, exp, batt, ev, ok := history(i)
 		r := baseline.Reading{Missing: !ok}
+		if t.Channel == ChannelBattery {
+			var p int64
+			if ok {
+				p = baseline.BatteryProvenWh(baseline.Direction(t.Direction), imp, exp, batt)
+			}
+			in.Proven = append(in.Proven, p)
+		}
 		if ok {
 			if t.Channel == ChannelNet {
 				r.ImportWh, r.ExportWh = imp, exp
@@ -533,17 +546,23 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 		// The guard's baseline, from its own days. Where the method cannot
 		// build one (too few eligible days for those hours), the guard is
 		// left out and the window settles alone.
-		g, bl, actual := 0, res.BaselineWh, in.Actual[in.Guard:]
+		if in.Proven != nil && len(in.Proven) != len(in.Actual) {
+			return nil, fmt.Errorf("ledger: commitment %d: %d proven values for %d readings", i, len(in.Proven), len(in.Actual))
+		}
+		g, bl, actual, proven := 0, res.BaselineWh, in.Actual[in.Guard:], in.Proven
+		if proven != nil {
+			proven = proven[in.Guard:]
+		}
 		if err == nil && in.Guard > 0 {
 			if gres, gerr := baseline.Compute(m, in.Series, in.GuardEvent, cal, bp); gerr == nil {
-				g, bl, actual = in.Guard, append(slices.Clone(gres.BaselineWh), res.BaselineWh...), in.Actual
+				g, bl, actual, proven = in.Guard, append(slices.Clone(gres.BaselineWh), res.BaselineWh...), in.Actual, in.Proven
 			}
 		}
 		guards[i] = uint32(g)
 		cms[i] = baseline.Commitment{
 			Direction: baseline.Direction(r.Terms.Direction), IntervalSeconds: int64(p.IntervalSeconds),
 			CommittedW: int64(c.CommittedW), BaselineWh: bl, Actual: actual,
-			GuardIntervals:       g,
+			GuardIntervals: g, ProvenWh: proven,
 			PriceBaseUnitsPerKWh: r.Terms.PriceBaseUnitsPerKWh, PayoutCapPPM: int64(p.FlexPayoutCapPpm),
 			BondBaseUnits: c.BondBaseUnits,
 			// A missing reading counts as a full miss of that interval, so
@@ -573,7 +592,7 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 		cr := FlexCommitmentResult{Site: c.Site, Owner: c.Owner, CommittedW: c.CommittedW, Status: uint8(s.Status),
 			DayType: uint8(res.DayType), AdjustKind: uint8(res.Adjustment.Kind), AdjustApplied: res.Adjustment.Applied,
 			AdjustRatio: res.Adjustment.RatioPPM, AdjustNumWh: res.Adjustment.AdditiveNumWh,
-			GuardIntervals: guards[i], GuardNetWh: s.GuardNetWh, NetDeltaWh: s.NetDeltaWh, CommittedWhPerInterval: s.CommittedWhPerInterval, CommittedWh: s.CommittedWh, DeliveredWh: s.DeliveredWh,
+			GuardIntervals: guards[i], GuardNetWh: s.GuardNetWh, NetDeltaWh: s.NetDeltaWh, Proven: s.Proven, ProvenNetWh: s.ProvenNetWh, CommittedWhPerInterval: s.CommittedWhPerInterval, CommittedWh: s.CommittedWh, DeliveredWh: s.DeliveredWh,
 			PerformancePPM: s.PerformancePPM, CapWh: s.CapWh, PaidWh: s.PaidWh, ClaimBaseUnits: s.ClaimBaseUnits,
 			PayoutBaseUnits: s.PayoutBaseUnits, ShortfallPPM: s.ShortfallPPM, BondBaseUnits: s.BondBaseUnits,
 			SlashBaseUnits: s.SlashBaseUnits, BondReturnedBaseUnits: s.BondReturnedBaseUnits}
@@ -586,7 +605,7 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 		}
 		for _, iv := range s.Intervals {
 			cr.Intervals = append(cr.Intervals, FlexIntervalResult{BaselineWh: iv.BaselineWh, ImportWh: iv.ImportWh,
-				ExportWh: iv.ExportWh, Missing: iv.Missing})
+				ExportWh: iv.ExportWh, Missing: iv.Missing, ProvenWh: iv.ProvenWh})
 		}
 		fs.Commitments = append(fs.Commitments, cr)
 	}

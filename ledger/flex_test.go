@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/gridmint/gridmint/codec"
@@ -24,12 +25,18 @@ const (
 // gives the interval's grid import.
 func (c *testChain) feed(sender *wallet.PrivateKey, sites []*siteChain, from, to uint64, load func(s int, i uint64) uint32) {
 	c.t.Helper()
+	c.feedReadings(sender, sites, from, to, func(s int, i uint64, r *meter.Reading) { r.GridImportWh = load(s, i) })
+}
+
+// feedReadings is feed with every channel of each reading set by fill.
+func (c *testChain) feedReadings(sender *wallet.PrivateKey, sites []*siteChain, from, to uint64, fill func(s int, i uint64, r *meter.Reading)) {
+	c.t.Helper()
 	for a := from; a < to; a += 8 {
 		b := min(a+8, to)
 		var rs []meter.Reading
 		for s, sc := range sites {
 			for i := a; i < b; i++ {
-				rs = append(rs, sc.next(i, func(r *meter.Reading) { r.GridImportWh = load(s, i) }))
+				rs = append(rs, sc.next(i, func(r *meter.Reading) { fill(s, i, r) }))
 			}
 		}
 		end := c.intervalEndMs(b-1) + 1000
@@ -364,6 +371,59 @@ func TestFlexGuardNetsPreEventLoad(t *testing.T) {
 	if m.GuardNetWh != -2000 || m.NetDeltaWh != 4000 || m.DeliveredWh != 2000 || m.CommittedWh != 4000 ||
 		m.PaidWh != 2000 || m.PayoutBaseUnits != 400_000 {
 		t.Fatalf("commitment %+v", m)
+	}
+	if a, err := c.l.AuditRequest(1); err != nil || !a.Match {
+		t.Fatalf("AuditRequest: %v %+v", err, a)
+	}
+}
+
+// TestFlexBatteryProofCap: a battery request (device method) pays no more
+// than the battery energy that provably reached the grid. Three homes with
+// an idle battery until the window (so the battery's own baseline is 0)
+// each discharge 1000 Wh per interval in it and commit 4 kW: A's house
+// uses 600 Wh of that and 400 Wh is exported; B's house uses nothing, all
+// 1000 Wh exported; C's house uses 1200 Wh, so it still imports 200 Wh.
+// The battery's baseline credits each 16,000 Wh; the proof cap pays A
+// 16 × 400 = 6,400 Wh, B the full 16,000 Wh and C nothing — without the
+// dispatch a self-consumption battery would have covered C's house.
+func TestFlexBatteryProofCap(t *testing.T) {
+	c := newTestChain(t, nil, Options{})
+	utility, owner := testKey(1), testKey(2)
+	var sites []*siteChain
+	for k := range 3 {
+		sites = append(sites, &siteChain{key: c.registerSite(owner, 1+k)})
+	}
+	house := []uint32{600, 0, 1200}
+	c.feed(owner, sites, 0, eventDay*perDay+32, func(s int, _ uint64) uint32 { return house[s] })
+	terms := flexTerms()
+	terms.Method, terms.Channel, terms.Rules = uint8(baseline.MethodDevice), ChannelBattery, BaselineRules{LookbackDays: 5}
+	terms.TargetW = 12_000
+	c.ok(c.signTx(utility, &FlexRequestTx{Terms: terms}))
+	for _, sc := range sites {
+		c.ok(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: sc.key.Address(), CommittedW: 4000, BondBaseUnits: 400_000}))
+	}
+	c.feedReadings(owner, sites, eventDay*perDay+32, (eventDay+1)*perDay, func(s int, i uint64, r *meter.Reading) {
+		r.GridImportWh = house[s]
+		if i >= evStart && i < evEnd {
+			r.BatteryDischargeWh = 1000
+			r.GridImportWh, r.GridExportWh = max(house[s], 1000)-1000, max(house[s], 1000)-house[s]
+		}
+	})
+	fs, ok, _ := c.l.FlexSettlement(1)
+	if !ok || len(fs.Commitments) != 3 {
+		t.Fatalf("settlement %+v", fs)
+	}
+	want := []struct{ proven, delivered int64 }{{6400, 6400}, {16_000, 16_000}, {-3200, 0}}
+	for _, m := range fs.Commitments {
+		k := slices.IndexFunc(sites, func(sc *siteChain) bool { return sc.key.Address() == m.Site })
+		if !m.Proven || m.NetDeltaWh != 16_000 || m.ProvenNetWh != want[k].proven || m.DeliveredWh != want[k].delivered ||
+			m.PaidWh != want[k].delivered || m.PayoutBaseUnits != uint64(want[k].delivered)*200 {
+			t.Fatalf("home %c: %+v", 'A'+k, m)
+		}
+		iv := m.Intervals[m.GuardIntervals]
+		if iv.ProvenWh != want[k].proven/16 || iv.ImportWh != 0 || iv.ExportWh != 1000 {
+			t.Fatalf("home %c: first window interval %+v", 'A'+k, iv)
+		}
 	}
 	if a, err := c.l.AuditRequest(1); err != nil || !a.Match {
 		t.Fatalf("AuditRequest: %v %+v", err, a)

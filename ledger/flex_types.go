@@ -197,6 +197,9 @@ func (r *FlexRequest) Held() uint64 {
 type FlexIntervalResult struct {
 	BaselineWh, ImportWh, ExportWh int64
 	Missing                        bool
+	// ProvenWh: the interval's proof (baseline.IntervalSettlement.ProvenWh),
+	// stored only when the commitment's Proven is set.
+	ProvenWh int64
 }
 
 // FlexCommitmentResult is the whole settlement of one commitment: enough to
@@ -222,8 +225,13 @@ type FlexCommitmentResult struct {
 
 	// GuardNetWh is the signed net over the guard intervals; NetDeltaWh
 	// over the window (baseline.Settlement).
-	GuardNetWh                                                                      int64
-	NetDeltaWh                                                                      int64
+	GuardNetWh int64
+	NetDeltaWh int64
+	// Proven: the proof cap applied (battery requests), with ProvenNetWh
+	// the window's Σ ProvenWh; DeliveredWh = max(0, min(NetDeltaWh,
+	// ProvenNetWh) + min(0, GuardNetWh)).
+	Proven                                                                          bool
+	ProvenNetWh                                                                     int64
 	CommittedWhPerInterval, CommittedWh, DeliveredWh, PerformancePPM, CapWh, PaidWh int64
 	ClaimBaseUnits, PayoutBaseUnits                                                 uint64
 	ShortfallPPM                                                                    int64
@@ -242,7 +250,7 @@ type FlexSettlement struct {
 }
 
 func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
-	e.Uint8(1)
+	e.Uint8(2)
 	e.Uint64(s.RequestID)
 	e.Uint64(s.Height)
 	e.Uint64(s.EscrowBaseUnits)
@@ -270,12 +278,19 @@ func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
 		e.Int64(c.AdjustRatio)
 		e.Int64(c.AdjustNumWh)
 		e.Uint32(c.GuardIntervals)
+		e.Bool(c.Proven)
 		e.Uvarint(uint64(len(c.Intervals)))
 		for _, iv := range c.Intervals {
 			e.Int64(iv.BaselineWh)
 			e.Int64(iv.ImportWh)
 			e.Int64(iv.ExportWh)
 			e.Bool(iv.Missing)
+			if c.Proven {
+				e.Int64(iv.ProvenWh)
+			}
+		}
+		if c.Proven {
+			e.Int64(c.ProvenNetWh)
 		}
 		for _, v := range []int64{c.GuardNetWh, c.NetDeltaWh, c.CommittedWhPerInterval, c.CommittedWh, c.DeliveredWh, c.PerformancePPM, c.CapWh, c.PaidWh} {
 			e.Int64(v)
@@ -290,7 +305,7 @@ func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
 }
 
 func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
-	d.Version(1)
+	d.Version(2)
 	s.RequestID = d.Uint64()
 	s.Height = d.Uint64()
 	s.EscrowBaseUnits = d.Uint64()
@@ -324,6 +339,7 @@ func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
 		c.AdjustRatio = d.Int64()
 		c.AdjustNumWh = d.Int64()
 		c.GuardIntervals = d.Uint32()
+		c.Proven = d.Bool()
 		m = d.Count(1024, 25)
 		if m > 0 {
 			c.Intervals = make([]FlexIntervalResult, m)
@@ -334,6 +350,12 @@ func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
 			iv.ImportWh = d.Int64()
 			iv.ExportWh = d.Int64()
 			iv.Missing = d.Bool()
+			if c.Proven {
+				iv.ProvenWh = d.Int64()
+			}
+		}
+		if c.Proven {
+			c.ProvenNetWh = d.Int64()
 		}
 		if d.Err() == nil && c.GuardIntervals != 0 && int(c.GuardIntervals) >= len(c.Intervals) {
 			d.Failf("%d guard intervals of %d", c.GuardIntervals, len(c.Intervals))

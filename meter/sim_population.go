@@ -31,9 +31,10 @@ type PopulationConfig struct {
 	IgnorePpm  int64 // homes that ignore a dispatch
 	GamePpm    int64 // homes that game their baseline; the rest comply
 	// GameHomes, when positive, replaces GamePpm by an exact count: the
-	// first GameHomes homes (by index) with a battery or a flexible load
-	// game — the devices a gaming home games with — and no other home
-	// does. Those that would have gamed by GamePpm comply instead.
+	// first GameHomes homes (by index) with a battery game — the device a
+	// gaming home charges from the grid before the event — then, if there
+	// are too few, the first with a flexible load; no other home does.
+	// Those that would have gamed by GamePpm comply instead.
 	GameHomes int
 }
 
@@ -121,23 +122,35 @@ func NewPopulation(clk SimClock, pc PopulationConfig, log *slog.Logger) (*Fleet,
 		return nil, fmt.Errorf("%w: %d homes", ErrSimConfig, pc.Homes)
 	}
 	f := &Fleet{Homes: make([]*Home, pc.Homes)}
-	gamers := 0
+	cfgs := make([]HomeConfig, pc.Homes)
+	for i := range cfgs {
+		cfgs[i] = SimHomeConfig(pc, i)
+	}
+	if pc.GameHomes > 0 {
+		gamers := 0
+		for i := range cfgs {
+			if cfgs[i].Behaviour == BehaviourGame {
+				cfgs[i].Behaviour, cfgs[i].GameExtraW = BehaviourComply, 0
+			}
+		}
+		for _, battery := range []bool{true, false} {
+			for i := range cfgs {
+				c := &cfgs[i]
+				able := c.BatteryCapacityWh > 0 || !battery && c.FlexW > 0
+				if gamers < pc.GameHomes && able && c.Behaviour != BehaviourGame {
+					gamers++
+					c.Behaviour, c.PartialPpm = BehaviourGame, 0
+					c.GameExtraW = 500 + int64(c.Seed%16)*100 // 500–2000 W, as by GamePpm
+				}
+			}
+		}
+	}
 	for i := range f.Homes {
 		k, err := SimSiteKey(pc.Seed, i)
 		if err != nil {
 			return nil, err
 		}
-		c := SimHomeConfig(pc, i)
-		if pc.GameHomes > 0 {
-			if c.Behaviour == BehaviourGame {
-				c.Behaviour, c.GameExtraW = BehaviourComply, 0
-			}
-			if gamers < pc.GameHomes && (c.BatteryCapacityWh > 0 || c.FlexW > 0) {
-				gamers++
-				c.Behaviour, c.PartialPpm = BehaviourGame, 0
-				c.GameExtraW = 500 + int64(c.Seed%16)*100 // 500–2000 W, as by GamePpm
-			}
-		}
+		c := cfgs[i]
 		h, err := NewHome(clk, c, k, log)
 		if err != nil {
 			return nil, fmt.Errorf("home %d: %w", i, err)

@@ -670,8 +670,8 @@ func BenchmarkSimStep(b *testing.B) {
 }
 
 // TestPopulationGameHomes: GameHomes makes exactly that many homes game,
-// the first ones with a battery or a flexible load, and changes nothing
-// else about any home.
+// the first ones with a battery (with a flexible load where there are too
+// few batteries), and changes nothing else about any home.
 func TestPopulationGameHomes(t *testing.T) {
 	clk := SimClock{GenesisUnix: 1_780_000_000, IntervalS: 900}
 	pc := DefaultPopulation(1, 60)
@@ -689,8 +689,8 @@ func TestPopulationGameHomes(t *testing.T) {
 		c, c0 := h.Config(), byPpm.Homes[i].Config()
 		if c.Behaviour == BehaviourGame {
 			gamers = append(gamers, i)
-			if c.BatteryCapacityWh == 0 && c.FlexW == 0 || c.GameExtraW < 500 || c.GameExtraW > 2000 {
-				t.Fatalf("home %d games without a battery or flexible load, or with %d W", i, c.GameExtraW)
+			if c.BatteryCapacityWh == 0 || c.GameExtraW < 500 || c.GameExtraW > 2000 {
+				t.Fatalf("home %d games without a battery, or with %d W", i, c.GameExtraW)
 			}
 			continue
 		}
@@ -703,8 +703,19 @@ func TestPopulationGameHomes(t *testing.T) {
 	}
 	for i := 0; i < gamers[1]; i++ {
 		c := exact.Homes[i].Config()
-		if i != gamers[0] && (c.BatteryCapacityWh > 0 || c.FlexW > 0) {
-			t.Fatalf("home %d has a battery or flexible load but does not game before home %d", i, gamers[1])
+		if i != gamers[0] && c.BatteryCapacityWh > 0 {
+			t.Fatalf("home %d has a battery but does not game before home %d", i, gamers[1])
+		}
+	}
+	// Without enough battery homes, homes with a flexible load game.
+	pc.BatteryPpm, pc.FlexPpm = 0, 1_000_000
+	flexOnly, err := NewPopulation(clk, pc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range flexOnly.Homes {
+		if want := i < 2; (h.Config().Behaviour == BehaviourGame) != want {
+			t.Fatalf("flexible-load population: home %d gaming %v", i, !want)
 		}
 	}
 }

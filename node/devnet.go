@@ -140,8 +140,9 @@ type DevnetStats struct {
 	PaidBaseUnits    uint64
 	SlashedBaseUnits uint64
 	RECsWh           uint64
-	// Gaming homes: Wh paid for, true delivered Wh, and how many of their
-	// commitments were paid above their truth.
+	// Gaming homes: settled commitments, Wh paid for, true delivered Wh,
+	// and how many of their commitments were paid above their truth.
+	GamingCommitments          int
 	GamingPaidWh, GamingTrueWh int64
 	GamingOverpaid             int
 
@@ -694,6 +695,7 @@ func (d *Devnet) onSettled(n *Node, id uint64) {
 		paid += c.PayoutBaseUnits
 		d.stats.SlashedBaseUnits += c.SlashBaseUnits
 		if k, ok := d.homeOf[c.Site]; ok && d.stats.gamingHomes[k] {
+			d.stats.GamingCommitments++
 			d.stats.GamingPaidWh += c.PaidWh
 			d.stats.GamingTrueWh += truth[c.Site]
 			if c.PaidWh > max(truth[c.Site], 0) {

@@ -26,6 +26,13 @@ func TestDevnetGoldenRoot(t *testing.T) {
 	if !s.RootsAgree || s.Settled == 0 || s.RECsWh == 0 {
 		t.Fatalf("roots agree %v, %d requests settled, %d Wh of RECs: the run covers too little", s.RootsAgree, s.Settled, s.RECsWh)
 	}
+	// The gaming home (a battery home, on a battery request: the proof cap
+	// applies) is never paid more than it truly delivered.
+	if s.GamingCommitments == 0 || s.GamingOverpaid != 0 || s.GamingPaidWh > s.GamingTrueWh {
+		t.Fatalf("gaming home: %d commitments settled, %d paid above the truth; paid %d Wh, truly delivered %d Wh",
+			s.GamingCommitments, s.GamingOverpaid, s.GamingPaidWh, s.GamingTrueWh)
+	}
+	t.Logf("gaming home: %d commitments, paid %d Wh, truly delivered %d Wh", s.GamingCommitments, s.GamingPaidWh, s.GamingTrueWh)
 	got := hex.EncodeToString(s.StateRoot[:])
 	path := filepath.Join("testdata", "golden_devnet_root.txt")
 	if *rewriteGolden {

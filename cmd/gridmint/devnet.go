@@ -142,8 +142,8 @@ func printDevnetSummary(w io.Writer, s *node.DevnetStats, wall time.Duration) {
 	fmt.Fprintf(tw, "  delivered (chain's baseline)\t%d Wh\n", s.DeliveredWh)
 	fmt.Fprintf(tw, "  truly delivered (simulator)\t%d Wh\n", s.TrueDeliveredWh)
 	fmt.Fprintf(tw, "  paid out\t%s (bonds slashed %s)\n", ledger.FormatFLX(s.PaidBaseUnits), ledger.FormatFLX(s.SlashedBaseUnits))
-	fmt.Fprintf(tw, "  gaming homes\tpaid for %d Wh, truly delivered %d Wh, %d commitments paid above the truth\n",
-		s.GamingPaidWh, s.GamingTrueWh, s.GamingOverpaid)
+	fmt.Fprintf(tw, "  gaming homes\t%d commitments settled: paid for %d Wh, truly delivered %d Wh, %d paid above the truth\n",
+		s.GamingCommitments, s.GamingPaidWh, s.GamingTrueWh, s.GamingOverpaid)
 	fmt.Fprintf(tw, "RECs issued\t%s\n", ledger.FormatREC(s.RECsWh))
 	var bad uint64
 	for _, c := range s.BadMessages {

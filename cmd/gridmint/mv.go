@@ -151,37 +151,61 @@ func (a *app) printAudit(au *ledger.Audit, intervals bool) {
 		re.SlashedBaseUnits, c.SlashedBaseUnits)
 	if intervals {
 		for _, m := range re.Commitments {
-			a.printIntervals(r.Terms.Start, m.GuardIntervals, r.Terms.Direction, &m)
+			a.printIntervals(&r.Terms, &m)
 		}
 	}
 	fmt.Fprintln(a.stdout)
 }
 
 // printIntervals prints one commitment's intervals: first the pre-event
-// guard (marked "guard"), then the window.
-func (a *app) printIntervals(start uint64, guard uint32, dir uint8, m *ledger.FlexCommitmentResult) {
+// guard (marked "guard"), then the window. A device request shows its
+// channel (a battery's charge and discharge), and a proof-capped one the
+// proof of each window interval.
+func (a *app) printIntervals(t *ledger.FlexTerms, m *ledger.FlexCommitmentResult) {
+	guard := m.GuardIntervals
 	fmt.Fprintf(a.stdout, "  site %s: baseline days %v, adjustment applied %v (ratio %d ppm, additive %d Wh)\n",
 		m.Site.Hex(), m.SelectedDays, m.AdjustApplied, m.AdjustRatio, m.AdjustNumWh)
+	in, out := "import Wh", "export Wh"
+	switch t.Channel {
+	case ledger.ChannelBattery:
+		in, out = "charge Wh", "discharge Wh"
+	case ledger.ChannelEV:
+		in, out = "charging Wh", "-"
+	}
+	proof := ""
+	if m.Proven {
+		proof = "proven Wh\t"
+	}
 	tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "  interval\t\tbaseline Wh\timport Wh\texport Wh\tactual Wh\tdelta Wh\t")
-	first := start - uint64(guard)
+	fmt.Fprintf(tw, "  interval\t\tbaseline Wh\t%s\t%s\tactual Wh\tdelta Wh\t%s\n", in, out, proof)
+	first := t.Start - uint64(guard)
 	for k, iv := range m.Intervals {
 		part := "window"
 		if k < int(guard) {
 			part = "guard"
 		}
+		p := ""
+		if m.Proven && part == "window" {
+			p = fmt.Sprintf("%d\t", iv.ProvenWh)
+		}
 		actual := iv.ImportWh - iv.ExportWh
 		delta := iv.BaselineWh - actual
-		if dir == ledger.FlexUp {
+		if t.Direction == ledger.FlexUp {
 			delta = -delta
 		}
 		if iv.Missing {
-			fmt.Fprintf(tw, "  %d\t%s\t%d\tmissing\t\t\t-%d\t\n", first+uint64(k), part, iv.BaselineWh, m.CommittedWhPerInterval)
+			fmt.Fprintf(tw, "  %d\t%s\t%d\tmissing\t\t\t-%d\t%s\n", first+uint64(k), part, iv.BaselineWh, m.CommittedWhPerInterval, p)
 			continue
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t%d\t%d\t%d\t%d\t%d\t\n", first+uint64(k), part, iv.BaselineWh, iv.ImportWh, iv.ExportWh, actual, delta)
+		fmt.Fprintf(tw, "  %d\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", first+uint64(k), part, iv.BaselineWh, iv.ImportWh, iv.ExportWh, actual, delta, p)
 	}
 	tw.Flush()
+	if m.Proven {
+		fmt.Fprintf(a.stdout, "  proven Wh: the battery energy the site's meters show reached the grid (down: min(discharge − charge, export − import)), or came from it (up)\n")
+		fmt.Fprintf(a.stdout, "  window net %d Wh, proven %d Wh, guard net %d Wh → delivered max(0, min(%d, %d) + min(0, %d)) = %d Wh of %d committed (%d ppm), paid %d Wh\n",
+			m.NetDeltaWh, m.ProvenNetWh, m.GuardNetWh, m.NetDeltaWh, m.ProvenNetWh, m.GuardNetWh, m.DeliveredWh, m.CommittedWh, m.PerformancePPM, m.PaidWh)
+		return
+	}
 	fmt.Fprintf(a.stdout, "  window net %d Wh, guard net %d Wh → delivered max(0, %d + min(0, %d)) = %d Wh of %d committed (%d ppm), paid %d Wh\n",
 		m.NetDeltaWh, m.GuardNetWh, m.NetDeltaWh, m.GuardNetWh, m.DeliveredWh, m.CommittedWh, m.PerformancePPM, m.PaidWh)
 }

@@ -209,3 +209,43 @@ func TestMVOffline(t *testing.T) {
 		t.Fatalf("no terms: %s", errs)
 	}
 }
+
+// TestMVOfflineBatteryProof: a battery request offline. The battery is idle
+// for five days, then discharges 1000 Wh per interval for 4 h while the
+// house uses 600 Wh of it: the battery's baseline credits 16,000 Wh, the
+// proof (export) 6,400 Wh, and mv prints both and the formula.
+func TestMVOfflineBatteryProof(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("interval,import_wh,export_wh,battery_charge_wh,battery_discharge_wh,ev_wh\n")
+	const start, end = 5*96 + 56, 5*96 + 72
+	for i := 0; i < 6*96; i++ {
+		if i >= start && i < end {
+			fmt.Fprintf(&b, "%d,0,400,0,1000,0\n", i)
+			continue
+		}
+		fmt.Fprintf(&b, "%d,600,0,0,0,0\n", i)
+	}
+	csvPath := filepath.Join(dir, "r.csv")
+	os.WriteFile(csvPath, []byte(b.String()), 0o600)
+	terms := fmt.Sprintf(`{"genesis_time": 1782000000, "interval_seconds": 900, "zone": "CO-DEN", "direction": "down",
+	  "start": %d, "end": %d, "posted_interval": %d, "method": "device", "channel": "battery",
+	  "rules": {"LookbackDays": 5}, "price_base_units_per_kwh": 200000, "committed_w": 4000, "bond_base_units": 400000}`,
+		start, end, 5*96+32)
+	termsPath := filepath.Join(dir, "t.json")
+	os.WriteFile(termsPath, []byte(terms), 0o600)
+	var fs ledger.FlexSettlement
+	if err := json.Unmarshal([]byte(mustCLI(t, "mv", "--csv", csvPath, "--terms", termsPath, "--json")), &fs); err != nil {
+		t.Fatal(err)
+	}
+	c := fs.Commitments[0]
+	if !c.Proven || c.NetDeltaWh != 16_000 || c.ProvenNetWh != 6400 || c.DeliveredWh != 6400 || c.PayoutBaseUnits != 1_280_000 {
+		t.Fatalf("offline battery settlement %+v", c)
+	}
+	out := mustCLI(t, "mv", "--csv", csvPath, "--terms", termsPath, "--intervals")
+	for _, want := range []string{"discharge Wh", "proven Wh", "delivered max(0, min(16000, 6400) + min(0, 0)) = 6400 Wh"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -38,11 +38,17 @@ func FuzzFloorMulDiv(f *testing.F) {
 // sum of its deltas, never panic.
 func FuzzSettle(f *testing.F) {
 	f.Add(uint64(1000), int64(2000), int64(900), int64(500), int64(100), int64(0), uint64(250_000), int64(PPM), uint64(7), int64(500_000), int64(PPM), uint8(1))
+	f.Add(uint64(1000), int64(2000), int64(900), int64(500), int64(100), int64(300), uint64(250_000), int64(PPM), uint64(7), int64(500_000), int64(PPM), uint8(0x81))
 	f.Fuzz(func(t *testing.T, escrow uint64, w, l, base, imp, exp int64, price uint64, capPPM int64, bond uint64, thr, maxSlash int64, dir uint8) {
+		// The high bit of dir adds a proof cap.
+		var proven []int64
+		if dir&0x80 != 0 {
+			proven = []int64{exp - imp, imp - base}
+		}
 		cs := []Commitment{
-			{Direction: Direction(dir), IntervalSeconds: l, CommittedW: w, BaselineWh: []int64{base, base - imp},
+			{Direction: Direction(dir & 0x7f), IntervalSeconds: l, CommittedW: w, BaselineWh: []int64{base, base - imp},
 				Actual: []Reading{{ImportWh: imp, ExportWh: exp}, {ImportWh: exp}}, PriceBaseUnitsPerKWh: price,
-				PayoutCapPPM: capPPM, BondBaseUnits: bond},
+				PayoutCapPPM: capPPM, BondBaseUnits: bond, ProvenWh: proven},
 			{Direction: Down, IntervalSeconds: 900, CommittedW: 1000, NoBaseline: true, Actual: []Reading{{}},
 				BondBaseUnits: bond >> 1},
 		}
@@ -66,7 +72,11 @@ func FuzzSettle(f *testing.F) {
 			for _, iv := range st.Intervals {
 				net.Add(net, big.NewInt(iv.DeltaWh))
 			}
-			if !net.IsInt64() || net.Int64() != st.NetDeltaWh || st.DeliveredWh != max(0, st.NetDeltaWh) ||
+			want := st.NetDeltaWh
+			if st.Proven {
+				want = min(want, st.ProvenNetWh)
+			}
+			if !net.IsInt64() || net.Int64() != st.NetDeltaWh || st.DeliveredWh != max(0, want) ||
 				(st.Status == NoBaseline && st.NetDeltaWh != 0) {
 				t.Fatalf("commitment %d: Σ deltas %s, net %d, delivered %d", i, net, st.NetDeltaWh, st.DeliveredWh)
 			}

@@ -70,6 +70,43 @@ func TestPropertyGuardNeverPays(t *testing.T) {
 	}
 }
 
+// The proof cap only ever lowers delivery, and never pays beyond the
+// proof: with random ProvenWh, DeliveredWh ≤ the same settlement without
+// it, DeliveredWh ≤ max(0, ProvenNetWh), and DeliveredWh = max(0,
+// min(NetDeltaWh, ProvenNetWh) + min(0, GuardNetWh)) exactly.
+func TestPropertyProofCap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(propSeed, 10))
+	for it := range 3000 {
+		c := randGuarded(rng)
+		plain, err := Settle(c, DefaultSlash())
+		if err != nil {
+			t.Fatalf("it %d: %v", it, err)
+		}
+		c.ProvenWh = make([]int64, len(c.Actual))
+		for k := range c.ProvenWh {
+			c.ProvenWh[k] = rng.Int64N(4001) - 1000
+		}
+		s, err := Settle(c, DefaultSlash())
+		if err != nil {
+			t.Fatalf("it %d: %v", it, err)
+		}
+		if s.NetDeltaWh != plain.NetDeltaWh || s.GuardNetWh != plain.GuardNetWh || s.DeliveredWh > plain.DeliveredWh ||
+			s.PayoutBaseUnits > plain.PayoutBaseUnits {
+			t.Fatalf("it %d: with proof %+v, without %+v", it, s, plain)
+		}
+		if c.NoBaseline {
+			if s.DeliveredWh != 0 || s.Proven {
+				t.Fatalf("it %d: no baseline but %+v", it, s)
+			}
+			continue
+		}
+		if want := max(0, min(s.NetDeltaWh, s.ProvenNetWh)+min(0, s.GuardNetWh)); !s.Proven || s.DeliveredWh != want ||
+			s.DeliveredWh > max(0, s.ProvenNetWh) {
+			t.Fatalf("it %d: delivered %d, want %d (proof %d)", it, s.DeliveredWh, want, s.ProvenNetWh)
+		}
+	}
+}
+
 // Payouts never exceed the escrow, each payout never exceeds its claim, a
 // slash never exceeds its bond, and nothing is created or lost:
 // payouts + refund + slashes + bonds returned = escrow + bonds.

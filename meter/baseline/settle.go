@@ -62,6 +62,12 @@ type Commitment struct {
 	// BaselineWh lie before the window: the pre-event guard (see Settle).
 	// 0 ≤ GuardIntervals < len(Actual).
 	GuardIntervals int
+	// ProvenWh, when not nil (same length as Actual), is for each interval
+	// the delivery the site's own meters prove whatever it would have done
+	// without the request, such as BatteryProvenWh; the window's net
+	// delivery is then capped at their sum (see Settle, "proof cap").
+	// Entries of guard intervals and of missing readings are not used.
+	ProvenWh []int64
 }
 
 // SlashSchedule is the bond-slashing rule: below ThresholdPPM of
@@ -124,6 +130,10 @@ type IntervalSettlement struct {
 	// NoBaseline rule.
 	DeltaWh     int64
 	CommittedWh int64
+	// ProvenWh is Commitment.ProvenWh[k] for a window interval with a
+	// reading, DeltaWh (the missing rule) for a missing one, 0 in the
+	// guard or without a proof cap.
+	ProvenWh int64
 }
 
 // Settlement is the whole calculation for one commitment.
@@ -141,6 +151,11 @@ type Settlement struct {
 	// DeliveredWh = max(0, NetDeltaWh + min(0, GuardNetWh)). The floor at
 	// zero is applied once, to the event's net, never per interval.
 	NetDeltaWh, DeliveredWh int64
+	// Proven says a proof cap applied: ProvenNetWh = Σ ProvenWh over the
+	// window, and DeliveredWh = max(0, min(NetDeltaWh, ProvenNetWh) +
+	// min(0, GuardNetWh)).
+	Proven      bool
+	ProvenNetWh int64
 	// PerformancePPM = ⌊DeliveredWh · 10^6 / CommittedWh⌋ (may exceed 10^6).
 	PerformancePPM int64
 	// CapWh = ⌊CommittedWh · PayoutCapPPM / 10^6⌋; PaidWh = min(DeliveredWh,
@@ -171,6 +186,9 @@ func (c Commitment) validate() error {
 	}
 	if c.GuardIntervals < 0 || c.GuardIntervals >= len(c.Actual) {
 		return fmt.Errorf("%w: %d guard intervals of %d", ErrInput, c.GuardIntervals, len(c.Actual))
+	}
+	if c.ProvenWh != nil && len(c.ProvenWh) != len(c.Actual) {
+		return fmt.Errorf("%w: %d proven values for %d intervals", ErrInput, len(c.ProvenWh), len(c.Actual))
 	}
 	if !c.NoBaseline && len(c.BaselineWh) != len(c.Actual) {
 		return fmt.Errorf("%w: %d baseline values for %d intervals", ErrInput, len(c.BaselineWh), len(c.Actual))
@@ -244,6 +262,16 @@ func (s SlashSchedule) validate() error {
 // the window by drawing it just before gains nothing. Missing guard
 // readings follow the same missing rule as the window's.
 //
+// Proof cap: with Commitment.ProvenWh, the site's meters also bound what it
+// delivered in each window interval whatever its counterfactual (for a
+// battery request, BatteryProvenWh: the battery energy that provably
+// reached the grid). ProvenNetWh = Σ ProvenWh over the window (a missing
+// reading counts its DeltaWh, as in NetDeltaWh) and step 2 becomes
+// DeliveredWh = max(0, min(NetDeltaWh, ProvenNetWh) + min(0, GuardNetWh)):
+// the baseline's estimate, but never more than the meters prove. The cap
+// is on the window's sums, not per interval, so that an honest site whose
+// baseline is low in one interval and high in the next is not cut twice.
+//
 // NoBaseline rule: when the baseline method could not build a baseline
 // (Commitment.NoBaseline, after ErrInsufficientData), the site can neither
 // be paid nor blamed: every DeltaWh, NetDeltaWh and DeliveredWh is 0, claim
@@ -301,13 +329,27 @@ func Settle(c Commitment, sched SlashSchedule) (Settlement, error) {
 		if *sum, err = addI(*sum, iv.DeltaWh); err != nil {
 			return s, fmt.Errorf("interval %d: net: %w", k, err)
 		}
+		if c.ProvenWh != nil && !iv.Guard {
+			iv.ProvenWh = c.ProvenWh[k]
+			if r.Missing {
+				iv.ProvenWh = iv.DeltaWh
+			}
+			if s.ProvenNetWh, err = addI(s.ProvenNetWh, iv.ProvenWh); err != nil {
+				return s, fmt.Errorf("interval %d: proven net: %w", k, err)
+			}
+		}
 	}
 	if c.NoBaseline {
 		s.Status = NoBaseline
 		s.BondReturnedBaseUnits = c.BondBaseUnits
 		return s, nil
 	}
-	net, err := addI(s.NetDeltaWh, min(s.GuardNetWh, 0))
+	net := s.NetDeltaWh
+	if c.ProvenWh != nil {
+		s.Proven = true
+		net = min(net, s.ProvenNetWh)
+	}
+	net, err = addI(net, min(s.GuardNetWh, 0))
 	if err != nil {
 		return s, fmt.Errorf("net with guard: %w", err)
 	}

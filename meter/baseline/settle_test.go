@@ -293,3 +293,66 @@ func TestPenalizeMissing(t *testing.T) {
 		t.Fatalf("withholding the bad interval: %d", hid.NetDeltaWh)
 	}
 }
+
+// TestSettleProofCap: with ProvenWh, the window's delivery is the smaller
+// of the baseline's net and the proof's net, then the guard as before.
+// Baseline 0 (an idle battery), discharge 1000 Wh per interval for 3
+// hours, of which the site exported 400, 1000 and 300 Wh: the baseline
+// credits 3000 Wh, the proof 1700 Wh; a 500 Wh draw in the guard nets it
+// to 1200 Wh. The guard's own ProvenWh is not used.
+func TestSettleProofCap(t *testing.T) {
+	com := Commitment{
+		Direction: Down, IntervalSeconds: 3600, CommittedW: 1000, GuardIntervals: 1,
+		BaselineWh:           []int64{0, 0, 0, 0},
+		Actual:               []Reading{{ImportWh: 500}, {ExportWh: 1000}, {ExportWh: 1000}, {ExportWh: 1000}},
+		ProvenWh:             []int64{-9999, 400, 1000, 300},
+		PriceBaseUnitsPerKWh: 100_000, PayoutCapPPM: PPM, BondBaseUnits: 1_000_000,
+	}
+	s, err := Settle(com, DefaultSlash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eqInts(t, "proven", ivField(s, func(iv IntervalSettlement) int64 { return iv.ProvenWh }), []int64{0, 400, 1000, 300})
+	if !s.Proven || s.NetDeltaWh != 3000 || s.ProvenNetWh != 1700 || s.GuardNetWh != -500 || s.DeliveredWh != 1200 ||
+		s.PerformancePPM != 400_000 || s.PaidWh != 1200 || s.PayoutBaseUnits != 120_000 || s.SlashBaseUnits != 200_000 {
+		t.Fatalf("settlement %+v", s)
+	}
+	// The proof above the baseline's net: the baseline's net is paid.
+	com.ProvenWh = []int64{0, 2000, 2000, 2000}
+	if s, err = Settle(com, DefaultSlash()); err != nil || s.ProvenNetWh != 6000 || s.DeliveredWh != 2500 {
+		t.Fatalf("proof above the baseline: %+v, %v", s, err)
+	}
+	// A missing window reading proves what the missing rule gives it.
+	com.Actual[2], com.PenalizeMissing = Reading{Missing: true}, true
+	if s, err = Settle(com, DefaultSlash()); err != nil || s.Intervals[2].ProvenWh != -1000 || s.ProvenNetWh != 3000 ||
+		s.NetDeltaWh != 1000 || s.DeliveredWh != 500 {
+		t.Fatalf("missing reading: %+v, %v", s, err)
+	}
+	// A proof of the wrong length is an input error.
+	com.ProvenWh = com.ProvenWh[1:]
+	if _, err = Settle(com, DefaultSlash()); !errors.Is(err, ErrInput) {
+		t.Fatalf("short proof: %v", err)
+	}
+}
+
+// TestBatteryProvenWh: the bound in each case its doc comment derives.
+func TestBatteryProvenWh(t *testing.T) {
+	for _, c := range []struct {
+		name                  string
+		dir                   Direction
+		imp, exp, batt, proof int64
+	}{
+		{"down, deficit: export counts", Down, 0, 400, -1000, 400},
+		{"down, deficit not covered: negative", Down, 200, 0, -1000, -200},
+		{"down, surplus: the discharge counts", Down, 0, 1500, -1000, 1000},
+		{"down, battery charging", Down, 0, 300, 200, -200},
+		{"up, surplus: import counts", Up, 300, 0, 1000, 300},
+		{"up, surplus not absorbed: negative", Up, 0, 200, 1000, -200},
+		{"up, deficit: the charge counts", Up, 1500, 0, 1000, 1000},
+		{"up, battery discharging", Up, 100, 0, -400, -400},
+	} {
+		if got := BatteryProvenWh(c.dir, c.imp, c.exp, c.batt); got != c.proof {
+			t.Errorf("%s: %d, want %d", c.name, got, c.proof)
+		}
+	}
+}
