@@ -17,8 +17,8 @@ type Sample struct {
 	// nothing was committed (placebo events).
 	PaidWh, CommittedWh int64
 	// NetWh is the settlement's signed net delta before the floor at 0,
-	// the guard's negative part included (EstimatedWh = max(0, NetWh) for
-	// a settlement).
+	// capped by the proof where there is one, the guard's negative part
+	// included (EstimatedWh = max(0, NetWh) for a settlement).
 	NetWh int64
 }
 

@@ -257,6 +257,7 @@ type settledPair struct {
 	// to the window's end (which includes what a gaming home drew to
 	// inflate its baseline), the chain's delivered and paid Wh.
 	committedWh, trueWh, truePostedWh, estWh, netWh, paidWh int64
+	siteTrueWh                                              int64 // twin − actual net import over the window (the grid's view)
 	noBaseline                                              bool
 	// usedEventDay: a baseline day was one of the home's own earlier
 	// event days (the ledger keeps only the last 16 event starts per site).
@@ -453,7 +454,8 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 			}))
 		pairs = append(pairs, settledPair{home: home, event: j, honest: hi >= tr.nPop, behaviour: t.cfg.Behaviour,
 			trueWh:       t.trueDelivered(m.channel, e.dir, e.start, e.end),
-			truePostedWh: t.trueDelivered(m.channel, e.dir, e.posted, e.end)})
+			truePostedWh: t.trueDelivered(m.channel, e.dir, e.posted, e.end),
+			siteTrueWh:   t.trueDelivered(ledger.ChannelNet, e.dir, e.start, e.end)})
 	}
 	if len(pairs) == 0 {
 		return nil, nil
@@ -473,7 +475,11 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 	}
 	for i, c := range fs.Commitments {
 		p := &pairs[i]
-		p.committedWh, p.estWh, p.netWh, p.paidWh = c.CommittedWh, c.DeliveredWh, c.NetDeltaWh+min(0, c.GuardNetWh), c.PaidWh
+		net := c.NetDeltaWh
+		if c.Proven {
+			net = min(net, c.ProvenNetWh)
+		}
+		p.committedWh, p.estWh, p.netWh, p.paidWh = c.CommittedWh, c.DeliveredWh, net+min(0, c.GuardNetWh), c.PaidWh
 		p.noBaseline = c.Status == uint8(baseline.NoBaseline)
 		p.adjusted = c.AdjustApplied
 		hi := p.home
@@ -664,6 +670,33 @@ func (tr *truthRun) print(w io.Writer) {
 			c.meanTrue, c.meanTruePosted, c.meanPaid, c.meanPaid-c.meanTrue, c.meanPaid-c.meanTruePosted, c.over, share(c.over, c.n), c.maxOver)
 	}
 	fmt.Fprintln(w)
+	for mi, m := range tr.methods {
+		if m.channel != ledger.ChannelBattery {
+			continue
+		}
+		var over [2]int
+		var n [2]int
+		var most [2]int64
+		for _, p := range tr.pairs[mi] {
+			k := -1
+			switch {
+			case p.behaviour == meter.BehaviourGame && !p.honest:
+				k = 0
+			case p.behaviour == meter.BehaviourComply && !p.honest:
+				k = 1
+			}
+			if k < 0 || p.noBaseline {
+				continue
+			}
+			n[k]++
+			if p.paidWh > max(p.siteTrueWh, 0) {
+				over[k]++
+				most[k] = max(most[k], p.paidWh-max(p.siteTrueWh, 0))
+			}
+		}
+		fmt.Fprintf(w, "%s settlements are capped by the proof (`baseline.BatteryProvenWh`: the battery energy that provably reached the grid). Its guarantee is against the whole site's true delivery, the grid's view, when only the battery was dispatched. Here every device of a home is dispatched at once and the table's truth is the battery's own, so a paused charger or curtailed load in the same window can lift the site's export, and so the proof, above the battery's truth. The proof also assumes the site's other loads in the window are no higher than they would have been: a gaming home raising its load in this window's hours to inflate a later event's baseline, or a car or flexible load catching up after an earlier event, can leave the true delivery below the proof. Against the whole site's truth, paid > true in %d of %d gaming pairs (most %d Wh) and %d of %d complying pairs (most %d Wh).\n\n",
+			m.name, over[0], n[0], most[0], over[1], n[1], most[1])
+	}
 	fmt.Fprintf(w, "The same by posting (whole-site methods; the device methods gain only the energy pre-charged into the battery): gaming − honest paid Wh / gaming − honest paid − true Wh / pairs paid > true:\n\n")
 	fmt.Fprintln(w, "| method | "+strings.Join(postingNames[:], " | ")+" |")
 	fmt.Fprintln(w, "| --- | ---: | ---: | ---: |")
