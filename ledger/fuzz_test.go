@@ -112,6 +112,9 @@ func FuzzStateRecords(f *testing.F) {
 	for i, s := range seeds {
 		f.Add(append([]byte{byte(i)}, codec.Encode(s)...))
 	}
+	// A proof-capped settlement (case 11).
+	f.Add(append([]byte{11}, codec.Encode(&FlexSettlement{RequestID: 2, Commitments: []FlexCommitmentResult{{Proven: true,
+		ProvenNetWh: -3, GuardIntervals: 1, Intervals: []FlexIntervalResult{{BaselineWh: 1}, {ExportWh: 5, ProvenWh: -3}}}}})...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) == 0 {
 			return
