@@ -15,7 +15,7 @@ const (
 // Channels a baseline is computed on.
 const (
 	ChannelNet     uint8 = 0 // grid import − grid export (whole-site methods)
-	ChannelBattery uint8 = 1 // battery charge − discharge (device method)
+	ChannelBattery uint8 = 1 // battery charge − discharge (device method), paid at most baseline.BatteryProvenWh
 	ChannelEV      uint8 = 2 // EV charging (device method)
 )
 
