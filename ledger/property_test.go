@@ -4,12 +4,11 @@ import (
 	"encoding/hex"
 	"flag"
 	"math/rand/v2"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/gridmint/gridmint/internal/golden"
 	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/wallet"
 )
@@ -376,18 +375,6 @@ func TestDeterminism(t *testing.T) {
 			t.Fatalf("block %d: roots differ between two runs of one seed", i+1)
 		}
 	}
-	got := hex.EncodeToString(a[len(a)-1][:])
-	const golden = "testdata/golden_root_seed42_80blocks.txt"
-	if *rewriteGolden {
-		if err := os.WriteFile(golden, []byte(got+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -rewrite to create it)", err)
-	}
-	if got != strings.TrimSpace(string(want)) {
-		t.Fatalf("state root after 80 blocks of seed 42:\n got %s\nwant %s", got, strings.TrimSpace(string(want)))
-	}
+	golden.Check(t, "testdata/golden_root_seed42_80blocks.txt", hex.EncodeToString(a[len(a)-1][:]), *rewriteGolden,
+		"state root after 80 blocks of seed 42")
 }

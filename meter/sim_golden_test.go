@@ -4,9 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"flag"
-	"os"
-	"strings"
 	"testing"
+
+	"github.com/gridmint/gridmint/internal/golden"
 )
 
 var simUpdate = flag.Bool("sim.update", false, "rewrite testdata/sim_golden.txt")
@@ -33,17 +33,5 @@ func TestSimGolden(t *testing.T) {
 		}
 	}
 	got := hex.EncodeToString(d.Sum(nil))
-	const path = "testdata/sim_golden.txt"
-	if *simUpdate {
-		if err := os.WriteFile(path, []byte(got+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != strings.TrimSpace(string(want)) {
-		t.Fatalf("simulator output changed: digest %s, golden %s (rerun with -sim.update if intended)", got, strings.TrimSpace(string(want)))
-	}
+	golden.Check(t, "testdata/sim_golden.txt", got, *simUpdate, "simulator output digest (-sim.update rewrites it)")
 }

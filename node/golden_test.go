@@ -3,10 +3,11 @@ package node
 import (
 	"encoding/hex"
 	"flag"
-	"os"
+	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/gridmint/gridmint/internal/golden"
 )
 
 var rewriteGolden = flag.Bool("rewrite", false, "rewrite the golden devnet state root in testdata")
@@ -33,18 +34,6 @@ func TestDevnetGoldenRoot(t *testing.T) {
 			s.GamingCommitments, s.GamingOverpaid, s.GamingPaidWh, s.GamingTrueWh)
 	}
 	t.Logf("gaming home: %d commitments, paid %d Wh, truly delivered %d Wh", s.GamingCommitments, s.GamingPaidWh, s.GamingTrueWh)
-	got := hex.EncodeToString(s.StateRoot[:])
-	path := filepath.Join("testdata", "golden_devnet_root.txt")
-	if *rewriteGolden {
-		if err := os.WriteFile(path, []byte(got+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != strings.TrimSpace(string(want)) {
-		t.Fatalf("devnet state root at height %d:\n got %s\nwant %s", s.Height, got, strings.TrimSpace(string(want)))
-	}
+	golden.Check(t, filepath.Join("testdata", "golden_devnet_root.txt"), hex.EncodeToString(s.StateRoot[:]), *rewriteGolden,
+		fmt.Sprintf("devnet state root at height %d", s.Height))
 }

@@ -5,9 +5,10 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"flag"
-	"os"
-	"strings"
+	"fmt"
 	"testing"
+
+	"github.com/gridmint/gridmint/internal/golden"
 )
 
 var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden_sha256.txt")
@@ -63,18 +64,6 @@ func TestGolden(t *testing.T) {
 		}
 	}
 	got := hex.EncodeToString(h.Sum(nil))
-	const file = "testdata/golden_sha256.txt"
-	if *updateGolden {
-		if err := os.WriteFile(file, []byte(got+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != strings.TrimSpace(string(want)) {
-		t.Fatalf("golden hash over %d points = %s, want %s", n, got, strings.TrimSpace(string(want)))
-	}
+	golden.Check(t, "testdata/golden_sha256.txt", got, *updateGolden, fmt.Sprintf("golden hash over %d points", n))
 	t.Logf("golden hash over %d points matches", n)
 }
