@@ -2,7 +2,6 @@ package consensus
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"sync"
 
 	"github.com/gridmint/gridmint/wallet"
@@ -13,7 +12,7 @@ import (
 // precommit when the vote arrives and would otherwise verify it a second
 // time inside the next block's commit certificate (VerifyCommit). Only
 // successes are remembered, keyed by a SHA-256 over the validator's public
-// key, the tag, the chain id, the body and the signature, so a hit is
+// key, the signing hash (tag, chain id, body) and the signature, so a hit is
 // exactly a repeat of a verified call and the answers are the same as the
 // inner verifier's. At most 2·Size keys are kept (two generations: when
 // the newer fills, the older is dropped). Safe for concurrent use.
@@ -27,24 +26,27 @@ type CachingVerifier struct {
 	Hits, Misses uint64
 }
 
-func (c *CachingVerifier) key(val *Validator, tag wallet.Tag, chainID string, body []byte, sig wallet.Signature) [32]byte {
+// key is SHA-256(public key ‖ wallet.SigningHash ‖ signature): the exact
+// call, with the message framed by the one canonical signing encoding. ok
+// is false when the tag or chain id is invalid (the call is not cached).
+func (c *CachingVerifier) key(val *Validator, tag wallet.Tag, chainID string, body []byte, sig wallet.Signature) (k [32]byte, ok bool) {
+	msg, err := wallet.SigningHash(tag, chainID, body)
+	if err != nil {
+		return k, false
+	}
 	h := sha256.New()
-	if val.PubKey != nil {
-		h.Write(val.PubKey.Compressed())
-	}
-	var n [8]byte
-	for _, s := range []string{string(tag), chainID} {
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
-	binary.BigEndian.PutUint64(n[:], uint64(len(body)))
-	h.Write(n[:])
-	h.Write(body)
+	h.Write(val.PubKey.Compressed())
+	h.Write(msg[:])
 	h.Write(sig[:])
-	var k [32]byte
 	h.Sum(k[:0])
-	return k
+	return k, true
+}
+
+func (c *CachingVerifier) inner() Verifier {
+	if c.Inner == nil {
+		return WalletVerifier{}
+	}
+	return c.Inner
 }
 
 // VerifyTyped implements Verifier.
@@ -52,7 +54,10 @@ func (c *CachingVerifier) VerifyTyped(val *Validator, tag wallet.Tag, chainID st
 	if val.PubKey == nil {
 		return ErrUnknownValidator
 	}
-	k := c.key(val, tag, chainID, body, sig)
+	k, ok := c.key(val, tag, chainID, body, sig)
+	if !ok {
+		return c.inner().VerifyTyped(val, tag, chainID, body, sig)
+	}
 	c.mu.Lock()
 	_, hit := c.cur[k]
 	if !hit {
@@ -65,11 +70,7 @@ func (c *CachingVerifier) VerifyTyped(val *Validator, tag wallet.Tag, chainID st
 	}
 	c.Misses++
 	c.mu.Unlock()
-	inner := c.Inner
-	if inner == nil {
-		inner = WalletVerifier{}
-	}
-	if err := inner.VerifyTyped(val, tag, chainID, body, sig); err != nil {
+	if err := c.inner().VerifyTyped(val, tag, chainID, body, sig); err != nil {
 		return err
 	}
 	c.mu.Lock()
