@@ -542,13 +542,13 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 			return nil, fmt.Errorf("ledger: commitment %d: %d readings for a window of %d and a guard of %d", i,
 				len(in.Actual), in.Event.End-in.Event.Start, in.Guard)
 		}
+		if in.Proven != nil && len(in.Proven) != len(in.Actual) {
+			return nil, fmt.Errorf("ledger: commitment %d: %d proven values for %d readings", i, len(in.Proven), len(in.Actual))
+		}
 		res, err := baseline.Compute(m, in.Series, in.Event, cal, bp)
 		// The guard's baseline, from its own days. Where the method cannot
 		// build one (too few eligible days for those hours), the guard is
 		// left out and the window settles alone.
-		if in.Proven != nil && len(in.Proven) != len(in.Actual) {
-			return nil, fmt.Errorf("ledger: commitment %d: %d proven values for %d readings", i, len(in.Proven), len(in.Actual))
-		}
 		g, bl, actual, proven := 0, res.BaselineWh, in.Actual[in.Guard:], in.Proven
 		if proven != nil {
 			proven = proven[in.Guard:]
