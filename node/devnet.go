@@ -235,8 +235,9 @@ func NewDevnet(cfg DevnetConfig) (*Devnet, error) {
 		return nil, err
 	}
 	d.clk = meter.SimClock{GenesisUnix: g.GenesisTime, IntervalS: int64(g.Params.IntervalSeconds)}
-	// One home games its baseline (the first with a battery or flexible
-	// load); 10 % follow dispatches partly and 10 % ignore them.
+	// One home games its baseline (the first with a battery, so that its
+	// battery requests settle under the proof cap); 10 % follow
+	// dispatches partly and 10 % ignore them.
 	pop := meter.DefaultPopulation(cfg.Seed, cfg.Homes)
 	pop.GameHomes = 1
 	fleet, err := meter.NewPopulation(d.clk, pop, nil)
