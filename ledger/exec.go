@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"runtime/debug"
 
 	"github.com/gridmint/gridmint/codec"
 	"github.com/gridmint/gridmint/wallet"
@@ -151,8 +152,32 @@ var TxErrors = []error{
 	ErrEvidenceTooOld, ErrNotValidator, ErrNoEvidenceVerify,
 	ErrFlexTerms, ErrUnknownRequest, ErrRequestClosed, ErrDeadlinePassed, ErrWrongZone,
 	ErrAlreadyCommitted, ErrOverCommitted, ErrBondTooLow, ErrNotCommitted, ErrNotUtility,
-	ErrSiteBusy,
+	ErrSiteBusy, ErrOverflow, ErrTxPanicked,
 }
+
+// ErrTxPanicked is the receipt of a transaction whose execution panicked:
+// a bug of the ledger, not of the transaction. It fails like any other
+// error (fee paid, nonce used, nothing else changed) with this fixed text
+// on every node; the node logs the panic and its stack.
+var ErrTxPanicked = errors.New("transaction aborted by an internal error of the ledger (a bug; the node logged it)")
+
+// ErrBlockPanic is what execution panics with when code outside any
+// transaction (the block's beginning or end) panicked: nothing was
+// written, and the node must stop (a bug to report).
+var ErrBlockPanic = errors.New("ledger: bug: panic executing a block outside any transaction")
+
+// errSettlement marks a flexibility settlement that cannot be computed:
+// the request is voided (see settleDue), the block goes on.
+var errSettlement = errors.New("ledger: settlement cannot be computed")
+
+// Test hooks: set only by this package's tests, to inject a panic into
+// one transaction's execution (after it changed things), into a
+// settlement, or into the block's end.
+var (
+	testHookApply    func(x *executor, v *view, tx *Tx)
+	testHookSettle   func(r *FlexRequest)
+	testHookEndBlock func(height uint64)
+)
 
 func txErrorCode(err error) uint16 {
 	for i, e := range TxErrors {
@@ -179,7 +204,28 @@ type executor struct {
 // execute runs b over the committed state. With propose, transactions that
 // fail the inclusion checks are left out (and reported) and the header's
 // roots are filled in; otherwise they make the block invalid.
-func (l *Ledger) execute(b *Block, propose bool) (*Pending, []Skipped, error) {
+//
+// A panic inside one transaction fails that transaction (deliver). A panic
+// anywhere else is a bug that no retry can cure: execute logs it with its
+// stack, releases the batch (nothing has been written: only Commit
+// writes) and panics again with ErrBlockPanic, so that the node stops with
+// that message instead of running on.
+func (l *Ledger) execute(b *Block, propose bool) (p *Pending, skipped []Skipped, err error) {
+	height := b.Header.Height
+	defer func() {
+		if r := recover(); r != nil {
+			if p != nil {
+				p.Discard()
+			}
+			l.log().Error("ledger: BUG: panic executing a block outside any transaction; nothing was written, the node stops",
+				"height", height, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			panic(fmt.Errorf("%w: block %d: %v", ErrBlockPanic, height, r))
+		}
+	}()
+	return l.executeBlock(b, propose)
+}
+
+func (l *Ledger) executeBlock(b *Block, propose bool) (*Pending, []Skipped, error) {
 	l.mu.RLock()
 	m := l.meta
 	l.mu.RUnlock()
@@ -238,7 +284,16 @@ func (l *Ledger) execute(b *Block, propose bool) (*Pending, []Skipped, error) {
 	if err := x.endBlock(); err != nil {
 		return nil, nil, err
 	}
+	if testHookEndBlock != nil {
+		testHookEndBlock(h.Height)
+	}
 	batch := l.db.NewBatch()
+	defer func() {
+		if r := recover(); r != nil {
+			batch.Close()
+			panic(r)
+		}
+	}()
 	root, err := l.tree.Apply(x.v.changes(), batch)
 	if err != nil {
 		batch.Close()
@@ -319,15 +374,60 @@ func (l *Ledger) CheckTx(raw []byte) (*Tx, error) {
 	if _, err := st.load([]byte(pfxParams), &p); err != nil {
 		return nil, err
 	}
-	tx, _, err := checkTx(st, &p, l.genesis.ChainID, raw, false, &l.sigs)
+	tx, err := l.checkTxGuarded(func() (*Tx, error) {
+		tx, _, err := checkTx(st, &p, l.genesis.ChainID, raw, false, &l.sigs)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkBounds(&p, l.genesis.GenesisTime, tx); err != nil {
+			return nil, err
+		}
+		return tx, nil
+	})
 	return tx, err
+}
+
+// checkTxGuarded runs a transaction's checks; a panic in them (a bug: the
+// decoders are fuzzed) refuses the transaction instead of crashing the
+// node, and is logged with its stack.
+func (l *Ledger) checkTxGuarded(fn func() (*Tx, error)) (tx *Tx, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.log().Error("ledger: BUG: panic checking a transaction; refused",
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			tx, err = nil, fmt.Errorf("%w (in its checks)", ErrTxPanicked)
+		}
+	}()
+	return fn()
+}
+
+// checkBounds refuses, before a transaction reaches a block, what its own
+// numbers make impossible: the terms of a flexibility request (everything
+// ValidateFlexTerms checks, so that its escrow fits 64 bits) and a
+// commitment above MaxFlexTargetW. Execution checks the same again: a
+// transaction forced into a block fails there with the same reason.
+func checkBounds(p *Params, genesisUnix int64, tx *Tx) error {
+	switch pl := tx.Payload.(type) {
+	case *FlexRequestTx:
+		return ValidateFlexTerms(&pl.Terms, p, genesisUnix)
+	case *FlexCommitTx:
+		if pl.CommittedW > MaxFlexTargetW {
+			return fmt.Errorf("%w: %d W, at most %d W", ErrOverCommitted, pl.CommittedW, uint64(MaxFlexTargetW))
+		}
+	}
+	return nil
 }
 
 // deliver executes one transaction. An error means the transaction could
 // not be included (nothing changed); a transaction that is included but
 // fails records its error in its receipt, pays its fee and uses its nonce.
 func (x *executor) deliver(raw []byte) error {
-	tx, acc, err := checkTx(x.v, &x.params, x.l.genesis.ChainID, raw, true, &x.l.sigs)
+	var acc *Account
+	tx, err := x.l.checkTxGuarded(func() (*Tx, error) {
+		tx, a, err := checkTx(x.v, &x.params, x.l.genesis.ChainID, raw, true, &x.l.sigs)
+		acc = a
+		return tx, err
+	})
 	if err != nil {
 		return err
 	}
@@ -336,16 +436,26 @@ func (x *executor) deliver(raw []byte) error {
 	acc.Balance -= tx.Fee
 	x.v.store(accountKey(tx.From), acc)
 	if err := x.credit(x.v, x.header.Proposer, tx.Fee); err != nil {
-		return err
+		// The sender's fee is already debited in x.v: the block cannot go on.
+		return fmt.Errorf("%w: fee: %v", errInternal, err)
 	}
 	rc := Receipt{TxHash: tx.Hash(), Type: tx.Payload.Type(), From: tx.From, Fee: tx.Fee,
 		addresses: []wallet.Address{tx.From}}
+	// The payload runs in a child view; what it changes outside the view
+	// (the chain counters, the supply, events) is restored if it fails.
 	child := newView(x.v)
-	err = x.apply(child, tx, &rc)
+	snap := x.snapshot()
+	err = x.guarded(func() error { return x.apply(child, tx, &rc) }, "executing a transaction", "tx", fmt.Sprintf("%x", rc.TxHash))
 	switch {
 	case errors.Is(err, errInternal):
 		return err
+	case errors.Is(err, ErrTxPanicked):
+		x.restore(snap)
+		// A receipt with nothing of the aborted run in it.
+		rc = Receipt{TxHash: rc.TxHash, Type: rc.Type, From: rc.From, Fee: rc.Fee, addresses: []wallet.Address{tx.From},
+			Code: txErrorCode(err), Error: err.Error()}
 	case err != nil:
+		x.restore(snap)
 		rc.Code = txErrorCode(err)
 		rc.Error = err.Error()
 	default:
@@ -355,10 +465,45 @@ func (x *executor) deliver(raw []byte) error {
 	return nil
 }
 
+// execSnapshot is the executor's state outside the block's view.
+type execSnapshot struct {
+	chain    chainState
+	supply   Supply
+	events   int
+	valDirty bool
+}
+
+func (x *executor) snapshot() execSnapshot {
+	return execSnapshot{chain: x.chain, supply: x.supply, events: len(x.result.Events), valDirty: x.valDirty}
+}
+
+func (x *executor) restore(s execSnapshot) {
+	x.chain, x.supply, x.valDirty = s.chain, s.supply, s.valDirty
+	clear(x.result.Events[s.events:])
+	x.result.Events = x.result.Events[:s.events]
+}
+
+// guarded runs fn; a panic in it becomes ErrTxPanicked, and is logged as
+// the bug it is, with its stack (never stored: the receipt's text is
+// fixed, the same on every node).
+func (x *executor) guarded(fn func() error, what string, attrs ...any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			x.l.log().Error("ledger: BUG: panic "+what+"; it fails, the block goes on",
+				append(attrs, "height", x.header.Height, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))...)
+			err = ErrTxPanicked
+		}
+	}()
+	return fn()
+}
+
 // apply runs a payload in v.
 func (x *executor) apply(v *view, tx *Tx, rc *Receipt) error {
 	if tx.From == CommunityPool || tx.From == FlexibilityPool {
 		return ErrModuleAccount
+	}
+	if testHookApply != nil {
+		testHookApply(x, v, tx)
 	}
 	switch p := tx.Payload.(type) {
 	case *Transfer:
@@ -413,10 +558,13 @@ func (x *executor) credit(v *view, a wallet.Address, amount uint64) error {
 	if err != nil {
 		return err
 	}
-	if acc.Balance+amount < acc.Balance {
-		return fmt.Errorf("%w: balance of %s overflows", errInternal, a)
+	sum, ok := addU(acc.Balance, amount)
+	if !ok {
+		// Cannot happen while the supply fits 64 bits (every balance is
+		// part of it); a transaction that did it would fail.
+		return fmt.Errorf("%w: balance of %s", ErrOverflow, a)
 	}
-	acc.Balance += amount
+	acc.Balance = sum
 	x.putAccount(v, a, acc)
 	return nil
 }
@@ -460,7 +608,8 @@ func floorDiv(a, b int64) int64 {
 }
 
 // mulDivFloor is floor(a × b / c) for c > 0, exact in 128 bits. Callers
-// guarantee the quotient fits in 64 bits (b <= c in every use: shares).
+// guarantee the quotient fits in 64 bits (b <= c in every use: shares of
+// a ppm or of a total); anything else uses mulDivU, which checks.
 func mulDivFloor(a, b, c uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)
 	q, _ := bits.Div64(hi, lo, c)

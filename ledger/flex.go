@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/gridmint/gridmint/meter"
@@ -97,35 +99,65 @@ func committedWhPerInterval(w uint64, intervalSeconds uint32) uint64 {
 
 // MaxPayout is the most a commitment of w watts over n intervals can be
 // paid: ⌊price × ⌊⌊w × L / 3600⌋ × n × cap / 10^6⌋ / 1000⌋, the same steps
-// and floors as baseline.Settle with DeliveredWh above the cap.
+// and floors as baseline.Settle with DeliveredWh above the cap. Where that
+// does not fit 64 bits it returns the largest uint64 (such terms are
+// refused: see MaxPayoutChecked).
 func MaxPayout(w uint64, n uint64, price uint64, p *Params) uint64 {
-	wh := committedWhPerInterval(w, p.IntervalSeconds) * n
-	capWh := mulDivFloor(wh, uint64(p.FlexPayoutCapPpm), 1_000_000)
-	return mulDivFloor(price, capWh, 1000)
+	v, err := MaxPayoutChecked(w, n, price, p)
+	if err != nil {
+		return math.MaxUint64
+	}
+	return v
 }
 
-func (x *executor) flexRequest(v *view, from wallet.Address, p *FlexRequestTx, rc *Receipt) error {
-	t := p.Terms
+// MaxPayoutChecked is MaxPayout, or ErrOverflow where a step does not fit
+// 64 bits.
+func MaxPayoutChecked(w uint64, n uint64, price uint64, p *Params) (uint64, error) {
+	perInterval, ok := mulDivU(w, uint64(p.IntervalSeconds), 3600)
+	if !ok {
+		return 0, fmt.Errorf("%w: %d W over %d s", ErrOverflow, w, p.IntervalSeconds)
+	}
+	wh, ok := mulU(perInterval, n)
+	if !ok {
+		return 0, fmt.Errorf("%w: %d Wh per interval over %d intervals", ErrOverflow, perInterval, n)
+	}
+	capWh, ok := mulDivU(wh, uint64(p.FlexPayoutCapPpm), 1_000_000)
+	if !ok {
+		return 0, fmt.Errorf("%w: %d Wh at a cap of %d ppm", ErrOverflow, wh, p.FlexPayoutCapPpm)
+	}
+	pay, ok := mulDivU(price, capWh, 1000)
+	if !ok {
+		return 0, fmt.Errorf("%w: %d Wh at %d base units per kWh does not fit 64 bits", ErrOverflow, capWh, price)
+	}
+	return pay, nil
+}
+
+// ValidateFlexTerms checks the terms of a request on their own, without
+// the chain's state: everything but the deadline against the current
+// interval and the baseline method's own rules (flexRequest checks those
+// when it executes). The bounds keep every later product exact: TargetW ≤
+// MaxFlexTargetW, price ≤ MaxFlexPrice, End ≤ MaxFlexInterval, the window
+// at most FlexMaxWindowIntervals, and the escrow must fit 64 bits. The
+// mempool (CheckTx), the execution and `gridmint mv` all call it.
+func ValidateFlexTerms(t *FlexTerms, p *Params, genesisUnix int64) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrFlexTerms, fmt.Sprintf(format, args...))
 	}
-	cur := x.currentInterval()
-	n := t.End - t.Start
 	switch {
 	case !validZone(t.Zone):
 		return fmt.Errorf("%w: %q", ErrBadZone, t.Zone)
 	case t.Direction != FlexDown && t.Direction != FlexUp:
 		return bad("direction %d", t.Direction)
-	case t.Start >= t.End || t.End > 1<<40:
+	case t.Start >= t.End || t.End > MaxFlexInterval:
 		return bad("window [%d, %d)", t.Start, t.End)
-	case n > uint64(x.params.FlexMaxWindowIntervals):
-		return bad("window of %d intervals, at most %d", n, x.params.FlexMaxWindowIntervals)
-	case int64(t.Deadline) <= cur || t.Deadline > t.Start:
-		return bad("deadline %d must be after the current interval %d and not after the start %d", t.Deadline, cur, t.Start)
-	case t.TargetW < 1 || t.TargetW > 1<<40 || committedWhPerInterval(t.TargetW, x.params.IntervalSeconds) < 1:
-		return bad("target %d W", t.TargetW)
-	case t.PriceBaseUnitsPerKWh < 1 || t.PriceBaseUnitsPerKWh > 1<<40:
-		return bad("price %d base units per kWh", t.PriceBaseUnitsPerKWh)
+	case t.End-t.Start > uint64(p.FlexMaxWindowIntervals):
+		return bad("window of %d intervals, at most %d", t.End-t.Start, p.FlexMaxWindowIntervals)
+	case t.Deadline > t.Start:
+		return bad("deadline %d after the start %d", t.Deadline, t.Start)
+	case t.TargetW < 1 || t.TargetW > MaxFlexTargetW || committedWhPerInterval(t.TargetW, p.IntervalSeconds) < 1:
+		return bad("target %d W (1 Wh per interval up to %d W)", t.TargetW, uint64(MaxFlexTargetW))
+	case t.PriceBaseUnitsPerKWh < 1 || t.PriceBaseUnitsPerKWh > MaxFlexPrice:
+		return bad("price %d base units per kWh (1 up to %d)", t.PriceBaseUnitsPerKWh, uint64(MaxFlexPrice))
 	}
 	m := baseline.Method(t.Method)
 	if _, err := baseline.ParseMethod(m.String()); err != nil {
@@ -142,18 +174,47 @@ func (x *executor) flexRequest(v *view, from wallet.Address, p *FlexRequestTx, r
 	if t.Rules.AdjustCapPPM > 1_000_000 {
 		return bad("adjustment cap %d ppm", t.Rules.AdjustCapPPM)
 	}
+	if len(t.Holidays) > maxFlexHolidays {
+		return bad("%d holidays, at most %d", len(t.Holidays), maxFlexHolidays)
+	}
+	if t.UTCOffsetSeconds < -18*3600 || t.UTCOffsetSeconds > 18*3600 {
+		return bad("UTC offset %d s", t.UTCOffsetSeconds)
+	}
+	if err := flexCalendar(genesisUnix, p.IntervalSeconds, t).Validate(); err != nil {
+		return bad("%v", err)
+	}
+	if _, err := MaxPayoutChecked(t.TargetW, t.End-t.Start, t.PriceBaseUnitsPerKWh, p); err != nil {
+		return fmt.Errorf("%w: the escrow (the most the request can pay) does not fit: %w", ErrFlexTerms, err)
+	}
+	return nil
+}
+
+func (x *executor) flexRequest(v *view, from wallet.Address, p *FlexRequestTx, rc *Receipt) error {
+	t := p.Terms
+	if err := ValidateFlexTerms(&t, &x.params, x.l.genesis.GenesisTime); err != nil {
+		return err
+	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrFlexTerms, fmt.Sprintf(format, args...))
+	}
+	cur := x.currentInterval()
+	n := t.End - t.Start
+	if int64(t.Deadline) <= cur {
+		return bad("deadline %d must be after the current interval %d and not after the start %d", t.Deadline, cur, t.Start)
+	}
+	m := baseline.Method(t.Method)
 	// The baseline package validates the calendar and rules; run it on no
 	// data: it must fail only for lack of data, never for its input.
 	cal := x.calendar(&t)
-	if err := cal.Validate(); err != nil {
-		return bad("%v", err)
-	}
 	ev := baseline.Event{Start: int64(t.Start), End: int64(t.End), Posted: cur}
 	if _, err := baseline.Compute(m, baseline.Series{}, ev, cal, FlexBaselineParams(t.Rules)); err != nil &&
 		!errors.Is(err, baseline.ErrInsufficientData) {
 		return bad("%v", err)
 	}
-	escrow := MaxPayout(t.TargetW, n, t.PriceBaseUnitsPerKWh, &x.params)
+	escrow, err := MaxPayoutChecked(t.TargetW, n, t.PriceBaseUnitsPerKWh, &x.params)
+	if err != nil {
+		return fmt.Errorf("%w: escrow: %w", ErrFlexTerms, err) // ValidateFlexTerms refused it already
+	}
 	if err := x.debit(v, from, escrow); err != nil {
 		return fmt.Errorf("escrow: %w", err)
 	}
@@ -222,7 +283,7 @@ func (x *executor) flexCommit(v *view, from wallet.Address, p *FlexCommitTx, rc 
 		return fmt.Errorf("%w: site in %s, request in %s", ErrWrongZone, s.Zone, r.Terms.Zone)
 	case p.CommittedW < 1 || committedWhPerInterval(p.CommittedW, x.params.IntervalSeconds) < 1:
 		return fmt.Errorf("%w: %d W commits less than 1 Wh per interval", ErrZeroAmount, p.CommittedW)
-	case p.CommittedW > r.Terms.TargetW-r.CommittedW:
+	case r.CommittedW > r.Terms.TargetW || p.CommittedW > r.Terms.TargetW-r.CommittedW:
 		return fmt.Errorf("%w: %d W asked, %d W left", ErrOverCommitted, p.CommittedW, r.Terms.TargetW-r.CommittedW)
 	}
 	i, found := slices.BinarySearchFunc(r.Commitments, p.Site, commitmentCmp)
@@ -244,8 +305,12 @@ func (x *executor) flexCommit(v *view, from wallet.Address, p *FlexCommitTx, rc 
 	if len(busy.Open) >= maxSiteCommitments {
 		return fmt.Errorf("%w: the site has %d open commitments", ErrOverCommitted, len(busy.Open))
 	}
-	minBond := mulDivFloor(MaxPayout(p.CommittedW, r.Terms.End-r.Terms.Start, r.Terms.PriceBaseUnitsPerKWh, &x.params),
-		uint64(x.params.FlexMinBondPpm), 1_000_000)
+	// CommittedW ≤ TargetW, so its most payable fits as the escrow did.
+	most, err := MaxPayoutChecked(p.CommittedW, r.Terms.End-r.Terms.Start, r.Terms.PriceBaseUnitsPerKWh, &x.params)
+	if err != nil {
+		return err
+	}
+	minBond, _ := mulDivU(most, uint64(x.params.FlexMinBondPpm), 1_000_000) // ppm ≤ 10^6: fits
 	if p.BondBaseUnits < minBond {
 		return fmt.Errorf("%w: %d < %d", ErrBondTooLow, p.BondBaseUnits, minBond)
 	}
@@ -613,6 +678,9 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 }
 
 // settleDue settles every open request whose window and grace have passed.
+// Each settlement runs in a view of its own: one that cannot be computed
+// (an error of the settlement math, an overflow, or a panic — a bug) is
+// voided instead (voidRequest), so that no request can stop the chain.
 func (x *executor) settleDue() error {
 	var open idList
 	if _, err := x.v.load([]byte(pfxFlexOpen), &open); err != nil {
@@ -627,11 +695,51 @@ func (x *executor) settleDue() error {
 		if cur < int64(r.Terms.End)+int64(x.params.FlexGraceIntervals) {
 			continue
 		}
-		if err := x.settle(r); err != nil {
-			return err
+		parent, snap := x.v, x.snapshot()
+		x.v = newView(parent)
+		err = x.guarded(func() error { return x.settle(r) }, "settling flexibility request", "request", id)
+		child := x.v
+		x.v = parent
+		switch {
+		case err == nil:
+			child.merge()
+		case errors.Is(err, errInternal) && !errors.Is(err, errSettlement):
+			return err // storage or corrupt state: the block cannot be executed
+		default:
+			x.restore(snap)
+			x.l.log().Error("ledger: flexibility request cannot be settled; voided, escrow and bonds returned",
+				"request", id, "height", x.header.Height, "err", err)
+			r, lerr := x.loadRequest(x.v, id)
+			if lerr != nil {
+				return fmt.Errorf("%w: open request %d: %v", errInternal, id, lerr)
+			}
+			if err := x.voidRequest(r); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// voidRequest closes a request whose settlement could not be computed:
+// every bond returns to its owner and the escrow to the utility, in full,
+// as on cancellation, with the status FlexVoided.
+func (x *executor) voidRequest(r *FlexRequest) error {
+	for _, c := range r.Commitments {
+		if err := x.credit(x.v, c.Owner, c.BondBaseUnits); err != nil {
+			return fmt.Errorf("%w: voiding request %d: %v", errInternal, r.ID, err)
+		}
+		if err := x.releaseSite(x.v, c.Site, r.ID); err != nil {
+			return fmt.Errorf("%w: %v", errInternal, err)
+		}
+	}
+	if err := x.credit(x.v, r.Utility, r.EscrowBaseUnits); err != nil {
+		return fmt.Errorf("%w: voiding request %d: %v", errInternal, r.ID, err)
+	}
+	r.Status = FlexVoided
+	x.v.store(u64Key(pfxFlexReq, r.ID), r)
+	x.emit(Event{Kind: EventFlexCancelled, ID: r.ID, Account: r.Utility, Amount: r.EscrowBaseUnits})
+	return x.closeRequest(x.v, r.ID)
 }
 
 func (x *executor) settle(r *FlexRequest) error {
@@ -657,15 +765,22 @@ func (x *executor) settle(r *FlexRequest) error {
 			return h.imp[k], h.exp[k], h.batt[k], h.ev[k], true
 		})
 	}
+	if testHookSettle != nil {
+		testHookSettle(r)
+	}
 	fs, err := SettleFlex(r, inputs, cal, &x.params)
 	if err != nil {
-		return fmt.Errorf("%w: settling request %d: %v", errInternal, r.ID, err)
+		return fmt.Errorf("%w: settling request %d: %v", errSettlement, r.ID, err)
 	}
 	fs.Height = x.header.Height
 	var paid, back uint64
 	var deliveredWh uint64
 	for _, c := range fs.Commitments {
-		if err := x.credit(x.v, c.Owner, c.PayoutBaseUnits+c.BondReturnedBaseUnits); err != nil {
+		owed, ok := addU(c.PayoutBaseUnits, c.BondReturnedBaseUnits)
+		if !ok {
+			return fmt.Errorf("%w: %w: payout and bond of %s", errSettlement, ErrOverflow, c.Site)
+		}
+		if err := x.credit(x.v, c.Owner, owed); err != nil {
 			return err
 		}
 		if err := x.releaseSite(x.v, c.Site, r.ID); err != nil {
@@ -674,10 +789,14 @@ func (x *executor) settle(r *FlexRequest) error {
 		if err := x.credit(x.v, r.Utility, c.SlashBaseUnits); err != nil {
 			return err
 		}
-		paid += c.PayoutBaseUnits
-		back += c.BondReturnedBaseUnits + c.SlashBaseUnits
+		var ok1, ok2 bool
+		paid, ok1 = addU(paid, c.PayoutBaseUnits)
+		back, ok2 = sumU(back, c.BondReturnedBaseUnits, c.SlashBaseUnits)
+		if !ok1 || !ok2 {
+			return fmt.Errorf("%w: %w: request %d's payouts", errSettlement, ErrOverflow, r.ID)
+		}
 		if c.DeliveredWh > 0 {
-			deliveredWh += uint64(c.DeliveredWh)
+			deliveredWh = satAdd(deliveredWh, uint64(c.DeliveredWh))
 			if err := x.addDelivered(c.Site, uint64(c.DeliveredWh)); err != nil {
 				return err
 			}
@@ -695,8 +814,10 @@ func (x *executor) settle(r *FlexRequest) error {
 	if err := x.credit(x.v, r.Utility, fs.RefundBaseUnits); err != nil {
 		return err
 	}
-	if paid+back+fs.RefundBaseUnits != r.Held() {
-		return fmt.Errorf("%w: request %d pays out %d of %d held", errInternal, r.ID, paid+back+fs.RefundBaseUnits, r.Held())
+	out, ok1 := sumU(paid, back, fs.RefundBaseUnits)
+	held, ok2 := r.heldChecked()
+	if !ok1 || !ok2 || out != held {
+		return fmt.Errorf("%w: request %d pays out %d of %d held", errSettlement, r.ID, out, held)
 	}
 	r.Status = FlexSettled
 	x.v.store(u64Key(pfxFlexReq, r.ID), r)
@@ -731,7 +852,8 @@ func (x *executor) addDelivered(site wallet.Address, wh uint64) error {
 	}
 	i, found := slices.BinarySearchFunc(f.Entries, site, func(e flexDeliveredEntry, s wallet.Address) int { return addrCmp(e.Site, s) })
 	if found {
-		f.Entries[i].Wh += wh
+		// A weight for the epoch's share, not money: saturate.
+		f.Entries[i].Wh = satAdd(f.Entries[i].Wh, wh)
 	} else {
 		f.Entries = slices.Insert(f.Entries, i, flexDeliveredEntry{Site: site, Wh: wh})
 	}
@@ -753,9 +875,21 @@ func (x *executor) payFlexibilityShare(amount uint64) error {
 		return err
 	}
 	x.emit(Event{Kind: EventFlexibilityShare, Account: FlexibilityPool, Amount: amount})
-	var total uint64
+	// The shares are by Wh; if the total does not fit 64 bits, every
+	// weight is shifted right until it does (the same shift for all).
+	shift := uint(0)
+	var hi, total uint64
 	for _, e := range f.Entries {
-		total += e.Wh
+		var carry uint64
+		total, carry = bits.Add64(total, e.Wh, 0)
+		hi += carry // at most 2^24 entries: hi cannot overflow
+	}
+	if hi > 0 {
+		shift = uint(bits.Len64(hi))
+		total = 0
+		for _, e := range f.Entries {
+			total += e.Wh >> shift // Σ (w >> s) ≤ (Σ w) >> s < 2^64
+		}
 	}
 	if total == 0 {
 		return nil
@@ -767,7 +901,7 @@ func (x *executor) payFlexibilityShare(amount uint64) error {
 	budget := pool.Balance
 	var paid uint64
 	for _, e := range f.Entries {
-		share := mulDivFloor(budget, e.Wh, total)
+		share, _ := mulDivU(budget, e.Wh>>shift, total) // weight ≤ total: fits
 		var s Site
 		if ok, err := x.v.load(siteKey(e.Site), &s); err != nil {
 			return err

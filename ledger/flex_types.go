@@ -24,6 +24,9 @@ const (
 	FlexOpen      uint8 = 1
 	FlexCancelled uint8 = 2
 	FlexSettled   uint8 = 3
+	// FlexVoided: the settlement could not be computed (see settleDue);
+	// the escrow and every bond were returned in full.
+	FlexVoided uint8 = 4
 )
 
 // Limits of the flexibility rules.
@@ -184,13 +187,23 @@ func (r *FlexRequest) DecodeFrom(d *codec.Decoder) {
 	}
 }
 
-// Held is the money the request holds: escrow plus bonds.
+// Held is the money the request holds: escrow plus bonds. (It fits 64
+// bits: it was all debited from balances, and the supply fits.)
 func (r *FlexRequest) Held() uint64 {
+	h, _ := r.heldChecked()
+	return h
+}
+
+// heldChecked is Held and whether the sum fits.
+func (r *FlexRequest) heldChecked() (uint64, bool) {
 	h := r.EscrowBaseUnits
 	for _, c := range r.Commitments {
-		h += c.BondBaseUnits
+		var ok bool
+		if h, ok = addU(h, c.BondBaseUnits); !ok {
+			return 0, false
+		}
 	}
-	return h
+	return h, true
 }
 
 // FlexIntervalResult is one event interval of a commitment's settlement.

@@ -57,6 +57,10 @@ type Options struct {
 	// ReadOnly opens an existing store for reading only (audits, queries
 	// from another process); Propose, Execute and Commit then fail.
 	ReadOnly bool
+	// Log receives the ledger's reports of its own bugs (a panic caught in
+	// a transaction, a voided settlement), with their stacks; nil means
+	// slog.Default().
+	Log *slog.Logger
 }
 
 // Ledger is the chain's state machine on pebble. Execute and Propose build
@@ -129,6 +133,14 @@ func Open(dir string, g *Genesis, opts Options) (*Ledger, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// log is where the ledger reports its own bugs.
+func (l *Ledger) log() *slog.Logger {
+	if l.opts.Log != nil {
+		return l.opts.Log
+	}
+	return slog.Default()
 }
 
 // pebbleLogger keeps pebble's routine messages (WAL replay, compactions)

@@ -126,6 +126,11 @@ func DefaultParams() Params {
 	}
 }
 
+// maxParamBlocks bounds the parameters counted in blocks, so that a
+// height plus any of them fits 64 bits (2^40 blocks are 35,000 years of
+// one-second blocks).
+const maxParamBlocks = 1 << 40
+
 // ErrParams is returned for parameters that break a rule.
 var ErrParams = errors.New("ledger: invalid params")
 
@@ -149,14 +154,16 @@ func (p *Params) Validate() error {
 		return bad("max_devices_per_site %d: want 1..256", p.MaxDevicesPerSite)
 	case p.MaxValidators < 1 || p.MaxValidators > 1000:
 		return bad("max_validators %d: want 1..1000", p.MaxValidators)
-	case p.UnbondingBlocks < 1:
-		return bad("unbonding_blocks must be positive")
+	case p.UnbondingBlocks < 1 || p.UnbondingBlocks > maxParamBlocks:
+		return bad("unbonding_blocks %d: want 1..%d", p.UnbondingBlocks, uint64(maxParamBlocks))
+	case p.JailBlocks > maxParamBlocks:
+		return bad("jail_blocks %d: want at most %d", p.JailBlocks, uint64(maxParamBlocks))
 	case p.EvidenceMaxAgeBlocks >= p.UnbondingBlocks:
 		return bad("evidence_max_age_blocks %d must be below unbonding_blocks %d", p.EvidenceMaxAgeBlocks, p.UnbondingBlocks)
 	case p.DoubleSignSlashPpm > 1_000_000 || p.EmissionDecayPpm > 1_000_000 || p.ValidatorRewardPpm > 1_000_000:
 		return bad("a ppm value exceeds 1,000,000")
-	case p.EpochBlocks < 1:
-		return bad("epoch_blocks must be positive")
+	case p.EpochBlocks < 1 || p.EpochBlocks > maxParamBlocks:
+		return bad("epoch_blocks %d: want 1..%d", p.EpochBlocks, uint64(maxParamBlocks))
 	case p.FlexGraceIntervals <= p.ReadingWindowIntervals:
 		return bad("flex_grace_intervals %d must exceed reading_window_intervals %d", p.FlexGraceIntervals, p.ReadingWindowIntervals)
 	case p.FlexMaxWindowIntervals < 1 || uint64(p.FlexMaxWindowIntervals)*uint64(p.IntervalSeconds) > 86400:

@@ -52,8 +52,12 @@ func (x *executor) bond(v *view, from wallet.Address, p *Bond) error {
 	if acc.Balance < p.Amount {
 		return fmt.Errorf("%w: bond %d, balance %d", ErrInsufficientFunds, p.Amount, acc.Balance)
 	}
+	bonded, ok := addU(acc.Bonded, p.Amount)
+	if !ok {
+		return fmt.Errorf("%w: bonded stake %d + %d", ErrOverflow, acc.Bonded, p.Amount)
+	}
 	acc.Balance -= p.Amount
-	acc.Bonded += p.Amount
+	acc.Bonded = bonded
 	x.putAccount(v, from, acc)
 	return x.addCandidate(v, from)
 }
@@ -119,7 +123,11 @@ func (x *executor) matureUnbondings() error {
 		kept := acc.Unbonding[:0]
 		for _, u := range acc.Unbonding {
 			if u.MatureHeight <= x.header.Height {
-				acc.Balance += u.Amount
+				b, ok := addU(acc.Balance, u.Amount)
+				if !ok { // every balance is part of the supply, which fits
+					return fmt.Errorf("%w: balance of %s overflows", errInternal, a)
+				}
+				acc.Balance = b
 				x.emit(Event{Kind: EventUnbonded, Account: a, Amount: u.Amount})
 			} else {
 				kept = append(kept, u)
