@@ -232,7 +232,14 @@ type offlineTerms struct {
 	Params          *ledger.Params       `json:"params"`            // nil: the default chain rules
 }
 
-func (a *app) mvOffline(csvFile, termsFile string, asJSON, intervals bool) error {
+func (a *app) mvOffline(csvFile, termsFile string, asJSON, intervals bool) (err error) {
+	defer func() {
+		// Terms are checked before they reach the settlement math; should
+		// a bug remain, it is an error message, not a stack trace.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: internal error settling these terms (a bug, please report it): %v", termsFile, r)
+		}
+	}()
 	data, err := os.ReadFile(termsFile)
 	if err != nil {
 		return err
@@ -242,6 +249,9 @@ func (a *app) mvOffline(csvFile, termsFile string, asJSON, intervals bool) error
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&ot); err != nil {
 		return fmt.Errorf("%s: %w", termsFile, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%s: trailing data after the terms object (one JSON object only)", termsFile)
 	}
 	p := ledger.DefaultParams()
 	if ot.Params != nil {
@@ -280,6 +290,11 @@ func (a *app) mvOffline(csvFile, termsFile string, asJSON, intervals bool) error
 	if ot.Start >= ot.End || ot.PostedInterval > ot.Start || ot.CommittedW == 0 {
 		return fmt.Errorf("%s: need start < end, posted_interval <= start and committed_w > 0", termsFile)
 	}
+	// The chain's own checks of the terms (bounds included: the most the
+	// commitment can be paid must fit 64 bits).
+	if err := ledger.ValidateFlexTerms(&t, &p, ot.GenesisTime); err != nil {
+		return fmt.Errorf("%s: %w", termsFile, err)
+	}
 	rows, err := readReadingsCSV(csvFile)
 	if err != nil {
 		return err
@@ -288,7 +303,9 @@ func (a *app) mvOffline(csvFile, termsFile string, asJSON, intervals bool) error
 	req := ledger.FlexRequest{ID: 0, Terms: t, PostedInterval: ot.PostedInterval,
 		Commitments: []ledger.FlexCommitment{{CommittedW: ot.CommittedW, BondBaseUnits: ot.BondBaseUnits}}}
 	if escrow == 0 {
-		escrow = ledger.MaxPayout(ot.CommittedW, ot.End-ot.Start, ot.PriceBaseUnits, &p)
+		if escrow, err = ledger.MaxPayoutChecked(ot.CommittedW, ot.End-ot.Start, ot.PriceBaseUnits, &p); err != nil {
+			return fmt.Errorf("%s: %w", termsFile, err)
+		}
 	}
 	req.EscrowBaseUnits = escrow
 	cal := baseline.Calendar{GenesisUnix: ot.GenesisTime, IntervalSeconds: int64(p.IntervalSeconds),
