@@ -66,6 +66,64 @@
 // the tests compare against a golden root kept in testdata, and
 // `make cross-test` runs them as linux/arm64 and linux/arm under qemu.
 //
+// # Arithmetic
+//
+// No transaction can stop the chain. Every product and sum of quantities
+// a user chose — amounts, fees, stake, bonds, deposits, W, Wh, prices,
+// window lengths, REC Wh, reading channels — is either bounded first or
+// checked (arith.go: addU, mulU, mulDivU, with math/bits); what does not
+// fit is refused with ErrOverflow (or the payload's own error wrapping it),
+// never wrapped and never a panic. The bounds:
+//
+//   - a flexibility request (ValidateFlexTerms): TargetW ≤ MaxFlexTargetW
+//     (2^40 W), PriceBaseUnitsPerKWh ≤ MaxFlexPrice (2^40), End ≤
+//     MaxFlexInterval (2^40), at most FlexMaxWindowIntervals intervals (a
+//     day at most), and its escrow (MaxPayoutChecked) must fit 64 bits;
+//     a commitment's CommittedW ≤ the request's TargetW;
+//   - parameters counted in blocks (unbonding, jail, epoch) ≤ 2^40, so a
+//     height plus any of them fits; the genesis supply must fit 64 bits
+//     and emission checks it never overflows;
+//   - readings: each channel is a uint32 of Wh, so a site's pending and
+//     certified Wh grow by under 2^32 a reading, one reading an interval:
+//     they fit for 2^32 intervals (over 100,000 years); a reading's
+//     interval beyond 2^40 is from the future;
+//   - money: every balance, stake, bond, escrow and deposit is part of the
+//     supply, so sums of them fit while the supply does; credits, bonds and
+//     the settlement's sums are checked anyway (ErrOverflow in a
+//     transaction, an internal error at the block's end).
+//
+// Weights that are not money saturate: a site's delivered Wh for the
+// epoch's share, and when their total does not fit 64 bits every weight
+// is shifted right by the same amount before the shares are computed.
+//
+// The bounds that need no state are checked twice: by CheckTx (checkBounds),
+// so that the mempool refuses such a transaction with its reason, and by
+// execution, so that one forced into a block (a proposer that does not
+// check) fails there, paying its fee. gridmint mv applies the same
+// checks to offline terms.
+//
+// # Panics
+//
+// A panic is a bug, and the ledger contains it where it can do so
+// deterministically (the same outcome on every node):
+//
+//   - in one transaction's payload: the transaction fails with the fixed
+//     text of ErrTxPanicked (no stack or address in any receipt or state),
+//     pays its fee and uses its nonce; its view is dropped and the
+//     executor's counters, supply and events are restored; the panic and
+//     its stack go to Options.Log as an Error (the way the Cosmos SDK's
+//     runTx recovers);
+//   - in a transaction's checks (decoding, signature, nonce, fee): the
+//     transaction is refused (CheckTx) or left out (Propose), logged;
+//   - in one flexibility request's settlement (or a settlement that
+//     cannot be computed): the request is voided, FlexVoided, with its
+//     escrow and bonds returned in full, logged;
+//   - anywhere else in a block (its beginning or end, the tree): execute
+//     logs it with its stack and panics again with ErrBlockPanic, so the
+//     node stops with that message. Nothing has been written: Propose and
+//     Execute only fill a batch, which is released, and only Commit writes
+//     — a whole block or nothing.
+//
 // # Invariants
 //
 //   - Supply: the sum of balances, bonded and unbonding stake and site
@@ -82,7 +140,11 @@
 //
 // Table tests for each transaction type and each rejection reason; a
 // property test that drives random valid and invalid transaction streams
-// and checks the invariants after every block; determinism (two runs, one
+// and checks the invariants after every block; a property test of
+// extreme values (0, 1, max−1, max, 2^k ± 1) in every numeric field of
+// every transaction type through CheckTx and execution on two ledgers
+// (hostile_test.go), with injected panics in a transaction, a settlement
+// and a block's end; determinism (two runs, one
 // golden root); fuzz targets for every decoder (testdata/fuzz); a crash
 // test that kills a child process while it commits and reopens the store;
 // benchmarks for reading batches and blocks of 1,000 and 10,000
