@@ -445,7 +445,7 @@ func (x *executor) deliver(raw []byte) error {
 	// (the chain counters, the supply, events) is restored if it fails.
 	child := newView(x.v)
 	snap := x.snapshot()
-	err = x.guarded(func() error { return x.apply(child, tx, &rc) }, "executing a transaction", "tx", fmt.Sprintf("%x", rc.TxHash))
+	err = x.applyGuarded(child, tx, &rc)
 	switch {
 	case errors.Is(err, errInternal):
 		return err
@@ -483,14 +483,29 @@ func (x *executor) restore(s execSnapshot) {
 	x.result.Events = x.result.Events[:s.events]
 }
 
+// applyGuarded is apply with a panic turned into ErrTxPanicked (see guarded).
+func (x *executor) applyGuarded(v *view, tx *Tx, rc *Receipt) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			x.logBug("executing a transaction", r, "tx", fmt.Sprintf("%x", rc.TxHash))
+			err = ErrTxPanicked
+		}
+	}()
+	return x.apply(v, tx, rc)
+}
+
+func (x *executor) logBug(what string, r any, attrs ...any) {
+	x.l.log().Error("ledger: BUG: panic "+what+"; it fails, the block goes on",
+		append(attrs, "height", x.header.Height, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))...)
+}
+
 // guarded runs fn; a panic in it becomes ErrTxPanicked, and is logged as
 // the bug it is, with its stack (never stored: the receipt's text is
 // fixed, the same on every node).
 func (x *executor) guarded(fn func() error, what string, attrs ...any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			x.l.log().Error("ledger: BUG: panic "+what+"; it fails, the block goes on",
-				append(attrs, "height", x.header.Height, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))...)
+			x.logBug(what, r, attrs...)
 			err = ErrTxPanicked
 		}
 	}()
