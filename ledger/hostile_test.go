@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gridmint/gridmint/codec"
 	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/meter/baseline"
 	"github.com/gridmint/gridmint/wallet"
@@ -183,6 +184,9 @@ func TestTxPanicFailsTheTransaction(t *testing.T) {
 	pb, err := b.l.Execute(p.Block)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !bytes.Equal(codec.Encode(p.Results), codec.Encode(pb.Results)) {
+		t.Fatal("the two ledgers' results differ")
 	}
 	a.commit(p) // re-executes (same root) and checks the supply
 	if err := b.l.Commit(pb); err != nil {
