@@ -362,3 +362,26 @@ func (g *Guard) write(st *State) error {
 	}
 	return nil
 }
+
+// Restore returns entries (a WAL's, about to be handed to Engine.Start)
+// with the guard's last signed vote added as a signed entry if the WAL
+// lacks a vote of its height, round and type, at or above nextHeight (the
+// engine's start height); added reports whether it was. That is the case
+// after a crash between the guard's write and the WAL's sync, and after a
+// WAL repair: the engine then re-sends that vote (and restores the lock a
+// precommit carries) instead of asking the guard for another at the same
+// step, which the guard would refuse. The caller should append the entry
+// to its WAL too.
+func Restore(g *Guard, entries []consensus.WALEntry, nextHeight uint64) (out []consensus.WALEntry, added bool) {
+	m, ok := g.Last().Message()
+	if !ok || m.Vote.Height < nextHeight {
+		return entries, false
+	}
+	for i := range entries {
+		if e := &entries[i]; e.Kind == consensus.WALSigned && e.Msg.Kind == consensus.MsgVote &&
+			e.Msg.Vote.Height == m.Vote.Height && e.Msg.Vote.Round == m.Vote.Round && e.Msg.Vote.Type == m.Vote.Type {
+			return entries, false
+		}
+	}
+	return append(entries, consensus.WALEntry{Kind: consensus.WALSigned, Msg: m}), true
+}

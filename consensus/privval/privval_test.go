@@ -218,3 +218,32 @@ func FuzzDecodeState(f *testing.F) {
 		}
 	})
 }
+
+// TestRestore: the guard's last vote is added to WAL entries that lack it
+// (and only then), so that the engine re-sends it.
+func TestRestore(t *testing.T) {
+	g, k, _ := newGuard(t)
+	if out, added := Restore(g, nil, 1); added || len(out) != 0 {
+		t.Fatal("restored from an empty guard")
+	}
+	body := vote(k, consensus.Precommit, 8, 2, 4, 77)
+	if _, err := g.SignTyped(consensus.TagVote, chain, body); err != nil {
+		t.Fatal(err)
+	}
+	out, added := Restore(g, nil, 8)
+	if !added || len(out) != 1 || out[0].Kind != consensus.WALSigned || !bytes.Equal(out[0].Msg.Vote.SignBytes(), body) {
+		t.Fatalf("not restored: %v %d", added, len(out))
+	}
+	if again, added := Restore(g, out, 8); added || len(again) != 1 {
+		t.Fatal("restored twice")
+	}
+	if _, added := Restore(g, nil, 9); added {
+		t.Fatal("restored a vote below the start height")
+	}
+	if _, err := g.SignTyped(consensus.TagProposal, chain, proposal(k, 9, 0, "p")); err != nil {
+		t.Fatal(err)
+	}
+	if _, added := Restore(g, nil, 9); added {
+		t.Fatal("restored a proposal, which its sign bytes cannot rebuild")
+	}
+}
