@@ -204,9 +204,10 @@ func NewNode(cfg NodeConfig, nowMs int64) (*Node, error) {
 	}
 	var guard *privval.Guard
 	if cfg.ConsKey != nil {
-		gfs := walfs
-		if cfg.FS != nil {
-			gfs = walFS{fs: fsys, afterSync: cfg.guardSynced}
+		gfs := walfs // the WAL's file system, with the guard's sync hook
+		if wf, ok := walfs.(walFS); ok {
+			wf.afterSync = cfg.guardSynced
+			gfs = wf
 		}
 		if guard, err = openGuard(gfs, paths, cfg.Genesis.ChainID, cfg.ConsKey, entries, n); err != nil {
 			n.Close()
