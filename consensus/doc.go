@@ -65,6 +65,14 @@
 //     never signs a second vote or proposal for a height, round and type it
 //     has signed before: it re-sends the first. Its lock is restored from
 //     its own signed precommits even if received messages were lost.
+//     A log damaged before a synced record is a *wal.CorruptError, never
+//     silently cut (see consensus/wal for what counts as a torn tail).
+//   - consensus/privval is the double-sign guard, independent of the WAL:
+//     a Signer wrapping the key that persists the last signed height,
+//     round and step (SignedStep orders a body: proposal, prevote,
+//     precommit) before it returns a signature, and refuses anything at
+//     or below it but the very message signed there, whatever the WAL
+//     lost or a repair dropped. The node wraps its consensus key in it.
 //
 // # What it does not do
 //

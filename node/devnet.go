@@ -91,6 +91,8 @@ type Devnet struct {
 	// WAL (tests); armedPct is the unsynced data percent of that crash.
 	armed    map[int]int
 	armedPct map[int]int
+	// armedGuard[i] > 0: the same, counting syncs of the double-sign guard.
+	armedGuard map[int]int
 	// restarted, if set, is called with each process started after a
 	// crash, before it runs (tests); crashedAt is the height the crashed
 	// process had committed at the instant of the last crash.
@@ -331,7 +333,7 @@ func (d *Devnet) startValidator(i int) error {
 	n, err := NewNode(NodeConfig{Name: fmt.Sprintf("validator-%d", i), Dir: dir, Genesis: d.genesis,
 		Account: d.valKeys[i], ConsKey: d.conKeys[i], Net: lk, BlockIntervalMs: d.cfg.BlockIntervalMs,
 		Timeouts: consensus.DefaultTimeouts(), Log: logger, OnCommit: onCommit, FS: nodeFS,
-		walSynced: func() { d.walSynced(i, lk) }}, d.net.Now())
+		walSynced: func() { d.walSynced(i, lk) }, guardSynced: func() { d.guardSynced(i, lk) }}, d.net.Now())
 	if err != nil {
 		return err
 	}
@@ -876,6 +878,33 @@ func (d *Devnet) walSynced(i int, lk *link) {
 		return
 	}
 	if d.armed[i]--; d.armed[i] > 0 {
+		return
+	}
+	if err := d.crash(i, d.armedPct[i]); err != nil {
+		d.net.fail(err)
+		return
+	}
+	d.net.At(d.net.Now(), func() { d.net.fail(d.restartCrashed(i)) })
+}
+
+// armGuardCrash makes validator i crash right after its double-sign guard
+// has been synced afterSyncs more times (each signature syncs the guard's
+// file, then its directory): after the signature was computed and before
+// the guard's new state is durable (an odd count), or after it is durable
+// and before the WAL records the message and it is sent (an even count).
+func (d *Devnet) armGuardCrash(i, afterSyncs, unsyncedDataPercent int) {
+	if d.armedGuard == nil {
+		d.armedGuard = map[int]int{}
+	}
+	d.armedGuard[i], d.armedPct[i] = afterSyncs, unsyncedDataPercent
+}
+
+// guardSynced is validator i's hook after each sync of its guard.
+func (d *Devnet) guardSynced(i int, lk *link) {
+	if lk.cut || d.armedGuard[i] == 0 {
+		return
+	}
+	if d.armedGuard[i]--; d.armedGuard[i] > 0 {
 		return
 	}
 	if err := d.crash(i, d.armedPct[i]); err != nil {

@@ -23,6 +23,22 @@
 // dispatches, and a summary that compares the chain's settlements with the
 // simulator's truth. `gridmint devnet` is its command line.
 //
+// Startup checks (NewNode), in order: the consensus WAL opens, or the node
+// stops with the *wal.CorruptError (file, offset) and the command that
+// repairs it, `gridmint wal repair --home DIR` (RepairWAL); a torn tail
+// is cut with a warning. A validator's votes and proposals are signed
+// through the double-sign guard in data/sign_state (consensus/privval),
+// created on the first start from the last message the WAL says it
+// signed; a guard file that does not decode stops the node. If the
+// guard's last vote is missing from the WAL (a crash between the guard's
+// write and the WAL's sync, or a repair), it is put back, so the engine
+// re-sends it instead of being refused. Then the height the node had
+// committed (one below the highest height in its WAL or its guard) is
+// compared with its ledger's: a ledger below it (a damaged or restored
+// store) is logged as an error with both heights and the data directory,
+// and the node signs and proposes nothing until block sync has brought
+// the ledger back there.
+//
 // What it does not do: it has no network code (Transport is the seam), no
 // HTTP API, and no device I/O of its own (the meter package's adapters
 // read devices).
@@ -37,6 +53,11 @@
 // after power cuts on a crash-simulating file system at seeded instants,
 // also between a WAL sync and the ledger commit (TestValidatorCrashes: no
 // conflicting signature, no evidence, the same roots); a restart after an
-// epoch change (TestRestartAfterEpochChange); bad input from peers changes
+// epoch change (TestRestartAfterEpochChange); a WAL corrupt mid-file keeps
+// a validator from starting until RepairWAL, with no conflicting
+// signature before or after (TestCorruptWALRefusesToStart); power cuts
+// right after each sync of the guard (TestGuardCrashes); a ledger replaced
+// by an older copy of itself catches up before it signs
+// (TestLedgerRollbackCatchesUp); bad input from peers changes
 // nothing and is counted; the clock-drift warning.
 package node

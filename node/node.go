@@ -11,6 +11,7 @@ import (
 
 	"github.com/gridmint/gridmint/codec"
 	"github.com/gridmint/gridmint/consensus"
+	"github.com/gridmint/gridmint/consensus/privval"
 	"github.com/gridmint/gridmint/consensus/wal"
 	"github.com/gridmint/gridmint/ledger"
 	"github.com/gridmint/gridmint/meter"
@@ -64,8 +65,10 @@ type NodeConfig struct {
 	FS vfs.FS
 
 	// walSynced, if set, is called after each fsync of the WAL or its
-	// directory (with FS only): the devnet's tests crash the node there.
-	walSynced func()
+	// directory (with FS only): the devnet's tests crash the node there;
+	// guardSynced likewise after each fsync of the double-sign guard.
+	walSynced   func()
+	guardSynced func()
 }
 
 // Node is one gridmint node: a ledger, a consensus engine with its WAL, a
@@ -93,6 +96,10 @@ type Node struct {
 	syncFrom      uint64 // the last block-sync request: from height, at time
 	syncAt        int64
 	held          []*consensus.Message // received during the pause after a block
+	// catchUpTo > ledger height: the ledger reopened below what the node
+	// had committed; it signs and proposes nothing until it is back there.
+	catchUpTo uint64
+	guard     *privval.Guard // the double-sign guard (nil: not a validator)
 
 	// Bad counts what peers sent that was refused, by topic.
 	Bad map[Topic]uint64
@@ -157,16 +164,24 @@ func NewNode(cfg NodeConfig, nowMs int64) (*Node, error) {
 	w, err := wal.Open(walfs, filepath.Dir(paths.WAL), filepath.Base(paths.WAL))
 	if err != nil {
 		l.Close()
+		if ce := (*wal.CorruptError)(nil); errors.As(err, &ce) {
+			return nil, fmt.Errorf("node %s: %w (stop, then run: gridmint wal repair --home %s)", cfg.Name, err, cfg.Dir)
+		}
 		return nil, err
 	}
 	n.wal = w
+	if w.TruncatedBytes > 0 {
+		n.log.Warn("cut a torn tail off the consensus WAL (a write a crash interrupted)", "file", paths.WAL, "at", w.TornAt, "bytes", w.TruncatedBytes)
+	}
+	entries, err := consensus.ReadWAL(w)
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
 	h := l.Height()
 	n.ver = &consensus.CachingVerifier{}
 	ccfg := consensus.Config{ChainID: cfg.Genesis.ChainID, App: app{n}, Sets: sets{n}, Timeouts: cfg.Timeouts,
 		StartHeight: h + 1, LastBlockTimeMs: l.LastTimeMs(), Verifier: n.ver}
-	if cfg.ConsKey != nil {
-		ccfg.Signer = cfg.ConsKey
-	}
 	if h > 0 {
 		// The certificate and value of the last block were stored with it.
 		cb, ok, err := l.Aux(commitKey(h))
@@ -187,17 +202,37 @@ func NewNode(cfg NodeConfig, nowMs int64) (*Node, error) {
 		n.lastCommit, n.lastValueHash = &c, consensus.HashValue(v)
 		ccfg.LastCommit, ccfg.LastValue = &c, v
 	}
+	var guard *privval.Guard
+	if cfg.ConsKey != nil {
+		gfs := walfs // the WAL's file system, with the guard's sync hook
+		if wf, ok := walfs.(walFS); ok {
+			wf.afterSync = cfg.guardSynced
+			gfs = wf
+		}
+		if guard, err = openGuard(gfs, paths, cfg.Genesis.ChainID, cfg.ConsKey, entries, n); err != nil {
+			n.Close()
+			return nil, fmt.Errorf("node %s: %w", cfg.Name, err)
+		}
+		if entries, err = restoreGuardVote(w, entries, guard, h+1); err != nil {
+			n.Close()
+			return nil, fmt.Errorf("node %s: %w", cfg.Name, err)
+		}
+		ccfg.Signer, n.guard = guardedSigner{n: n, g: guard}, guard
+	}
+	if known := committedBefore(entries, guard); h < known {
+		// The ledger lost blocks it had committed (a damaged or restored
+		// store): follow by block sync, sign and propose nothing until
+		// it is back there.
+		n.catchUpTo = known
+		n.log.Error("the ledger reopened below the height this node had committed; not signing or proposing until it has caught up by block sync",
+			"ledger_height", h, "committed_height", known, "dir", cfg.Dir)
+	}
 	eng, err := consensus.NewEngine(ccfg)
 	if err != nil {
 		n.Close()
 		return nil, err
 	}
 	n.eng = eng
-	entries, err := consensus.ReadWAL(w)
-	if err != nil {
-		n.Close()
-		return nil, err
-	}
 	if err := eng.Start(nowMs, entries); err != nil {
 		n.Close()
 		return nil, err
@@ -502,6 +537,9 @@ func (a app) ProposeValue(height uint64, lastCommit *consensus.Commit) ([]byte, 
 	n := a.n
 	if height != n.l.Height()+1 {
 		return nil, fmt.Errorf("propose at %d with the ledger at %d", height, n.l.Height())
+	}
+	if height <= n.catchUpTo {
+		return nil, fmt.Errorf("%w: propose at %d, committed %d", ErrCatchingUp, height, n.catchUpTo)
 	}
 	timeMs := n.genesisBlockTimeMs()
 	if height > 1 {

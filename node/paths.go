@@ -9,6 +9,7 @@ type Paths struct {
 	Genesis  string // genesis.json: the chain's first state
 	Ledger   string // data/ledger: the pebble store
 	WAL      string // data/consensus.wal: the consensus write-ahead log
+	Guard    string // data/sign_state: the double-sign guard (consensus/privval)
 	Keystore string // keystore/: encrypted keys, one file each
 	NodeKey  string // node_key
 }
@@ -21,6 +22,7 @@ func PathsOf(home string) Paths {
 		Genesis:  filepath.Join(home, "genesis.json"),
 		Ledger:   filepath.Join(home, "data", "ledger"),
 		WAL:      filepath.Join(home, "data", "consensus.wal"),
+		Guard:    filepath.Join(home, "data", "sign_state"),
 		Keystore: filepath.Join(home, "keystore"),
 		NodeKey:  filepath.Join(home, "node_key"),
 	}

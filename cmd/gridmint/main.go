@@ -90,6 +90,7 @@ solar generation.`,
 		newWalletCmd(a),
 		newDevnetCmd(a),
 		newMVCmd(a),
+		newWALCmd(a),
 	)
 	return root
 }

@@ -30,6 +30,16 @@ func Scenarios() []Scenario {
 			sc.LossPPM = 50_000
 			sc.GSTMs = 5000
 		}),
+		with("wal-corruption", func(sc *Scenario) {
+			// Crashes, and at some of node 0's restarts its WAL is
+			// corrupt mid-file and repaired (its signed records from a
+			// random one on are gone): with its double-sign guard it
+			// rejoins without signing anything twice.
+			sc.Crashes = true
+			sc.WALCorruption = WALRepaired
+			sc.LossPPM = 50_000
+			sc.GSTMs = 5000
+		}),
 		with("equivocator", func(sc *Scenario) {
 			sc.Byzantine = []Behaviour{Equivocator}
 			sc.LossPPM = 50_000

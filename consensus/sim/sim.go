@@ -59,6 +59,10 @@ type Scenario struct {
 	MidReadyCrashes        bool   // crashes also land inside a Ready (torn WAL write, some messages sent)
 	ClockSkewMs            int64  // each node's clock is off by up to this much
 
+	// WALCorruption: node 0's WAL is found corrupt mid-file at restarts
+	// and repaired (walcorrupt.go).
+	WALCorruption WALCorruption
+
 	GSTMs         int64  // faults end at this simulated time
 	ExtraHeights  uint64 // liveness: every live honest node reaches max height at GST + this
 	LivenessMs    int64  // ... within this long after GST
@@ -120,6 +124,8 @@ type node struct {
 	tickAtMs int64 // simulated time of the pending tick, if any
 	midCrash bool  // crash inside the next Ready
 	group    int   // partition group
+
+	gs *guardState // its double-sign guard (WALCorruption)
 }
 
 func (n *node) honest() bool { return n.behave == Honest }
@@ -312,8 +318,12 @@ func (s *Sim) nodeClock(n *node) int64 { return s.sc.GenesisTimeMs + s.nowMs + n
 // startNode builds n's engine from its application's durable chain and its
 // WAL, as a node restarting after a crash does.
 func (s *Sim) startNode(n *node) error {
+	signer, err := s.engineSigner(n)
+	if err != nil {
+		return err
+	}
 	cfg := consensus.Config{
-		ChainID: s.sc.ChainID, App: n.app, Sets: s.sets, Signer: n.signer, Verifier: s.verifier,
+		ChainID: s.sc.ChainID, App: n.app, Sets: s.sets, Signer: signer, Verifier: s.verifier,
 		Timeouts: s.sc.Timeouts, StartHeight: uint64(len(n.app.chain)) + 1,
 	}
 	if len(n.app.chain) > 0 {
@@ -329,6 +339,7 @@ func (s *Sim) startNode(n *node) error {
 		return fmt.Errorf("node %d WAL: %w", n.idx, err)
 	}
 	n.eng = eng
+	entries = s.restoreFromGuard(n, entries, cfg.StartHeight)
 	if err := eng.Start(s.nodeClock(n), entries); err != nil {
 		return err
 	}
@@ -501,6 +512,7 @@ func (s *Sim) crash(n *node) {
 	n.up = false
 	n.midCrash = false
 	n.wal.crash(s.rng)
+	s.corruptWAL(n)
 	n.eng = nil
 	down := 1 + s.rng.Int64N(2000)
 	at := s.nowMs + down
@@ -589,6 +601,9 @@ func (s *Sim) flush(n *node) {
 		}
 		if n.honest() {
 			for _, err := range rd.LocalErrors {
+				if guardRefused(err) {
+					continue
+				}
 				s.fail(fmt.Errorf("%w: node %d: %v", ErrInternal, n.idx, err))
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gridmint/gridmint/consensus"
@@ -214,7 +215,7 @@ func TestTornTail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := len(full) - headerLen - len(rec(3))
+	last := len(full) - syncedHeaderLen - len(rec(3))
 	check := func(t *testing.T, data []byte) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
@@ -428,20 +429,200 @@ func TestCrashAtEveryWrite(t *testing.T) {
 	}
 }
 
-// FuzzParse checks that parsing any file never panics and that the frames
-// it accepts re-encode to exactly the bytes it consumed.
+// FuzzParse checks that parsing any file never panics, that the frames
+// it accepts re-encode to exactly the bytes it consumed, and that a
+// synced frame it reports past the damage is one.
 func FuzzParse(f *testing.F) {
-	f.Add(frame(frame(nil, []byte("a")), []byte("bc")))
+	f.Add(appendFrame(appendFrame(nil, []byte("a"), false, 0), []byte("bc"), false, 9))
+	f.Add(appendFrame(appendFrame(nil, []byte("a"), true, 0), []byte("bc"), true, 13))
 	f.Add([]byte{0, 0, 0, 1, 0, 0, 0, 0, 'x'})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		recs, size := parse(data)
+		p := parse(data)
 		var again []byte
-		for _, r := range recs {
-			again = frame(again, r)
+		for i, r := range p.records {
+			again = appendFrame(again, r, p.synced[i], int64(len(again)))
 		}
-		if !bytes.Equal(again, data[:size]) {
+		if !bytes.Equal(again, data[:p.size]) {
 			t.Fatalf("accepted frames do not re-encode to the input")
 		}
+		if p.syncedAt >= 0 {
+			if p.syncedAt <= p.size {
+				t.Fatalf("synced frame at %d, damage at %d", p.syncedAt, p.size)
+			}
+			if _, n, synced, _ := frameAt(data, int(p.syncedAt)); n == 0 || !synced {
+				t.Fatalf("no synced frame at %d", p.syncedAt)
+			}
+		}
 	})
+}
+
+// threeSynced writes three records, each in its own synced Append (as the
+// node writes its signed votes), and returns the file and each frame's
+// offset.
+func threeSynced(t *testing.T, dir string) ([]byte, []int64) {
+	t.Helper()
+	l, err := Open(OSFS{}, dir, "wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offs []int64
+	for i := 1; i <= 3; i++ {
+		offs = append(offs, l.size)
+		if err := l.Append([][]byte{rec(i)}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	full, err := os.ReadFile(filepath.Join(dir, "wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return full, offs
+}
+
+// TestCorruptBeforeSynced flips every bit of every byte of the first two
+// of three synced records: each time Open returns a *CorruptError naming
+// the file and the offset of the damaged frame, and the file is left
+// byte for byte as it was (the old Open dropped all three records and
+// rewrote the file empty).
+func TestCorruptBeforeSynced(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "wal")
+	full, offs := threeSynced(t, dir)
+	checked := 0
+	for i := 0; i < int(offs[2]); i++ {
+		for bit := 0; bit < 8; bit++ {
+			d := bytes.Clone(full)
+			d[i] ^= 1 << bit
+			if err := os.WriteFile(path, d, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			l, err := Open(OSFS{}, dir, "wal")
+			var ce *CorruptError
+			if !errors.As(err, &ce) {
+				if l != nil {
+					got, _ := l.ReadAll()
+					t.Fatalf("byte %d bit %d: Open read %d records, err %v; want a CorruptError", i, bit, len(got), err)
+				}
+				t.Fatalf("byte %d bit %d: %v; want a CorruptError", i, bit, err)
+			}
+			want := offs[0]
+			if int64(i) >= offs[1] {
+				want = offs[1]
+			}
+			if ce.File != path || ce.Offset != want || ce.Records != int(want/offs[1]) {
+				t.Fatalf("byte %d bit %d: %+v; want offset %d", i, bit, ce, want)
+			}
+			if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), fmt.Sprintf("byte %d", want)) ||
+				!strings.Contains(err.Error(), "gridmint wal repair") {
+				t.Fatalf("message does not name the file, the offset and the repair: %v", err)
+			}
+			after, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(after, d) {
+				t.Fatalf("byte %d bit %d: Open changed the corrupt file", i, bit)
+			}
+			checked++
+		}
+	}
+	t.Logf("%d corruptions refused", checked)
+}
+
+// TestTornAfterLastSynced: damage after the last synced record (in the
+// unsynced records that follow it, or a hole of zeros a crash leaves
+// before a later unsynced block) is a torn tail: cut, the synced records
+// kept.
+func TestTornAfterLastSynced(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "wal")
+	l, err := Open(OSFS{}, dir, "wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Append([][]byte{rec(1), rec(2)}, true); err != nil {
+		t.Fatal(err)
+	}
+	synced := l.size
+	for i := 3; i < 9; i++ {
+		if err := l.Append([][]byte{rec(i)}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	full, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, data []byte, atLeast int) {
+		t.Helper()
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		l, err := Open(OSFS{}, dir, "wal")
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		got, _ := l.ReadAll()
+		l.Close()
+		if len(got) < atLeast || l.TruncatedBytes == 0 {
+			t.Fatalf("%s: %d records, %d bytes cut", what, len(got), l.TruncatedBytes)
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], rec(i+1)) {
+				t.Fatalf("%s: record %d is %q", what, i, got[i])
+			}
+		}
+	}
+	for i := int(synced); i < len(full); i++ {
+		d := bytes.Clone(full)
+		d[i] ^= 0x10
+		check(fmt.Sprintf("flip at %d", i), d, 2)
+	}
+	// A hole: the first unsynced record's bytes lost (zeros), later ones kept.
+	d := bytes.Clone(full)
+	clear(d[synced : synced+20])
+	check("zero hole", d, 2)
+}
+
+// TestRepair: Repair saves a corrupt log whole beside it and keeps the
+// records before the damage; the log then opens; a sound log is left alone.
+func TestRepair(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "wal")
+	full, offs := threeSynced(t, dir)
+	if r, err := Repair(OSFS{}, dir, "wal"); err != nil || r.Corrupt || r.Kept != 3 {
+		t.Fatalf("sound log: %+v %v", r, err)
+	}
+	d := bytes.Clone(full)
+	d[offs[1]+syncedHeaderLen+2] ^= 0xff
+	if err := os.WriteFile(path, d, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Repair(OSFS{}, dir, "wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Corrupt || r.Offset != offs[1] || r.Kept != 1 || r.KeptBytes != offs[1] || r.DroppedRecords != 1 ||
+		r.DroppedBytes != int64(len(d))-offs[1] || r.Backup != fmt.Sprintf("%s.corrupt-%d", path, offs[1]) {
+		t.Fatalf("repair: %+v", r)
+	}
+	saved, err := os.ReadFile(r.Backup)
+	if err != nil || !bytes.Equal(saved, d) {
+		t.Fatalf("backup: %v, same %v", err, bytes.Equal(saved, d))
+	}
+	l, err := Open(OSFS{}, dir, "wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := l.ReadAll()
+	l.Close()
+	if len(got) != 1 || !bytes.Equal(got[0], rec(1)) {
+		t.Fatalf("after repair: %q", got)
+	}
+	if _, err := Repair(OSFS{}, dir, "absent"); err == nil {
+		t.Fatal("Repair of a missing log succeeded")
+	}
 }
