@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"container/heap"
 	"errors"
 	"fmt"
@@ -74,7 +75,8 @@ type Result struct {
 	Broadcasts       uint64 // messages handed to the network by nodes
 	Deliveries       uint64 // point-to-point deliveries
 	CommitIntervalMs []int64
-	Evidence         int
+	Evidence         int // evidence reports, of every kind
+	ProposalEvidence int // of which duplicate proposals
 	Crashes          int
 	Events           uint64
 }
@@ -659,8 +661,11 @@ func (s *Sim) commit(n *node, d *consensus.Decision) {
 	n.app.chain = append(n.app.chain, committed{hash: hash, value: d.Value, commit: d.Commit, timeMs: b.TimeMs, atMs: s.nowMs})
 }
 
-func (s *Sim) checkEvidence(n *node, ev *consensus.DuplicateVoteEvidence) {
+func (s *Sim) checkEvidence(n *node, ev consensus.Evidence) {
 	s.res.Evidence++
+	if _, ok := ev.(*consensus.DuplicateProposalEvidence); ok {
+		s.res.ProposalEvidence++
+	}
 	off := ev.Offender()
 	for _, p := range s.nodes {
 		if p.addr == off && p.honest() {
@@ -669,16 +674,16 @@ func (s *Sim) checkEvidence(n *node, ev *consensus.DuplicateVoteEvidence) {
 		}
 	}
 	enc := codec.Encode(ev)
-	var back consensus.DuplicateVoteEvidence
-	if err := codec.Decode(enc, &back); err != nil {
-		s.fail(fmt.Errorf("evidence does not round-trip: %w", err))
+	back, err := consensus.DecodeEvidence(enc)
+	if err != nil || !bytes.Equal(codec.Encode(back), enc) {
+		s.fail(fmt.Errorf("evidence does not round-trip: %v", err))
 		return
 	}
 	if s.sc.RealCrypto {
 		for _, p := range s.nodes {
 			if p.addr == off {
 				pub := p.signer.(*wallet.PrivateKey).Public()
-				if _, _, err := consensus.VerifyDuplicateVoteEvidence(s.sc.ChainID, enc, pub); err != nil {
+				if _, _, err := consensus.VerifyEvidence(s.sc.ChainID, enc, pub); err != nil {
 					s.fail(fmt.Errorf("evidence does not verify: %w", err))
 				}
 			}
