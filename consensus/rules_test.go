@@ -311,3 +311,29 @@ func TestLine36NotAtStepPropose(t *testing.T) {
 		sent prevote 1 nil; precommit 1 A
 		state step=precommit locked=1/A valid=1/A`)
 }
+
+// TestLine36NeedsAValidValue: 2f+1 prevotes for an invalid value lock
+// nothing and get no precommit for it.
+func TestLine36NeedsAValidValue(t *testing.T) {
+	newHarness(t).run(`
+		proposal 0 X
+		sent prevote 0 nil
+		prevote 0 X 0,1,2
+		sent -
+		state step=prevote locked=-1/nil valid=-1/nil
+		timeout
+		sent precommit 0 nil
+		state locked=-1/nil valid=-1/nil`)
+}
+
+// TestLine44OnlyAtStepPrevote: 2f+1 nil prevotes while we are still at
+// step propose do not make us precommit before we prevote.
+func TestLine44OnlyAtStepPrevote(t *testing.T) {
+	newHarness(t).run(`
+		prevote 0 nil 0,1,2
+		sent -
+		state step=propose
+		timeout
+		sent prevote 0 nil; precommit 0 nil
+		state step=precommit`)
+}

@@ -12,9 +12,9 @@
 // whose original snippet is not found exactly once in its file is an error
 // that stops the run: the list must follow the code.
 //
-// For each mutation it builds the test binaries of ./consensus and
-// ./consensus/sim once, runs the engine's unit tests first and the
-// simulation (a short seed count) only if they pass.
+// For each mutation it builds the test binary of ./consensus once and runs
+// the engine's unit tests; only if they pass does it build and run the
+// simulation's (a short seed count).
 //
 // Usage:
 //
@@ -206,21 +206,23 @@ func runOne(root, tmp string, m Mutation, seeds int, unitTimeout, simTimeout tim
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		fatal(err)
 	}
-	build := exec.Command("nice", "-n", "10", "go", "test", "-c", "-vet=off", "-overlay", overlayPath, "-o", bin+"/", "./consensus", "./consensus/sim")
-	build.Dir = root
-	if b, err := build.CombinedOutput(); err != nil {
-		// A mutant that does not compile tests nothing: the list is wrong.
-		fatal(fmt.Errorf("mutation %s does not build:\n%s", m.ID, b))
-	}
 	runs := []struct {
-		binary, dir string
-		args        []string
-		timeout     time.Duration
+		pkg, binary, dir string
+		args             []string
+		timeout          time.Duration
 	}{
-		{"consensus.test", "consensus", nil, unitTimeout},
-		{"sim.test", "consensus/sim", []string{fmt.Sprintf("-sim.seeds=%d", seeds)}, simTimeout},
+		{"./consensus", "consensus.test", "consensus", nil, unitTimeout},
+		{"./consensus/sim", "sim.test", "consensus/sim", []string{fmt.Sprintf("-sim.seeds=%d", seeds)}, simTimeout},
 	}
 	for _, r := range runs {
+		// Each test binary is built once per mutant, and the simulation's
+		// only if the unit tests let the mutant through.
+		build := exec.Command("nice", "-n", "10", "go", "test", "-c", "-vet=off", "-overlay", overlayPath, "-o", filepath.Join(bin, r.binary), r.pkg)
+		build.Dir = root
+		if b, err := build.CombinedOutput(); err != nil {
+			// A mutant that does not compile tests nothing: the list is wrong.
+			fatal(fmt.Errorf("mutation %s does not build:\n%s", m.ID, b))
+		}
 		killedBy, killed := runTests(filepath.Join(bin, r.binary), filepath.Join(root, r.dir), r.args, r.timeout)
 		if killed {
 			o.Killed, o.KilledBy = true, killedBy
