@@ -234,8 +234,9 @@ func runOne(root, tmp string, m Mutation, seeds int, unitTimeout, simTimeout tim
 
 var (
 	failLine    = regexp.MustCompile(`^\s*--- FAIL: (\S+)`)
+	doneLine    = regexp.MustCompile(`^\s*--- (?:PASS|FAIL|SKIP): (\S+)`)
+	runLine     = regexp.MustCompile(`^=== (?:RUN|CONT)\s+(\S+)`)
 	timeoutLine = regexp.MustCompile(`^panic: test timed out after (\S+)`)
-	runningLine = regexp.MustCompile(`^\s+(Test\S+) \(`)
 )
 
 // runTests runs one test binary and reports whether it failed, and which
@@ -244,7 +245,9 @@ var (
 func runTests(binary, dir string, args []string, timeout time.Duration) (string, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+30*time.Second)
 	defer cancel()
-	args = append([]string{"-test.count=1", fmt.Sprintf("-test.timeout=%s", timeout)}, args...)
+	// -test.v: the tests still running when the timeout hits are those
+	// with a "=== RUN" line and no result line.
+	args = append([]string{"-test.v", "-test.count=1", fmt.Sprintf("-test.timeout=%s", timeout)}, args...)
 	cmd := exec.CommandContext(ctx, "nice", append([]string{"-n", "10", binary}, args...)...)
 	cmd.Dir = dir
 	outb, err := cmd.CombinedOutput()
@@ -255,10 +258,8 @@ func runTests(binary, dir string, args []string, timeout time.Duration) (string,
 }
 
 func failedTests(out []byte, binary string) string {
-	var failed []string
+	var failed, running []string
 	timedOut := ""
-	var running []string
-	inRunning := false
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for sc.Scan() {
@@ -266,23 +267,23 @@ func failedTests(out []byte, binary string) string {
 		if m := failLine.FindStringSubmatch(line); m != nil {
 			failed = append(failed, m[1])
 		}
-		if m := timeoutLine.FindStringSubmatch(line); m != nil {
+		if m := runLine.FindStringSubmatch(line); m != nil && !slices.Contains(running, m[1]) {
+			running = append(running, m[1])
+		}
+		if m := doneLine.FindStringSubmatch(line); m != nil {
+			running = slices.DeleteFunc(running, func(n string) bool { return n == m[1] })
+		}
+		if m := timeoutLine.FindStringSubmatch(line); m != nil && timedOut == "" {
 			timedOut = m[1]
-		}
-		if strings.TrimSpace(line) == "running tests:" {
-			inRunning = true
-			continue
-		}
-		if inRunning {
-			if m := runningLine.FindStringSubmatch(line); m != nil {
-				running = append(running, m[1])
-			} else {
-				inRunning = false
-			}
+			break
 		}
 	}
 	if timedOut != "" {
-		return fmt.Sprintf("timeout after %s in %s", timedOut, strings.Join(innermost(running), ", "))
+		s := fmt.Sprintf("timeout after %s in %s", timedOut, strings.Join(innermost(running), ", "))
+		if f := innermost(failed); len(f) > 0 {
+			s += fmt.Sprintf(" (failed before: %s)", strings.Join(f[:min(2, len(f))], ", "))
+		}
+		return s
 	}
 	leaves := innermost(failed)
 	if len(leaves) == 0 {

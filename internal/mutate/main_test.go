@@ -57,8 +57,9 @@ FAIL
 	if got := failedTests([]byte(out), "x.test"); got != "TestA/sub_1, TestB" {
 		t.Errorf("got %q", got)
 	}
-	timeout := "panic: test timed out after 20s\n\trunning tests:\n\t\tTestLoop (20s)\n\t\tTestLoop/case (20s)\n\ngoroutine 1 [running]:\n"
-	if got := failedTests([]byte(timeout), "x.test"); got != "timeout after 20s in TestLoop/case" {
+	timeout := "=== RUN   TestOK\n--- PASS: TestOK (0.00s)\n=== RUN   TestBad\n--- FAIL: TestBad (0.00s)\n=== RUN   TestLoop\n=== RUN   TestLoop/case\n" +
+		"panic: test timed out after 20s\n\trunning tests:\n\t\tTestLoop (20s)\n\ngoroutine 1 [running]:\n--- FAIL: TestNoise\n"
+	if got := failedTests([]byte(timeout), "x.test"); got != "timeout after 20s in TestLoop/case (failed before: TestBad)" {
 		t.Errorf("got %q", got)
 	}
 	if got := failedTests([]byte("exit status 2\n"), "x.test"); !strings.Contains(got, "no failing test") {
