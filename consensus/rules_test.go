@@ -1,7 +1,10 @@
 package consensus
 
 import (
+	"bytes"
 	"testing"
+
+	"github.com/gridmint/gridmint/codec"
 )
 
 // The tests in this file hold conditions of Algorithm 1 that the paper
@@ -336,4 +339,69 @@ func TestLine44OnlyAtStepPrevote(t *testing.T) {
 		timeout
 		sent prevote 0 nil; precommit 0 nil
 		state step=precommit`)
+}
+
+// TestRestartReplaysTimeouts: a precommit timeout leaves no signed message
+// behind, only its WAL entry; a restart right after it (before anything
+// was signed in the new round) is back in the new round at once.
+func TestRestartReplaysTimeouts(t *testing.T) {
+	ref := newHarness(t)
+	ref.run(`
+		proposal 0 A
+		prevote 0 nil 0,1,2
+		sent prevote 0 A; precommit 0 nil
+		precommit 0 nil 0,1,2
+		timeout
+		state round=1 step=propose`)
+	want := ref.eng.Status()
+	h := ref.restart(ref.wal, "B")
+	if got := h.eng.Status(); got != want {
+		t.Fatalf("after restart %+v, want %+v", got, want)
+	}
+	// Replay re-sends what it re-derives: the same signed votes.
+	h.run(`sent prevote 0 A; precommit 0 nil`)
+}
+
+// TestRestartResendsOwnProposal: a proposer restarted after signing its
+// proposal re-sends that proposal, byte for byte, and does not ask the
+// application for a new value (which may differ: a second proposal for
+// the round would be evidence against it).
+func TestRestartResendsOwnProposal(t *testing.T) {
+	ref := newHarness(t)
+	ref.run(`
+		timeout
+		prevote 0 nil 0,1,2
+		precommit 0 nil 0,1,2
+		timeout
+		timeout
+		prevote 1 nil 0,1,2
+		precommit 1 nil 0,1,2
+		timeout
+		timeout
+		prevote 2 nil 0,1,2
+		precommit 2 nil 0,1,2
+		timeout
+		state round=3
+		sent prevote 0 nil; precommit 0 nil; prevote 1 nil; precommit 1 nil; prevote 2 nil; precommit 2 nil; proposal 3 M -1; prevote 3 M`)
+	var before []byte
+	for _, e := range ref.wal {
+		if e.Kind == WALSigned && e.Msg.Kind == MsgProposal {
+			before = codec.Encode(e.Msg)
+		}
+	}
+	for name, wal := range map[string][]WALEntry{"whole WAL": ref.wal, "signed entries only": signedOnly(ref.wal)} {
+		h := ref.restart(wal, "Z")
+		var again [][]byte
+		for _, m := range h.sent {
+			if m.Kind == MsgProposal {
+				again = append(again, codec.Encode(m))
+			}
+		}
+		if len(again) != 1 || !bytes.Equal(again[0], before) {
+			t.Errorf("%s: re-sent %d proposals, want the one signed before", name, len(again))
+		}
+		if h.app.proposeCalls != 0 {
+			t.Errorf("%s: asked the application for a value %d times", name, h.app.proposeCalls)
+		}
+	}
 }
