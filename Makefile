@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 30s
 SIMSEEDS  ?= 1000
 
-.PHONY: all build test test-only deps bench fuzz lint cross cross-test sim clean
+.PHONY: all build test test-only deps bench fuzz lint cross cross-test sim mutate clean
 
 all: build
 
@@ -50,6 +50,11 @@ cross-test: deps
 # The long consensus simulation: SIMSEEDS seeds per fault scenario.
 sim:
 	$(GO) test -count=1 -timeout 0 -run 'TestSim' ./consensus/sim/ -sim.seeds=$(SIMSEEDS)
+
+# Consensus mutation testing: every mutation of a rule of Algorithm 1 must
+# be killed by a test; the table goes to consensus/MUTATIONS.md.
+mutate:
+	./scripts/mutate-consensus
 
 clean:
 	rm -rf $(BIN)

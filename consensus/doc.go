@@ -19,7 +19,8 @@
 // and produces one output, Ready: WAL entries to persist (fsynced before
 // anything else when they include a message this validator signed),
 // messages to broadcast, decisions to apply (a value with its commit
-// certificate), duplicate-vote evidence, and local errors to log. The
+// certificate), evidence (duplicate votes, duplicate proposals), and local
+// errors to log. The
 // caller does all of that and calls Advance; only then does the engine move
 // to the next height, so the application has committed height h before it
 // is asked to propose or validate at h+1.
@@ -31,12 +32,18 @@
 // than one third. Votes are counted as the paper counts messages: a
 // validator that sends different votes to different peers counts towards
 // each hash it voted for (and is reported as evidence), so honest nodes
-// that saw different halves still agree on proofs-of-lock.
+// that saw different halves still agree on proofs-of-lock. A proposer that
+// signs two different proposals for one round is reported too (the first
+// one received is kept).
 //
 // Around the engine:
 //
-//   - Vote, Proposal, Commit, DuplicateVoteEvidence, Message and WALEntry
-//     have one canonical binary encoding (package codec). Votes and
+//   - Vote, Proposal, Commit, DuplicateVoteEvidence,
+//     DuplicateProposalEvidence, Message and WALEntry have one canonical
+//     binary encoding (package codec). The first byte of an evidence
+//     encoding names its kind (1 duplicate vote, 2 duplicate proposal);
+//     DecodeEvidence reads either. Duplicate-proposal evidence holds the
+//     two signed parts (value hash, not value), so it is small. Votes and
 //     proposals are signed with typed signatures (wallet.SignTyped) under
 //     the tags "gridmint/vote/v1" and "gridmint/proposal/v1" and the chain
 //     id, with height and round in the signed body, so no signature can be
@@ -51,9 +58,12 @@
 //     application gets lastCommit in ProposeValue), as in CometBFT; the
 //     engine dates its precommit for a value after that value's time
 //     (BlockTimer), so block times strictly increase.
-//   - VerifyDuplicateVoteEvidence is the pure function the node hands the
-//     ledger to check evidence before slashing: chain id, encoded evidence
-//     and the accused validator's key in, offender and height out.
+//   - VerifyEvidence is the pure function the node hands the ledger to
+//     check evidence of either kind before slashing: chain id, encoded
+//     evidence and the accused validator's key in, offender and height
+//     out (VerifyDuplicateVoteEvidence accepts duplicate votes only). The
+//     ledger punishes one offence per key and height once, whatever its
+//     kind.
 //   - ValidatorSet, with the proposer schedule: weighted round robin
 //     (Tendermint's proposer priorities, restarted at each epoch), so a
 //     validator proposes in proportion to its power. TopN and EpochSets
@@ -90,7 +100,18 @@
 //
 //   - paper_test.go: one data-driven script per rule of Algorithm 1
 //     (harness_test.go has the script language), like etcd raft's
-//     raft_paper_test.go.
+//     raft_paper_test.go; rules_test.go: the conditions those scripts
+//     left unchecked (line 28 with lockedRound > vr and = vr, line 28's
+//     own-lock and valid(v), line 34's 2f+1, lines 36 and 44 only from
+//     step prevote, line 36's valid(v), line 55's target round, line 57's
+//     step guard, the 2f+1 and f+1 boundaries) and restarts from only the
+//     signed WAL entries (lock, round, step and own votes restored).
+//   - Mutation testing (make mutate, scripts/mutate-consensus): each
+//     condition of each rule, each lock and valid-value update, each part
+//     of the WAL restore and each threshold is removed or inverted in turn
+//     and must make a test fail; MUTATIONS.md has the latest table (which
+//     test kills which mutation) and the mutations left out as
+//     equivalent.
 //   - crash_test.go: the validator is killed after each WAL write of a
 //     reference run, restarted from that prefix and pushed by everyone
 //     else towards another value; it never signs anything that conflicts
@@ -100,9 +121,13 @@
 //     encodings, commit verification, BFT time, evidence, proposer
 //     schedule, top-N and epochs; fuzz targets for every decoder, with
 //     seed corpora in testdata/fuzz.
-//   - consensus/sim: a deterministic, seeded simulation of many validators
-//     with message delay, reordering, loss, duplication, partitions,
-//     crashes (also part-way through a Ready) and Byzantine validators,
-//     checking safety, validity and liveness; `make sim` runs 1,000 seeds
-//     per scenario. Benchmarks live there too.
+//   - consensus/sim: a deterministic, seeded simulation of 4 to 13
+//     validators with message delay (also far beyond the timeouts before
+//     GST), reordering, loss, duplication, partitions, crashes (also
+//     part-way through a Ready), a node's pause between blocks and
+//     Byzantine validators (silent, equivocating proposers, double voters,
+//     garbage, invalid proposers, amnesiacs that ignore their lock),
+//     checking safety, validity, liveness and, with no fault, one round
+//     per height; `make sim` runs 1,000 seeds per scenario. Benchmarks
+//     live there too.
 package consensus

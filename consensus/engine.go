@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -94,7 +95,7 @@ type Ready struct {
 	WAL         []WALEntry
 	Messages    []*Message
 	Decisions   []Decision
-	Evidence    []*DuplicateVoteEvidence
+	Evidence    []Evidence
 	LocalErrors []error
 }
 
@@ -608,6 +609,12 @@ func (e *Engine) onProposal(m *Message) error {
 	}
 	e.seeRound(pidx, p.Round)
 	if rs.proposal != nil {
+		// Both are signed by the proposer: if they differ in what the
+		// signature covers, that is evidence, reported once per round.
+		if !rs.proposalConflict && !bytes.Equal(rs.proposal.SignBytes(), p.SignBytes()) {
+			rs.proposalConflict = true
+			e.out.Evidence = append(e.out.Evidence, NewDuplicateProposalEvidence(rs.proposal, p))
+		}
 		return fmt.Errorf("%w: h=%d r=%d", ErrEquivocatingProposer, p.Height, p.Round)
 	}
 	rs.proposal = p

@@ -69,7 +69,7 @@ type harness struct {
 	nowMs   int64
 	sent    []*Message // own signed messages since the last "sent"
 	decided []Decision
-	evid    []*DuplicateVoteEvidence
+	evid    []Evidence
 	wal     []WALEntry
 	me      int
 }

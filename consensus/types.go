@@ -230,14 +230,17 @@ func (p *Proposal) ValueHash() Hash {
 
 // SignBytes returns the body that the proposal's signature covers.
 func (p *Proposal) SignBytes() []byte {
+	return proposalSignBytes(p.Height, p.Round, p.ValidRound, p.ValueHash(), p.Proposer)
+}
+
+func proposalSignBytes(height uint64, round, validRound int32, h Hash, proposer wallet.Address) []byte {
 	e := codec.NewEncoder(1 + 8 + 4 + 4 + 32 + wallet.AddressLen)
 	e.Uint8(proposalVersion)
-	e.Uint64(p.Height)
-	e.Uint32(uint32(p.Round))
-	e.Uint32(uint32(p.ValidRound))
-	h := p.ValueHash()
+	e.Uint64(height)
+	e.Uint32(uint32(round))
+	e.Uint32(uint32(validRound))
 	e.Fixed(h[:])
-	e.Fixed(p.Proposer[:])
+	e.Fixed(proposer[:])
 	return e.Bytes()
 }
 

@@ -397,6 +397,7 @@ func fuzzSeeds(t testing.TB) map[string][][]byte {
 	p2 := signedProposal(t, keys[2], 9, 3, 1, "a longer value with some bytes")
 	c := testCommit(t, keys, 5, 0, "A", []int{0, 1, 2}, []int64{1, 2, 3})
 	ev := NewDuplicateVoteEvidence(v, signedVote(t, keys[0], Prevote, 5, 2, "B", 7))
+	pev := NewDuplicateProposalEvidence(p, signedProposal(t, keys[0], 5, 2, 1, "B"))
 	msgs := []*Message{{Kind: MsgVote, Vote: v}, {Kind: MsgProposal, Proposal: p2},
 		{Kind: MsgDecided, Decided: &DecidedMsg{Value: []byte("A"), Commit: *c}}}
 	var msgEnc, walEnc [][]byte
@@ -412,8 +413,11 @@ func fuzzSeeds(t testing.TB) map[string][][]byte {
 		"FuzzProposal": {codec.Encode(p), codec.Encode(p2)},
 		"FuzzCommit":   {codec.Encode(c)},
 		"FuzzEvidence": {codec.Encode(ev)},
-		"FuzzMessage":  msgEnc,
-		"FuzzWALEntry": walEnc,
+		// Every kind of evidence, through the one decoder.
+		"FuzzDecodeEvidence":   {codec.Encode(ev), codec.Encode(pev)},
+		"FuzzProposalEvidence": {codec.Encode(pev)},
+		"FuzzMessage":          msgEnc,
+		"FuzzWALEntry":         walEnc,
 	}
 }
 

@@ -114,6 +114,9 @@ type roundState struct {
 	proposal    *Proposal
 	validity    int8 // 0 not yet asked, 1 valid(v), -1 not valid
 	proposerIdx int  // -1 until computed
+	// proposalConflict: a second, different signed proposal was seen and
+	// reported as evidence.
+	proposalConflict bool
 
 	prevotes   voteSet
 	precommits voteSet

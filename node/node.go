@@ -120,19 +120,21 @@ func commitKey(h uint64) []byte { return binary.BigEndian.AppendUint64([]byte("c
 func valueKey(h uint64) []byte  { return binary.BigEndian.AppendUint64([]byte("value/"), h) }
 func setKey(h uint64) []byte    { return binary.BigEndian.AppendUint64([]byte("valset/"), h) }
 
-// evidenceVerifier hands the ledger the consensus package's pure check.
+// evidenceVerifier hands the ledger the consensus package's pure check,
+// for every kind of evidence (a double vote, a double proposal); the
+// ledger punishes one offence per consensus key and height once.
 type evidenceVerifier struct{}
 
 func (evidenceVerifier) VerifyEvidence(chainID string, data []byte, keyOf func(wallet.Address) (*wallet.PublicKey, bool)) (wallet.Address, uint64, error) {
-	var ev consensus.DuplicateVoteEvidence
-	if err := codec.Decode(data, &ev); err != nil {
+	ev, err := consensus.DecodeEvidence(data)
+	if err != nil {
 		return wallet.Address{}, 0, err
 	}
 	pub, ok := keyOf(ev.Offender())
 	if !ok {
 		return wallet.Address{}, 0, fmt.Errorf("no consensus key registered for %s", ev.Offender())
 	}
-	return consensus.VerifyDuplicateVoteEvidence(chainID, data, pub)
+	return consensus.VerifyEvidence(chainID, data, pub)
 }
 
 // NewNode opens (or creates) the node's data directory and starts its
@@ -429,7 +431,7 @@ func (n *Node) drain() error {
 
 // submitEvidence turns double-signing into an evidence transaction from
 // this node's account.
-func (n *Node) submitEvidence(ev *consensus.DuplicateVoteEvidence) {
+func (n *Node) submitEvidence(ev consensus.Evidence) {
 	if n.cfg.Account == nil {
 		return
 	}

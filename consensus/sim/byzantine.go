@@ -41,6 +41,16 @@ func (s *Sim) send(n *node, m *consensus.Message) {
 		s.broadcast(n, codec.Encode(m), nil)
 	case Garbage:
 		s.broadcast(n, s.garbage(n, m), nil)
+	case Amnesiac:
+		if m.Kind == consensus.MsgProposal && m.Proposal.Proposer == n.addr {
+			s.broadcast(n, s.amnesiacProposal(n, m.Proposal), nil)
+			return
+		}
+		if m.Kind == consensus.MsgVote && m.Vote.Validator == n.addr && m.Vote.Type == consensus.Prevote {
+			s.broadcast(n, s.amnesiacPrevote(n, m.Vote), nil)
+			return
+		}
+		s.broadcast(n, codec.Encode(m), nil)
 	case InvalidProposer:
 		if m.Kind == consensus.MsgProposal && m.Proposal.Proposer == n.addr {
 			s.broadcast(n, codec.Encode(s.invalidProposal(n, m.Proposal)), nil)
@@ -197,3 +207,90 @@ func (w *memWAL) crash(r *rand.Rand) {
 }
 
 var _ consensus.WAL = (*memWAL)(nil)
+
+// noteProposal records, for an amnesiac node, the first valid proposal it
+// receives in each round.
+func (s *Sim) noteProposal(n *node, m *consensus.Message) {
+	if m.Kind != consensus.MsgProposal {
+		return
+	}
+	p := m.Proposal
+	k := roundKey{p.Height, p.Round}
+	if _, ok := n.seenProposal[k]; ok || p.Height != uint64(len(n.app.chain))+1 {
+		return
+	}
+	if n.app.ValidateValue(p.Height, p.Value) != nil {
+		return
+	}
+	if n.seenProposal == nil {
+		n.seenProposal = map[roundKey]consensus.Hash{}
+	}
+	n.seenProposal[k] = p.ValueHash()
+}
+
+// amnesiacPrevote is what an amnesiac sends for its engine's prevote v: a
+// prevote for the round's proposal where the engine (bound by its lock)
+// prevoted otherwise, signed once per round and re-sent as it was.
+func (s *Sim) amnesiacPrevote(n *node, v *consensus.Vote) []byte {
+	k := roundKey{v.Height, v.Round}
+	if b, ok := n.amnesiaVote[k]; ok {
+		return b
+	}
+	out := v
+	if h, ok := n.seenProposal[k]; ok && v.BlockHash != h {
+		alt := *v
+		alt.BlockHash = h
+		sig, err := n.signer.SignTyped(consensus.TagVote, s.sc.ChainID, alt.SignBytes())
+		if err != nil {
+			s.fail(err)
+		}
+		alt.Signature = sig
+		out = &alt
+		if st := n.eng.Status(); st.Height == v.Height && st.LockedRound >= 0 && st.LockedHash != h {
+			s.res.LockIgnored++
+		}
+	}
+	b := codec.Encode(&consensus.Message{Kind: consensus.MsgVote, Vote: out})
+	if n.amnesiaVote == nil {
+		n.amnesiaVote = map[roundKey][]byte{}
+	}
+	n.amnesiaVote[k] = b
+	return b
+}
+
+// amnesiacProposal is what an amnesiac proposes for its engine's proposal
+// p: having forgotten its valid value too, a fresh value with vr = -1
+// where the engine re-proposes a valid value (signed once per round). It
+// then prevotes for it, against its lock.
+func (s *Sim) amnesiacProposal(n *node, p *consensus.Proposal) []byte {
+	k := roundKey{p.Height, p.Round}
+	if b, ok := n.amnesiaProposal[k]; ok {
+		return b
+	}
+	out := p
+	if p.ValidRound >= 0 {
+		var b block
+		value := append(slices.Clone(p.Value), 0)
+		if codec.Decode(p.Value, &b) == nil {
+			b.Nonce ^= 1 << 62
+			value = codec.Encode(&b)
+		}
+		fresh := &consensus.Proposal{Height: p.Height, Round: p.Round, ValidRound: -1, Value: value, Proposer: p.Proposer}
+		sig, err := n.signer.SignTyped(consensus.TagProposal, s.sc.ChainID, fresh.SignBytes())
+		if err != nil {
+			s.fail(err)
+		}
+		fresh.Signature = sig
+		out = fresh
+	}
+	if n.seenProposal == nil {
+		n.seenProposal = map[roundKey]consensus.Hash{}
+	}
+	n.seenProposal[k] = out.ValueHash()
+	b := codec.Encode(&consensus.Message{Kind: consensus.MsgProposal, Proposal: out})
+	if n.amnesiaProposal == nil {
+		n.amnesiaProposal = map[roundKey][]byte{}
+	}
+	n.amnesiaProposal[k] = b
+	return b
+}

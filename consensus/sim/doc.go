@@ -12,8 +12,12 @@
 // rebuild the engine from the application's chain and the WAL; block sync
 // between reachable nodes; and Byzantine validators: silent ones,
 // equivocating proposers (two valid values, each backed by the proposer's
-// votes), double voters (colluding with the proposer's second value), and
-// ones that send garbage. Every message crosses the network encoded, so
+// votes), double voters (colluding with the proposer's second value), ones
+// that send garbage or invalid proposals, and amnesiacs (they prevote for
+// the round's proposal against their own lock, and propose fresh values
+// instead of their valid value). A node may pause between blocks as
+// node.Node does (BlockIntervalMs): it holds what arrives, then ticks its
+// engine with the current time and only then calls Advance. Every message crosses the network encoded, so
 // the decoders are exercised on every delivery.
 //
 // What it checks, on every run:
@@ -28,7 +32,20 @@
 //   - honest nodes never reject one another's signed messages;
 //   - liveness: once faults stop (GST), every honest node reaches
 //     ExtraHeights beyond the highest height decided at GST within
-//     LivenessMs of simulated time.
+//     LivenessMs of simulated time;
+//   - with RoundZero (scenario "paced": no fault, a 1 s pause between
+//     blocks, longer than the propose timeout), every height commits in
+//     round 0: Advance before Tick, the engine's clock stale by the pause,
+//     would fire the propose timeout at once and fail this.
+//
+// Scenarios (Scenarios and moreScenarios): healthy, lossy, partition,
+// crash, one Byzantine of each kind, colluders and chaos (7 validators),
+// epochs (changing sets), amnesia (1 of 4) and amnesia-7 (2 of 7), large-10
+// and large-13 (f mixed Byzantine), slow (delays up to 3 s before GST, 7
+// validators with an equivocator and an amnesiac) and paced. TestSim also
+// checks over many seeds that each one exercised what it is about
+// (evidence of double votes and of double proposals, prevotes against a
+// lock, decisions in late rounds).
 //
 // A failure is a *Failure naming the scenario and the seed, with the
 // command that reproduces it (-sim.scenario, -sim.seed).

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"container/heap"
 	"errors"
 	"fmt"
@@ -34,10 +35,15 @@ const (
 	// signs and sends a value the validity rule rejects (a block time one
 	// millisecond off), to everyone.
 	InvalidProposer
+	// Amnesiac runs the honest engine but ignores its own lock (the
+	// "amnesia" attack): wherever its engine prevotes nil in a round whose
+	// valid proposal it has received, it prevotes for that proposal
+	// instead. It never signs two prevotes for one round.
+	Amnesiac
 )
 
 func (b Behaviour) String() string {
-	return [...]string{"honest", "silent", "equivocator", "double-voter", "garbage", "invalid-proposer"}[b]
+	return [...]string{"honest", "silent", "equivocator", "double-voter", "garbage", "invalid-proposer", "amnesiac"}[b]
 }
 
 // Scenario describes one simulated network and the faults injected into it.
@@ -58,6 +64,19 @@ type Scenario struct {
 	Crashes                bool   // random crashes and WAL restarts before GST
 	MidReadyCrashes        bool   // crashes also land inside a Ready (torn WAL write, some messages sent)
 	ClockSkewMs            int64  // each node's clock is off by up to this much
+	// PreGSTMaxDelayMs, if above MaxDelayMs, is the longest one-way delay
+	// before GST: delays longer than the timeouts, round after round.
+	PreGSTMaxDelayMs int64
+
+	// BlockIntervalMs is the pause a real node makes after applying a
+	// decision before it moves to the next height (node.Node waits
+	// BlockInterval, then ticks the engine with the current time and
+	// calls Advance). Messages that arrive meanwhile are held, as the
+	// node holds them, and handed over after Advance.
+	BlockIntervalMs int64
+	// RoundZero checks that every height commits in round 0: for
+	// scenarios without faults or delays beyond the timeouts.
+	RoundZero bool
 
 	// WALCorruption: node 0's WAL is found corrupt mid-file at restarts
 	// and repaired (walcorrupt.go).
@@ -78,7 +97,10 @@ type Result struct {
 	Broadcasts       uint64 // messages handed to the network by nodes
 	Deliveries       uint64 // point-to-point deliveries
 	CommitIntervalMs []int64
-	Evidence         int
+	MaxRound         int32 // highest round in which an honest node decided
+	LockIgnored      int   // prevotes an amnesiac sent against its own lock
+	Evidence         int   // evidence reports, of every kind
+	ProposalEvidence int   // of which duplicate proposals
 	Crashes          int
 	Events           uint64
 }
@@ -108,6 +130,9 @@ var (
 	// ErrEquivocation is an honest node signing conflicting messages, for
 	// instance after a crash and restart from its WAL.
 	ErrEquivocation = errors.New("equivocation by an honest node")
+	// ErrExtraRound is a height that needed more than round 0 in a
+	// scenario where nothing should delay it (RoundZero).
+	ErrExtraRound = errors.New("a height took more than one round with no fault")
 )
 
 type node struct {
@@ -126,6 +151,18 @@ type node struct {
 	group    int   // partition group
 
 	gs *guardState // its double-sign guard (WALCorruption)
+
+	// The pause after a decision (BlockIntervalMs): paused until the
+	// evAdvance event of generation pauseGen; held messages meanwhile.
+	paused   bool
+	pauseGen uint64
+	held     [][]byte
+	heldFrom []int
+	// Amnesiac: the first valid proposal received (or sent) per round,
+	// and what it sent in its engine's place per round (re-sent as it was).
+	seenProposal    map[roundKey]consensus.Hash
+	amnesiaVote     map[roundKey][]byte
+	amnesiaProposal map[roundKey][]byte
 }
 
 func (n *node) honest() bool { return n.behave == Honest }
@@ -140,6 +177,7 @@ const (
 	evPartition
 	evHeal
 	evSync
+	evAdvance
 )
 
 type event struct {
@@ -349,7 +387,7 @@ func (s *Sim) startNode(n *node) error {
 }
 
 func (s *Sim) scheduleTick(n *node) {
-	if !n.up {
+	if !n.up || n.paused {
 		return
 	}
 	d, ok := n.eng.NextDeadlineMs()
@@ -441,18 +479,14 @@ func (s *Sim) handle(e *event) {
 			return
 		}
 		s.res.Deliveries++
-		var m consensus.Message
-		if err := codec.Decode(e.data, &m); err != nil {
-			return // garbage: a real node scores the peer down
+		if n.paused {
+			if len(n.held) < maxHeld {
+				n.held = append(n.held, e.data)
+				n.heldFrom = append(n.heldFrom, e.from)
+			}
+			return
 		}
-		_ = n.eng.Tick(s.nodeClock(n))
-		err := n.eng.Step(&m)
-		// An honest node never signs anything another honest node rejects.
-		// (It may relay what a Byzantine proposer signed: that is not its fault.)
-		if err != nil && s.nodes[e.from].honest() && signedBy(&m, s.nodes[e.from].addr) && !errors.Is(err, consensus.ErrHeightSkew) {
-			s.fail(fmt.Errorf("%w: node %d rejected %s from honest node %d: %v", ErrInternal, n.idx, &m, e.from, err))
-		}
-		s.flush(n)
+		s.step(n, e.from, e.data)
 		s.scheduleTick(n)
 	case evTick:
 		n := s.nodes[e.node]
@@ -504,13 +538,66 @@ func (s *Sim) handle(e *event) {
 	case evSync:
 		s.blockSync()
 		s.push(&event{atMs: s.nowMs + syncIntervalMs, kind: evSync})
+	case evAdvance:
+		n := s.nodes[e.node]
+		if !n.up || !n.paused || e.gen != n.pauseGen {
+			return
+		}
+		s.resume(n)
 	}
+}
+
+// maxHeld bounds the messages held during a pause, as node.maxHeld does.
+const maxHeld = 4096
+
+// step hands one delivered message to n's engine, as a node does: tick
+// the engine with the current time, step, carry out the Ready.
+func (s *Sim) step(n *node, from int, data []byte) {
+	var m consensus.Message
+	if err := codec.Decode(data, &m); err != nil {
+		return // garbage: a real node scores the peer down
+	}
+	_ = n.eng.Tick(s.nodeClock(n))
+	if n.behave == Amnesiac {
+		s.noteProposal(n, &m)
+	}
+	err := n.eng.Step(&m)
+	// An honest node never signs anything another honest node rejects.
+	// (It may relay what a Byzantine proposer signed: that is not its fault.)
+	if err != nil && s.nodes[from].honest() && signedBy(&m, s.nodes[from].addr) && !errors.Is(err, consensus.ErrHeightSkew) {
+		s.fail(fmt.Errorf("%w: node %d rejected %s from honest node %d: %v", ErrInternal, n.idx, &m, from, err))
+	}
+	s.flush(n)
+}
+
+// resume ends n's pause after a decision the way node.Node.Tick does once
+// fixed: the engine first learns the current time (Tick), then Advance
+// moves it to the next height, so the new height's timeouts run from now.
+// (Advance before Tick would start them from the stale time of the
+// decision: with a pause longer than the propose timeout, it fires at
+// once and every height takes two rounds, which the RoundZero check of
+// the "paced" scenario catches.)
+func (s *Sim) resume(n *node) {
+	_ = n.eng.Tick(s.nodeClock(n))
+	n.paused = false
+	n.eng.Advance()
+	s.flush(n)
+	held, from := n.held, n.heldFrom
+	n.held, n.heldFrom = nil, nil
+	for i, data := range held {
+		if n.paused || !n.up {
+			break // decided again already; the rest are stale
+		}
+		s.step(n, from[i], data)
+	}
+	s.scheduleTick(n)
 }
 
 func (s *Sim) crash(n *node) {
 	s.res.Crashes++
 	n.up = false
 	n.midCrash = false
+	n.paused, n.held, n.heldFrom = false, nil, nil
 	n.wal.crash(s.rng)
 	s.corruptWAL(n)
 	n.eng = nil
@@ -559,10 +646,14 @@ func (s *Sim) deliver(from, to *node, data []byte) {
 			copies = 2
 		}
 	}
+	maxDelay := s.sc.MaxDelayMs
+	if s.faulty() && s.sc.PreGSTMaxDelayMs > maxDelay {
+		maxDelay = s.sc.PreGSTMaxDelayMs
+	}
 	for c := 0; c < copies; c++ {
 		d := s.sc.MinDelayMs
-		if s.sc.MaxDelayMs > s.sc.MinDelayMs {
-			d += s.rng.Int64N(s.sc.MaxDelayMs - s.sc.MinDelayMs + 1)
+		if maxDelay > s.sc.MinDelayMs {
+			d += s.rng.Int64N(maxDelay - s.sc.MinDelayMs + 1)
 		}
 		s.push(&event{atMs: s.nowMs + d, kind: evDeliver, node: to.idx, from: from.idx, data: data})
 	}
@@ -580,7 +671,7 @@ func (s *Sim) broadcast(from *node, data []byte, to func(peer int) bool) {
 // flush does what a node's Ready asks, in the order the engine requires:
 // WAL (fsync where needed), then messages, then decisions.
 func (s *Sim) flush(n *node) {
-	for n.up && n.eng.HasReady() {
+	for n.up && !n.paused && n.eng.HasReady() {
 		rd := n.eng.Ready()
 		if n.midCrash {
 			s.crashInside(n, &rd)
@@ -607,12 +698,19 @@ func (s *Sim) flush(n *node) {
 				s.fail(fmt.Errorf("%w: node %d: %v", ErrInternal, n.idx, err))
 			}
 		}
-		n.eng.Advance()
 		if len(rd.Decisions) > 0 && len(n.app.chain)%8 == 0 {
 			if err := consensus.CompactWAL(n.wal, uint64(len(n.app.chain))); err != nil {
 				s.fail(err)
 			}
 		}
+		if len(rd.Decisions) > 0 && s.sc.BlockIntervalMs > 0 {
+			// The node pauses; resume calls Advance.
+			n.paused = true
+			n.pauseGen++
+			s.push(&event{atMs: s.nowMs + s.sc.BlockIntervalMs, kind: evAdvance, node: n.idx, gen: n.pauseGen})
+			return
+		}
+		n.eng.Advance()
 	}
 }
 
@@ -668,14 +766,24 @@ func (s *Sim) commit(n *node, d *consensus.Decision) {
 	}
 	var b block
 	_ = codec.Decode(d.Value, &b)
+	if n.honest() {
+		s.res.MaxRound = max(s.res.MaxRound, d.Round)
+		if s.sc.RoundZero && d.Round != 0 {
+			s.fail(fmt.Errorf("%w: node %d decided height %d in round %d", ErrExtraRound, n.idx, d.Height, d.Round))
+			return
+		}
+	}
 	if k := len(n.app.chain); k > 0 && n.honest() {
 		s.res.CommitIntervalMs = append(s.res.CommitIntervalMs, s.nowMs-n.app.chain[k-1].atMs)
 	}
 	n.app.chain = append(n.app.chain, committed{hash: hash, value: d.Value, commit: d.Commit, timeMs: b.TimeMs, atMs: s.nowMs})
 }
 
-func (s *Sim) checkEvidence(n *node, ev *consensus.DuplicateVoteEvidence) {
+func (s *Sim) checkEvidence(n *node, ev consensus.Evidence) {
 	s.res.Evidence++
+	if _, ok := ev.(*consensus.DuplicateProposalEvidence); ok {
+		s.res.ProposalEvidence++
+	}
 	off := ev.Offender()
 	for _, p := range s.nodes {
 		if p.addr == off && p.honest() {
@@ -684,16 +792,16 @@ func (s *Sim) checkEvidence(n *node, ev *consensus.DuplicateVoteEvidence) {
 		}
 	}
 	enc := codec.Encode(ev)
-	var back consensus.DuplicateVoteEvidence
-	if err := codec.Decode(enc, &back); err != nil {
-		s.fail(fmt.Errorf("evidence does not round-trip: %w", err))
+	back, err := consensus.DecodeEvidence(enc)
+	if err != nil || !bytes.Equal(codec.Encode(back), enc) {
+		s.fail(fmt.Errorf("evidence does not round-trip: %v", err))
 		return
 	}
 	if s.sc.RealCrypto {
 		for _, p := range s.nodes {
 			if p.addr == off {
 				pub := p.signer.(*wallet.PrivateKey).Public()
-				if _, _, err := consensus.VerifyDuplicateVoteEvidence(s.sc.ChainID, enc, pub); err != nil {
+				if _, _, err := consensus.VerifyEvidence(s.sc.ChainID, enc, pub); err != nil {
 					s.fail(fmt.Errorf("evidence does not verify: %w", err))
 				}
 			}

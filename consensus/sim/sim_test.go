@@ -20,7 +20,7 @@ var (
 // (after GST every honest node gets ExtraHeights past the highest height
 // decided at GST). A failure names the seed that reproduces it.
 func TestSim(t *testing.T) {
-	for _, sc := range Scenarios() {
+	for _, sc := range allScenarios() {
 		if *flagScenario != "" && sc.Name != *flagScenario {
 			continue
 		}
@@ -30,7 +30,8 @@ func TestSim(t *testing.T) {
 			if *flagSeed != 0 {
 				first, n = *flagSeed, 1
 			}
-			var heights, evidence, crashes, broadcasts uint64
+			var heights, evidence, propEvidence, crashes, broadcasts, lockIgnored uint64
+			var maxRound int32
 			for seed := first; seed < first+n; seed++ {
 				res, err := Run(sc, seed)
 				if err != nil {
@@ -40,11 +41,25 @@ func TestSim(t *testing.T) {
 				evidence += uint64(res.Evidence)
 				crashes += uint64(res.Crashes)
 				broadcasts += res.Broadcasts
+				propEvidence += uint64(res.ProposalEvidence)
+				lockIgnored += uint64(res.LockIgnored)
+				maxRound = max(maxRound, res.MaxRound)
 			}
-			t.Logf("%s: %d seeds from %d ok; %d heights, %d crashes, %d evidence, %d broadcasts",
-				sc.Name, n, first, heights, crashes, evidence, broadcasts)
+			t.Logf("%s: %d seeds from %d ok; %d heights, %d crashes, %d evidence (%d of proposals), %d broadcasts, highest decision round %d, %d prevotes against a lock",
+				sc.Name, n, first, heights, crashes, evidence, propEvidence, broadcasts, maxRound, lockIgnored)
+			// Each scenario must have exercised what it is about.
 			if sc.Name == "double-voter" && evidence == 0 {
 				t.Error("a double voter ran and no evidence was produced")
+			}
+			if sc.Name == "equivocator" && n >= 50 && propEvidence == 0 {
+				t.Error("an equivocating proposer ran and no duplicate-proposal evidence was produced")
+			}
+			// (Only over many seeds: the mutation test runs few.)
+			if sc.Name == "amnesia-7" && n >= 50 && lockIgnored == 0 {
+				t.Error("the amnesiacs ran and never prevoted against their locks")
+			}
+			if sc.PreGSTMaxDelayMs > 0 && n >= 50 && maxRound < 3 {
+				t.Errorf("long delays before GST, but no height took more than %d rounds", maxRound+1)
 			}
 		})
 	}
