@@ -210,13 +210,11 @@ type executor struct {
 // stack, releases the batch (nothing has been written: only Commit
 // writes) and panics again with ErrBlockPanic, so that the node stops with
 // that message instead of running on.
-func (l *Ledger) execute(b *Block, propose bool) (p *Pending, skipped []Skipped, err error) {
+func (l *Ledger) execute(b *Block, propose bool) (*Pending, []Skipped, error) {
 	height := b.Header.Height
 	defer func() {
 		if r := recover(); r != nil {
-			if p != nil {
-				p.Discard()
-			}
+			// executeBlock closed its batch, if it had made one.
 			l.log().Error("ledger: BUG: panic executing a block outside any transaction; nothing was written, the node stops",
 				"height", height, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			panic(fmt.Errorf("%w: block %d: %v", ErrBlockPanic, height, r))
