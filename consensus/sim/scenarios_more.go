@@ -53,6 +53,7 @@ func moreScenarios() []Scenario {
 		with("large-10", func(sc *Scenario) {
 			// Ten validators, f = 3 Byzantine of three kinds.
 			sc.Validators = 10
+			sc.QuickSeeds = 50
 			sc.Byzantine = []Behaviour{Equivocator, DoubleVoter, Amnesiac}
 			sc.LossPPM = 50_000
 			sc.Partitions = true
@@ -61,6 +62,7 @@ func moreScenarios() []Scenario {
 		with("large-13", func(sc *Scenario) {
 			// Thirteen validators, f = 4 Byzantine.
 			sc.Validators = 13
+			sc.QuickSeeds = 25 // 0.13 s of CPU a seed
 			sc.Byzantine = []Behaviour{Equivocator, DoubleVoter, Amnesiac, Silent}
 			sc.LossPPM = 20_000
 			sc.GSTMs = 4000
