@@ -50,6 +50,15 @@ func moreScenarios() []Scenario {
 			sc.LossPPM = 150_000
 			sc.GSTMs = 10_000
 		}),
+		with("amnesia-colluders", func(sc *Scenario) {
+			// Seven validators: an equivocating proposer (two values, each
+			// backed by its votes) and an amnesiac, so that honest nodes
+			// lock on different values and the amnesiac's prevotes push
+			// the other one.
+			sc.Validators = 7
+			sc.Byzantine = []Behaviour{Equivocator, Amnesiac}
+			sc.LossPPM = 20_000
+		}),
 		with("large-10", func(sc *Scenario) {
 			// Ten validators, f = 3 Byzantine of three kinds.
 			sc.Validators = 10
