@@ -40,7 +40,8 @@
 //
 // Scenarios (Scenarios and moreScenarios): healthy, lossy, partition,
 // crash, one Byzantine of each kind, colluders and chaos (7 validators),
-// epochs (changing sets), amnesia (1 of 4) and amnesia-7 (2 of 7), large-10
+// epochs (changing sets), amnesia (1 of 4), amnesia-7 (2 of 7) and
+// amnesia-colluders (an equivocating proposer and an amnesiac of 7), large-10
 // and large-13 (f mixed Byzantine), slow (delays up to 3 s before GST, 7
 // validators with an equivocator and an amnesiac) and paced. TestSim also
 // checks over many seeds that each one exercised what it is about

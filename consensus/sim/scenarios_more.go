@@ -50,9 +50,19 @@ func moreScenarios() []Scenario {
 			sc.LossPPM = 150_000
 			sc.GSTMs = 10_000
 		}),
+		with("amnesia-colluders", func(sc *Scenario) {
+			// Seven validators: an equivocating proposer (two values, each
+			// backed by its votes) and an amnesiac, so that honest nodes
+			// lock on different values and the amnesiac's prevotes push
+			// the other one.
+			sc.Validators = 7
+			sc.Byzantine = []Behaviour{Equivocator, Amnesiac}
+			sc.LossPPM = 20_000
+		}),
 		with("large-10", func(sc *Scenario) {
 			// Ten validators, f = 3 Byzantine of three kinds.
 			sc.Validators = 10
+			sc.QuickSeeds = 50
 			sc.Byzantine = []Behaviour{Equivocator, DoubleVoter, Amnesiac}
 			sc.LossPPM = 50_000
 			sc.Partitions = true
@@ -61,6 +71,7 @@ func moreScenarios() []Scenario {
 		with("large-13", func(sc *Scenario) {
 			// Thirteen validators, f = 4 Byzantine.
 			sc.Validators = 13
+			sc.QuickSeeds = 25 // 0.13 s of CPU a seed
 			sc.Byzantine = []Behaviour{Equivocator, DoubleVoter, Amnesiac, Silent}
 			sc.LossPPM = 20_000
 			sc.GSTMs = 4000

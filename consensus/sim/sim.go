@@ -77,6 +77,9 @@ type Scenario struct {
 	// RoundZero checks that every height commits in round 0: for
 	// scenarios without faults or delays beyond the timeouts.
 	RoundZero bool
+	// QuickSeeds, if > 0, is how many seeds a plain `go test` runs (when
+	// -sim.seeds is not given): for the costliest scenarios.
+	QuickSeeds int
 
 	// WALCorruption: node 0's WAL is found corrupt mid-file at restarts
 	// and repaired (walcorrupt.go).

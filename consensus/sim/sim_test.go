@@ -20,6 +20,8 @@ var (
 // (after GST every honest node gets ExtraHeights past the highest height
 // decided at GST). A failure names the seed that reproduces it.
 func TestSim(t *testing.T) {
+	seedsGiven := false
+	flag.Visit(func(f *flag.Flag) { seedsGiven = seedsGiven || f.Name == "sim.seeds" })
 	for _, sc := range allScenarios() {
 		if *flagScenario != "" && sc.Name != *flagScenario {
 			continue
@@ -27,6 +29,9 @@ func TestSim(t *testing.T) {
 		t.Run(sc.Name, func(t *testing.T) {
 			t.Parallel()
 			first, n := *flagFirst, uint64(*flagSeeds)
+			if !seedsGiven && sc.QuickSeeds > 0 {
+				n = uint64(sc.QuickSeeds)
+			}
 			if *flagSeed != 0 {
 				first, n = *flagSeed, 1
 			}
