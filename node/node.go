@@ -249,6 +249,16 @@ func (n *Node) Tick(nowMs int64) error {
 			return nil
 		}
 		n.advanceAt = 0
+		// The engine must see the time before it enters the next height:
+		// enterHeight schedules the round-0 propose timeout from the
+		// engine's clock, which did not move during the pause, so with a
+		// stale clock the timeout would fire at the next Tick, before any
+		// proposal could arrive, and every height would need round 1.
+		// Ticking first is safe: the decided height's timeouts no longer
+		// match the engine's height and fire as no-ops.
+		if err := n.eng.Tick(nowMs); err != nil && !errors.Is(err, consensus.ErrSetNotReady) {
+			n.log.Debug("tick", "err", err)
+		}
 		n.eng.Advance()
 		if err := n.drain(); err != nil {
 			return err
@@ -351,7 +361,10 @@ func (n *Node) ServeBlocks(from uint64, max int) [][]byte {
 
 // drain carries out what the engine asks, in order: persist (fsync for
 // own signed messages) before sending, send, apply decisions; then Advance
-// unless a block pause is due.
+// unless a decision was applied. After a decision the next height is
+// entered by Tick (at advanceAt, after the block pause, immediately without
+// one), never here: drain also runs inside Deliver, which does not know the
+// time, and the next height must start on the current clock.
 func (n *Node) drain() error {
 	for n.eng.HasReady() && n.advanceAt == 0 {
 		rd := n.eng.Ready()
@@ -382,10 +395,8 @@ func (n *Node) drain() error {
 			if err := consensus.CompactWAL(n.wal, n.l.Height()); err != nil {
 				return fmt.Errorf("node %s: %w: compacting the WAL: %v", n.cfg.Name, ErrStopped, err)
 			}
-			if n.cfg.BlockIntervalMs > 0 {
-				n.advanceAt = n.now + n.cfg.BlockIntervalMs
-				return nil
-			}
+			n.advanceAt = max(n.now+n.cfg.BlockIntervalMs, 1)
+			return nil
 		}
 		n.eng.Advance()
 	}
