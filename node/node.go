@@ -146,7 +146,10 @@ func NewNode(cfg NodeConfig, nowMs int64) (*Node, error) {
 		return nil, err
 	}
 	paths := PathsOf(cfg.Dir)
-	l, err := ledger.Open(paths.Ledger, cfg.Genesis, ledger.Options{Evidence: evidenceVerifier{}, FS: cfg.FS})
+	// One signature cache for the node: the pools, the ledger and the
+	// consensus verifier check each signature once between them.
+	sigs := &wallet.SigCache{}
+	l, err := ledger.Open(paths.Ledger, cfg.Genesis, ledger.Options{Evidence: evidenceVerifier{}, FS: cfg.FS, Sigs: sigs})
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +164,7 @@ func NewNode(cfg NodeConfig, nowMs int64) (*Node, error) {
 	}
 	n.wal = w
 	h := l.Height()
-	n.ver = &consensus.CachingVerifier{}
+	n.ver = &consensus.CachingVerifier{Cache: sigs}
 	ccfg := consensus.Config{ChainID: cfg.Genesis.ChainID, App: app{n}, Sets: sets{n}, Timeouts: cfg.Timeouts,
 		StartHeight: h + 1, LastBlockTimeMs: l.LastTimeMs(), Verifier: n.ver}
 	if cfg.ConsKey != nil {
@@ -228,6 +231,11 @@ func (n *Node) Ledger() *ledger.Ledger { return n.l }
 
 // Name is the node's name.
 func (n *Node) Name() string { return n.cfg.Name }
+
+// Sigs is the node's signature cache; its counters are the secp256k1
+// recoveries and verifications this node really ran (all but those of
+// double-sign evidence, which is checked outside it).
+func (n *Node) Sigs() *wallet.SigCache { return n.l.Sigs() }
 
 // Status is the consensus engine's state.
 func (n *Node) Status() consensus.Status { return n.eng.Status() }
