@@ -63,6 +63,15 @@ type NodeConfig struct {
 	// restart the node on a CrashClone of it, as after a power cut.
 	FS vfs.FS
 
+	// UnsafeNoSync makes every fsync of the data directory (the ledger's
+	// pebble store and log, the consensus WAL, the directories) a no-op.
+	// UNSAFE: a node that stops without a clean exit (power cut, kill)
+	// may restart below what it committed and sign a vote that conflicts
+	// with one it sent, a slashable double-sign. Only the deterministic
+	// devnet on a temporary directory, deleted when it ends, sets it
+	// (DevnetConfig.UnsafeNoSync); a node of `gridmint run` never does.
+	UnsafeNoSync bool
+
 	// walSynced, if set, is called after each fsync of the WAL or its
 	// directory (with FS only): the devnet's tests crash the node there.
 	walSynced func()
@@ -133,6 +142,12 @@ func (evidenceVerifier) VerifyEvidence(chainID string, data []byte, keyOf func(w
 func NewNode(cfg NodeConfig, nowMs int64) (*Node, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.UnsafeNoSync {
+		if cfg.FS == nil {
+			cfg.FS = vfs.Default
+		}
+		cfg.FS = unsafeNoSyncFS{cfg.FS}
 	}
 	fsys, walfs := cfg.FS, wal.FS(wal.OSFS{})
 	if fsys == nil {
