@@ -1,7 +1,6 @@
 package consensus
 
 import (
-	"crypto/sha256"
 	"sync"
 
 	"github.com/gridmint/gridmint/wallet"
@@ -10,43 +9,37 @@ import (
 // CachingVerifier remembers the signatures its inner Verifier accepted, so
 // that one checked once is not checked again: a node verifies each
 // precommit when the vote arrives and would otherwise verify it a second
-// time inside the next block's commit certificate (VerifyCommit). Only
+// time inside the next block's commit certificate (VerifyCommit). The
+// store is a wallet.SigCache: a node passes the one it also verifies
+// transactions and readings through (one cache per node, one bound). Only
 // successes are remembered, keyed by a SHA-256 over the validator's public
-// key, the signing hash (tag, chain id, body) and the signature, so a hit is
-// exactly a repeat of a verified call and the answers are the same as the
-// inner verifier's. At most 2·Size keys are kept (two generations: when
-// the newer fills, the older is dropped). Safe for concurrent use.
+// key, the signing hash (tag, chain id, body) and the signature, so a hit
+// is exactly a repeat of a verified call and the answers are the same as
+// the inner verifier's. Safe for concurrent use.
 type CachingVerifier struct {
-	Inner Verifier // nil means WalletVerifier
-	Size  int      // keys per generation; 0 means 4096
+	Inner Verifier // nil means WalletVerifier, run (and counted) by the cache
+	// Cache is the store (nil: one of its own, of Size keys per
+	// generation; 0 means 4096).
+	Cache *wallet.SigCache
+	Size  int
 
-	mu       sync.Mutex
-	cur, old map[[32]byte]struct{}
+	once sync.Once
+	mu   sync.Mutex
 	// Hits and Misses count lookups (for tests and benchmarks).
 	Hits, Misses uint64
 }
 
-// key is SHA-256(public key ‖ wallet.SigningHash ‖ signature): the exact
-// call, with the message framed by the one canonical signing encoding. ok
-// is false when the tag or chain id is invalid (the call is not cached).
-func (c *CachingVerifier) key(val *Validator, tag wallet.Tag, chainID string, body []byte, sig wallet.Signature) (k [32]byte, ok bool) {
-	msg, err := wallet.SigningHash(tag, chainID, body)
-	if err != nil {
-		return k, false
-	}
-	h := sha256.New()
-	h.Write(val.PubKey.Compressed())
-	h.Write(msg[:])
-	h.Write(sig[:])
-	h.Sum(k[:0])
-	return k, true
-}
-
-func (c *CachingVerifier) inner() Verifier {
-	if c.Inner == nil {
-		return WalletVerifier{}
-	}
-	return c.Inner
+func (c *CachingVerifier) cache() *wallet.SigCache {
+	c.once.Do(func() {
+		if c.Cache == nil {
+			size := c.Size
+			if size <= 0 {
+				size = 4096
+			}
+			c.Cache = &wallet.SigCache{Size: size}
+		}
+	})
+	return c.Cache
 }
 
 // VerifyTyped implements Verifier.
@@ -54,37 +47,17 @@ func (c *CachingVerifier) VerifyTyped(val *Validator, tag wallet.Tag, chainID st
 	if val.PubKey == nil {
 		return ErrUnknownValidator
 	}
-	k, ok := c.key(val, tag, chainID, body, sig)
-	if !ok {
-		return c.inner().VerifyTyped(val, tag, chainID, body, sig)
+	var verify func() error // nil: secp256k1 in the cache
+	if c.Inner != nil {
+		verify = func() error { return c.Inner.VerifyTyped(val, tag, chainID, body, sig) }
 	}
+	hit, err := c.cache().VerifyTypedWith(val.PubKey, tag, chainID, body, sig, verify)
 	c.mu.Lock()
-	_, hit := c.cur[k]
-	if !hit {
-		_, hit = c.old[k]
-	}
 	if hit {
 		c.Hits++
-		c.mu.Unlock()
-		return nil
+	} else {
+		c.Misses++
 	}
-	c.Misses++
 	c.mu.Unlock()
-	if err := c.inner().VerifyTyped(val, tag, chainID, body, sig); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	size := c.Size
-	if size <= 0 {
-		size = 4096
-	}
-	if c.cur == nil {
-		c.cur = make(map[[32]byte]struct{}, size)
-	}
-	if len(c.cur) >= size {
-		c.old, c.cur = c.cur, make(map[[32]byte]struct{}, size)
-	}
-	c.cur[k] = struct{}{}
-	return nil
+	return err
 }

@@ -69,8 +69,8 @@ func TestCachingVerifier(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(c.cur)+len(c.old) > 4 {
-		t.Fatalf("cache holds %d keys", len(c.cur)+len(c.old))
+	if n := c.Cache.Len(); n > 4 {
+		t.Fatalf("cache holds %d keys", n)
 	}
 	calls := inner.calls
 	if err := c.VerifyTyped(v1, tag, "chain", body, sig); err != nil || inner.calls != calls+1 {

@@ -31,7 +31,9 @@
 // Execute and Propose change nothing until Commit. PreVerify, which the
 // node calls first, checks a block's signatures on all cores and caches the
 // valid ones; it is outside the state transition (a block's result is the
-// same with or without it), which itself runs on one goroutine.
+// same with or without it), which itself runs on one goroutine. The cache
+// is the node's wallet.SigCache (Options.Sigs, Ledger.Sigs), which the
+// node's mempool and reading pool fill too.
 //
 // # The state root
 //

@@ -341,11 +341,8 @@ func checkTx(st *view, p *Params, chainID string, raw []byte, exactNonce bool, s
 	if err != nil {
 		return nil, nil, err
 	}
-	if h := tx.Hash(); !sigs.has(h) {
-		if err := tx.VerifySignature(chainID); err != nil {
-			return nil, nil, err
-		}
-		sigs.add(h)
+	if err := tx.VerifySignatureCached(sigs.c, chainID); err != nil {
+		return nil, nil, err
 	}
 	if tx.Fee < p.MinFee {
 		return nil, nil, fmt.Errorf("%w: %d < %d", ErrFeeTooLow, tx.Fee, p.MinFee)

@@ -61,6 +61,9 @@ type Options struct {
 	// a transaction, a voided settlement), with their stacks; nil means
 	// slog.Default().
 	Log *slog.Logger
+	// Sigs is the node's signature cache (transactions, readings, votes:
+	// one per node); nil gives the ledger its own.
+	Sigs *wallet.SigCache
 }
 
 // Ledger is the chain's state machine on pebble. Execute and Propose build
@@ -127,7 +130,10 @@ func Open(dir string, g *Genesis, opts Options) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: opening %s: %w", dir, err)
 	}
-	l := &Ledger{db: db, genesis: g, opts: opts}
+	l := &Ledger{db: db, genesis: g, opts: opts, sigs: sigCache{opts.Sigs}}
+	if l.sigs.c == nil {
+		l.sigs.c = &wallet.SigCache{}
+	}
 	if err := l.load(); err != nil {
 		db.Close()
 		return nil, err

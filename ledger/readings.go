@@ -163,11 +163,8 @@ func (x *executor) reading(v *view, r *meter.Reading) (RejectReason, bool, error
 	}
 	// The site id is the site key's address, so recovering the signer
 	// checks the registered key (and lets PreVerify do it in parallel).
-	if h := r.Hash(); !x.l.sigs.has(h) {
-		if r.VerifySite(x.l.genesis.ChainID) != nil {
-			return RejectBadSignature, false, nil
-		}
-		x.l.sigs.add(h)
+	if r.VerifySiteCached(x.l.sigs.c, x.l.genesis.ChainID) != nil {
+		return RejectBadSignature, false, nil
 	}
 	if s.Counter > 0 && r.Interval <= s.LastInterval {
 		stored, ok, err := v.get(readingKey(r.Site, r.Interval))

@@ -5,41 +5,25 @@ import (
 	"sync"
 
 	"github.com/gridmint/gridmint/meter"
+	"github.com/gridmint/gridmint/wallet"
 )
 
-// sigCache remembers signatures already found valid, keyed by the hash of
-// the whole signed encoding (body and signature), so that a transaction or
-// reading checked by the mempool, or pre-verified in parallel before a
+// sigCache is the ledger's handle on the node's signature cache
+// (wallet.SigCache, Options.Sigs), so that a transaction or reading checked
+// by the mempool or the reading pool, or pre-verified in parallel before a
 // block runs, is not verified again inside the state transition.
 //
-// Verification is a pure function of those bytes, so a hit gives exactly
-// the answer a fresh check would: the cache changes how fast a block runs,
-// never what it does. Only successes are stored. A reading's signature is
-// checked against its Site field, which is the address of the site key, so
-// its validity does not depend on state.
-type sigCache struct {
-	mu sync.Mutex
-	m  map[[32]byte]struct{}
-}
+// Verification is a pure function of the signed bytes and the signature,
+// so a hit gives exactly the answer a fresh check would: the cache changes
+// how fast a block runs, never what it does. Only successes are stored. A
+// reading's signature is checked against its Site field, which is the
+// address of the site key, so its validity does not depend on state.
+type sigCache struct{ c *wallet.SigCache }
 
-// maxSigCache bounds the cache; when full it is emptied (about 10 MB).
-const maxSigCache = 1 << 18
-
-func (c *sigCache) has(h [32]byte) bool {
-	c.mu.Lock()
-	_, ok := c.m[h]
-	c.mu.Unlock()
-	return ok
-}
-
-func (c *sigCache) add(h [32]byte) {
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxSigCache {
-		c.m = make(map[[32]byte]struct{}, 1024)
-	}
-	c.m[h] = struct{}{}
-	c.mu.Unlock()
-}
+// Sigs is the signature cache the ledger verifies through (Options.Sigs, or
+// its own): the node's pools verify through it too, and its counters say
+// how many signatures were really checked.
+func (l *Ledger) Sigs() *wallet.SigCache { return l.sigs.c }
 
 // PreVerify checks the signatures of txs and of the readings inside them on
 // all cores and remembers the valid ones, so that Propose and Execute, which
@@ -58,9 +42,7 @@ func (l *Ledger) PreVerify(txs [][]byte) {
 		if err != nil {
 			continue
 		}
-		if !l.sigs.has(tx.Hash()) {
-			jobs = append(jobs, job{tx: tx})
-		}
+		jobs = append(jobs, job{tx: tx})
 		if p, ok := tx.Payload.(*Readings); ok {
 			for i := range p.Readings {
 				jobs = append(jobs, job{r: &p.Readings[i]})
@@ -79,17 +61,9 @@ func (l *Ledger) PreVerify(txs [][]byte) {
 			defer wg.Done()
 			for j := range next {
 				if j.tx != nil {
-					if j.tx.VerifySignature(l.genesis.ChainID) == nil {
-						l.sigs.add(j.tx.Hash())
-					}
-					continue
-				}
-				h := j.r.Hash()
-				if l.sigs.has(h) {
-					continue
-				}
-				if j.r.VerifySite(l.genesis.ChainID) == nil {
-					l.sigs.add(h)
+					_ = j.tx.VerifySignatureCached(l.sigs.c, l.genesis.ChainID)
+				} else {
+					_ = j.r.VerifySiteCached(l.sigs.c, l.genesis.ChainID)
 				}
 			}
 		}()

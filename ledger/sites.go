@@ -44,7 +44,7 @@ func (x *executor) registerSite(v *view, from wallet.Address, p *RegisterSite, r
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSiteKey, err)
 	}
-	if err := wallet.VerifyTyped(pub, SitePoPTag, x.l.genesis.ChainID, SitePoPBody(from), p.PoP); err != nil {
+	if err := x.l.sigs.c.VerifyTyped(pub, SitePoPTag, x.l.genesis.ChainID, SitePoPBody(from), p.PoP); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadPoP, err)
 	}
 	if !validZone(p.Zone) {

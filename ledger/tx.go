@@ -169,13 +169,17 @@ func (tx *Tx) Sign(k *wallet.PrivateKey, chainID string) error {
 }
 
 // VerifySignature checks that From signed the transaction under chainID.
-func (tx *Tx) VerifySignature(chainID string) error {
-	pub, err := wallet.RecoverTyped(TxTag, chainID, tx.Body(), tx.Sig)
+func (tx *Tx) VerifySignature(chainID string) error { return tx.VerifySignatureCached(nil, chainID) }
+
+// VerifySignatureCached is VerifySignature through a node's signature
+// cache (see wallet.SigCache); the answer is the same with or without it.
+func (tx *Tx) VerifySignatureCached(c *wallet.SigCache, chainID string) error {
+	got, err := c.RecoverSigner(tx.From, TxTag, chainID, tx.Body(), tx.Sig)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadTxSignature, err)
 	}
-	if pub.Address() != tx.From {
-		return fmt.Errorf("%w: signed by %s, claims %s", ErrBadTxSignature, pub.Address(), tx.From)
+	if got != tx.From {
+		return fmt.Errorf("%w: signed by %s, claims %s", ErrBadTxSignature, got, tx.From)
 	}
 	return nil
 }

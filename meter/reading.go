@@ -155,13 +155,18 @@ func (r *Reading) Verify(sitePub *wallet.PublicKey, chainID string) error {
 // its Site, without knowing that key: it recovers the signer. It is
 // equivalent to Verify with the site's registered key, because a site's id
 // is its key's address.
-func (r *Reading) VerifySite(chainID string) error {
-	pub, err := wallet.RecoverTyped(ReadingTag, chainID, r.Body(), r.Sig)
+func (r *Reading) VerifySite(chainID string) error { return r.VerifySiteCached(nil, chainID) }
+
+// VerifySiteCached is VerifySite through a node's signature cache: a
+// reading whose signature c has recovered to its Site before is not
+// recovered again. The answer is the same with or without c.
+func (r *Reading) VerifySiteCached(c *wallet.SigCache, chainID string) error {
+	got, err := c.RecoverSigner(r.Site, ReadingTag, chainID, r.Body(), r.Sig)
 	if err != nil {
 		return err
 	}
-	if pub.Address() != r.Site {
-		return fmt.Errorf("%w: signed by %s, not by site %s", wallet.ErrWrongSigner, pub.Address(), r.Site)
+	if got != r.Site {
+		return fmt.Errorf("%w: signed by %s, not by site %s", wallet.ErrWrongSigner, got, r.Site)
 	}
 	return nil
 }

@@ -53,6 +53,12 @@ type DevnetConfig struct {
 	// in-memory file system that can lose its unsynced writes
 	// (vfs.NewCrashableMem), so that CrashValidator can cut its power.
 	CrashableFS bool
+	// UnsafeNoSync skips every fsync of the validators' data directories
+	// (NodeConfig.UnsafeNoSync). Allowed only for a deterministic devnet
+	// on a temporary directory (Dir ""), which Close deletes and nothing
+	// ever restarts from, so there is nothing for fsync to protect; there
+	// it is a third of the wall time. Never for a kept --home.
+	UnsafeNoSync bool
 
 	// sent, if set, sees every message a validator process sends (tests).
 	sent func(i int, topic Topic, data []byte)
@@ -187,6 +193,9 @@ func NewDevnet(cfg DevnetConfig) (*Devnet, error) {
 	}
 	if cfg.Homes < 0 || cfg.Homes > 100_000 {
 		return nil, fmt.Errorf("devnet: %d homes: want 0..100000", cfg.Homes)
+	}
+	if cfg.UnsafeNoSync && (!cfg.Deterministic || cfg.Dir != "" || cfg.CrashableFS) {
+		return nil, fmt.Errorf("devnet: skipping fsync is only for a deterministic devnet on a temporary directory")
 	}
 	if cfg.BlockIntervalMs == 0 {
 		cfg.BlockIntervalMs = 30_000
@@ -333,7 +342,8 @@ func (d *Devnet) startValidator(i int) error {
 	n, err := NewNode(NodeConfig{Name: fmt.Sprintf("validator-%d", i), Dir: dir, Genesis: d.genesis,
 		Account: d.valKeys[i], ConsKey: d.conKeys[i], Net: lk, BlockIntervalMs: d.cfg.BlockIntervalMs,
 		Timeouts: consensus.DefaultTimeouts(), Log: logger, OnCommit: onCommit, FS: nodeFS,
-		walSynced: func() { d.walSynced(i, lk) }, guardSynced: func() { d.guardSynced(i, lk) }}, d.net.Now())
+		UnsafeNoSync: d.cfg.UnsafeNoSync && d.tempDir,
+		walSynced:    func() { d.walSynced(i, lk) }, guardSynced: func() { d.guardSynced(i, lk) }}, d.net.Now())
 	if err != nil {
 		return err
 	}

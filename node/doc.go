@@ -5,7 +5,14 @@
 // of meter readings, block building for the proposer (transactions and
 // reading batches up to the size limits), execution and commit through the
 // ledger's API (PreVerify, Propose, Execute, Commit), and the consensus
-// engine (package consensus) driven by Tick and Deliver.
+// engine (package consensus) driven by Tick and Deliver. A node enters
+// each height from Tick, on the current clock, so that with no faulty
+// validator every height commits in round 0. It keeps one signature cache
+// (wallet.SigCache) for transactions, readings and votes: the pools, the
+// ledger and the consensus verifier check each signature once between
+// them, and Node.Sigs counts the secp256k1 work really done.
+// NodeConfig.UnsafeNoSync skips every fsync; only the deterministic devnet
+// on a temporary directory sets it.
 //
 // A node reaches other nodes only through Transport: Broadcast a message on
 // a topic, and RequestBlocks from a peer for heights it lacks (ServeBlocks
@@ -58,6 +65,11 @@
 // signature before or after (TestCorruptWALRefusesToStart); power cuts
 // right after each sync of the guard (TestGuardCrashes); a ledger replaced
 // by an older copy of itself catches up before it signs
-// (TestLedgerRollbackCatchesUp); bad input from peers changes
-// nothing and is counted; the clock-drift warning.
+// (TestLedgerRollbackCatchesUp); bad input from peers changes nothing and
+// is counted; the clock-drift warning; every height commits in round 0
+// (TestDevnetOneRoundPerHeight); each reading's and transaction's
+// signature is recovered once per validator and nothing is checked outside
+// the caches (TestDevnetSignaturesCheckedOnce); no sync reaches the disk
+// with UnsafeNoSync, which a kept devnet refuses (TestUnsafeNoSyncFS,
+// TestDevnetUnsafeNoSync).
 package node

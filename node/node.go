@@ -64,6 +64,15 @@ type NodeConfig struct {
 	// restart the node on a CrashClone of it, as after a power cut.
 	FS vfs.FS
 
+	// UnsafeNoSync makes every fsync of the data directory (the ledger's
+	// pebble store and log, the consensus WAL, the directories) a no-op.
+	// UNSAFE: a node that stops without a clean exit (power cut, kill)
+	// may restart below what it committed and sign a vote that conflicts
+	// with one it sent, a slashable double-sign. Only the deterministic
+	// devnet on a temporary directory, deleted when it ends, sets it
+	// (DevnetConfig.UnsafeNoSync); a node of `gridmint run` never does.
+	UnsafeNoSync bool
+
 	// walSynced, if set, is called after each fsync of the WAL or its
 	// directory (with FS only): the devnet's tests crash the node there;
 	// guardSynced likewise after each fsync of the double-sign guard.
@@ -143,6 +152,12 @@ func NewNode(cfg NodeConfig, nowMs int64) (*Node, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.UnsafeNoSync {
+		if cfg.FS == nil {
+			cfg.FS = vfs.Default
+		}
+		cfg.FS = unsafeNoSyncFS{cfg.FS}
+	}
 	fsys, walfs := cfg.FS, wal.FS(wal.OSFS{})
 	if fsys == nil {
 		fsys = vfs.Default
@@ -155,7 +170,10 @@ func NewNode(cfg NodeConfig, nowMs int64) (*Node, error) {
 		return nil, err
 	}
 	paths := PathsOf(cfg.Dir)
-	l, err := ledger.Open(paths.Ledger, cfg.Genesis, ledger.Options{Evidence: evidenceVerifier{}, FS: cfg.FS})
+	// One signature cache for the node: the pools, the ledger and the
+	// consensus verifier check each signature once between them.
+	sigs := &wallet.SigCache{}
+	l, err := ledger.Open(paths.Ledger, cfg.Genesis, ledger.Options{Evidence: evidenceVerifier{}, FS: cfg.FS, Sigs: sigs})
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +199,7 @@ func NewNode(cfg NodeConfig, nowMs int64) (*Node, error) {
 		return nil, err
 	}
 	h := l.Height()
-	n.ver = &consensus.CachingVerifier{}
+	n.ver = &consensus.CachingVerifier{Cache: sigs}
 	ccfg := consensus.Config{ChainID: cfg.Genesis.ChainID, App: app{n}, Sets: sets{n}, Timeouts: cfg.Timeouts,
 		StartHeight: h + 1, LastBlockTimeMs: l.LastTimeMs(), Verifier: n.ver}
 	if h > 0 {
@@ -266,6 +284,11 @@ func (n *Node) Ledger() *ledger.Ledger { return n.l }
 // Name is the node's name.
 func (n *Node) Name() string { return n.cfg.Name }
 
+// Sigs is the node's signature cache; its counters are the secp256k1
+// recoveries and verifications this node really ran (all but those of
+// double-sign evidence, which is checked outside it).
+func (n *Node) Sigs() *wallet.SigCache { return n.l.Sigs() }
+
 // Status is the consensus engine's state.
 func (n *Node) Status() consensus.Status { return n.eng.Status() }
 
@@ -286,6 +309,16 @@ func (n *Node) Tick(nowMs int64) error {
 			return nil
 		}
 		n.advanceAt = 0
+		// The engine must see the time before it enters the next height:
+		// enterHeight schedules the round-0 propose timeout from the
+		// engine's clock, which did not move during the pause, so with a
+		// stale clock the timeout would fire at the next Tick, before any
+		// proposal could arrive, and every height would need round 1.
+		// Ticking first is safe: the decided height's timeouts no longer
+		// match the engine's height and fire as no-ops.
+		if err := n.eng.Tick(nowMs); err != nil && !errors.Is(err, consensus.ErrSetNotReady) {
+			n.log.Debug("tick", "err", err)
+		}
 		n.eng.Advance()
 		if err := n.drain(); err != nil {
 			return err
@@ -388,7 +421,10 @@ func (n *Node) ServeBlocks(from uint64, max int) [][]byte {
 
 // drain carries out what the engine asks, in order: persist (fsync for
 // own signed messages) before sending, send, apply decisions; then Advance
-// unless a block pause is due.
+// unless a decision was applied. After a decision the next height is
+// entered by Tick (at advanceAt, after the block pause, immediately without
+// one), never here: drain also runs inside Deliver, which does not know the
+// time, and the next height must start on the current clock.
 func (n *Node) drain() error {
 	for n.eng.HasReady() && n.advanceAt == 0 {
 		rd := n.eng.Ready()
@@ -419,10 +455,8 @@ func (n *Node) drain() error {
 			if err := consensus.CompactWAL(n.wal, n.l.Height()); err != nil {
 				return fmt.Errorf("node %s: %w: compacting the WAL: %v", n.cfg.Name, ErrStopped, err)
 			}
-			if n.cfg.BlockIntervalMs > 0 {
-				n.advanceAt = n.now + n.cfg.BlockIntervalMs
-				return nil
-			}
+			n.advanceAt = max(n.now+n.cfg.BlockIntervalMs, 1)
+			return nil
 		}
 		n.eng.Advance()
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 	"github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
@@ -137,8 +138,22 @@ func parseRS(sig *Signature) (r, s secp256k1.ModNScalar, err error) {
 	return r, s, nil
 }
 
+// secpRecoveries and secpVerifications count, for the whole process, the
+// calls of RecoverHash and VerifyHash (the public-key recoveries and
+// verifications, and the few that fail their range checks first): what
+// SecpCounts reports.
+var secpRecoveries, secpVerifications atomic.Uint64
+
+// SecpCounts is how many secp256k1 recoveries and verifications this
+// process has run, by every caller (a node's own count is its SigCache's):
+// tests compare the two to show that every check went through a cache.
+func SecpCounts() (recoveries, verifications uint64) {
+	return secpRecoveries.Load(), secpVerifications.Load()
+}
+
 // RecoverHash recovers the signer of a 32-byte hash. V must be 0 or 1.
 func RecoverHash(hash [32]byte, sig Signature) (*PublicKey, error) {
+	secpRecoveries.Add(1)
 	if sig[64] > 1 {
 		return nil, fmt.Errorf("%w: %d", ErrBadV, sig[64])
 	}
@@ -159,6 +174,7 @@ func RecoverHash(hash [32]byte, sig Signature) (*PublicKey, error) {
 // the key, verification does not need it, but it must still be 0 or 1 so
 // that only one encoding is valid.
 func VerifyHash(pub *PublicKey, hash [32]byte, sig Signature) error {
+	secpVerifications.Add(1)
 	if sig[64] > 1 {
 		return fmt.Errorf("%w: %d", ErrBadV, sig[64])
 	}

@@ -21,7 +21,7 @@ import (
 
 func newDevnetCmd(a *app) *cobra.Command {
 	cfg := node.DevnetConfig{}
-	var quiet bool
+	var quiet, fsync bool
 	cmd := &cobra.Command{
 		Use:   "devnet",
 		Short: "Run a whole local network in one process (validators, simulated homes, a utility)",
@@ -42,6 +42,9 @@ DIR/validator-0 --all'.`,
 			if cmd.Flags().Changed("home") {
 				cfg.Dir = a.home
 			}
+			// A deterministic devnet on a temporary directory (deleted at
+			// exit, never resumed) skips fsync unless --fsync.
+			cfg.UnsafeNoSync = cfg.Deterministic && cfg.Dir == "" && !fsync
 			cfg.Log = a.stdout
 			if quiet {
 				cfg.Log = io.Discard
@@ -92,6 +95,7 @@ DIR/validator-0 --all'.`,
 	f.BoolVar(&cfg.Deterministic, "deterministic", false, "virtual time, as fast as possible: the same seed gives the same chain")
 	f.Int64Var(&cfg.BlockIntervalMs, "block-ms", 30_000, "pause between blocks, in (simulated) milliseconds")
 	f.BoolVar(&quiet, "quiet", false, "no live log, only the summary")
+	f.BoolVar(&fsync, "fsync", false, "fsync even with --deterministic and no --home (whose temporary data is deleted at exit, so by default it skips fsync)")
 	return cmd
 }
 

@@ -1,0 +1,196 @@
+package wallet
+
+import (
+	"crypto/sha256"
+	"sync"
+	"sync/atomic"
+)
+
+// SigCache remembers typed signatures already found valid, so that a node
+// checks each signature once: a transaction or a reading verified when it
+// arrives is not verified again when a block holding it is pre-verified,
+// proposed or executed, and a vote verified on arrival is not verified
+// again in the next block's commit certificate. A node keeps one SigCache
+// for transactions, readings and votes (one bound, one eviction).
+//
+// A key is SHA-256 over the kind of check, the signer it was checked
+// against (the claimed address for a recovery, the public key for a
+// verification), the signing hash (SigningHash: tag, chain id and body in
+// the one canonical signing encoding) and the signature: a hit is exactly
+// a repeat of a check that succeeded, and recovery and verification are
+// pure functions of those bytes. So the cache changes how fast a node
+// runs, never an answer: only successes are stored, and a miss does the
+// full check. Calls with an invalid tag or chain id are not cached.
+//
+// At most 2·Size keys are kept, in two generations: when the newer one
+// fills, the older is dropped. A nil *SigCache caches and counts nothing.
+// Safe for concurrent use.
+type SigCache struct {
+	Size int // keys per generation; 0 means DefaultSigCacheSize
+
+	mu       sync.Mutex
+	cur, old map[[32]byte]struct{}
+
+	recoveries, verifications, hits atomic.Uint64
+}
+
+// DefaultSigCacheSize is the default keys per generation: 2^17, so at most
+// 2^18 keys (about 10 MB) in all.
+const DefaultSigCacheSize = 1 << 17
+
+// Key kinds: a recovery checked against a claimed address, a verification
+// against a known public key.
+const (
+	sigKeyRecover = 'R'
+	sigKeyVerify  = 'V'
+)
+
+func sigKey(kind byte, signer []byte, msg [32]byte, sig *Signature) (k [32]byte) {
+	h := sha256.New()
+	h.Write([]byte{kind})
+	h.Write(signer)
+	h.Write(msg[:])
+	h.Write(sig[:])
+	h.Sum(k[:0])
+	return k
+}
+
+func (c *SigCache) has(k [32]byte) bool {
+	c.mu.Lock()
+	_, ok := c.cur[k]
+	if !ok {
+		_, ok = c.old[k]
+	}
+	c.mu.Unlock()
+	if ok {
+		c.hits.Add(1)
+	}
+	return ok
+}
+
+func (c *SigCache) add(k [32]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	size := c.Size
+	if size <= 0 {
+		size = DefaultSigCacheSize
+	}
+	if c.cur == nil {
+		c.cur = make(map[[32]byte]struct{}, min(size, 1024))
+	}
+	if len(c.cur) >= size {
+		c.old, c.cur = c.cur, make(map[[32]byte]struct{}, min(size, 1024))
+	}
+	c.cur[k] = struct{}{}
+}
+
+// RecoverSigner recovers who signed body under tag and chain id and
+// returns that address, to be compared with the claimed signer. A hit (the
+// same signature recovered to signer before) returns signer without
+// recovering; otherwise it recovers (errors as RecoverTyped) and remembers
+// the signature only if the signer is the claimed one.
+func (c *SigCache) RecoverSigner(signer Address, tag Tag, chainID string, body []byte, sig Signature) (Address, error) {
+	msg, err := SigningHash(tag, chainID, body)
+	if err != nil {
+		return Address{}, err
+	}
+	if c == nil {
+		pub, err := RecoverHash(msg, sig)
+		if err != nil {
+			return Address{}, err
+		}
+		return pub.Address(), nil
+	}
+	k := sigKey(sigKeyRecover, signer[:], msg, &sig)
+	if c.has(k) {
+		return signer, nil
+	}
+	c.recoveries.Add(1)
+	pub, err := RecoverHash(msg, sig)
+	if err != nil {
+		return Address{}, err
+	}
+	got := pub.Address()
+	if got == signer {
+		c.add(k)
+	}
+	return got, nil
+}
+
+// VerifyTyped is VerifyTyped through the cache.
+func (c *SigCache) VerifyTyped(pub *PublicKey, tag Tag, chainID string, body []byte, sig Signature) error {
+	_, err := c.VerifyTypedWith(pub, tag, chainID, body, sig, nil)
+	return err
+}
+
+// VerifyTypedWith checks that pub signed body under tag and chain id,
+// with verify doing the check on a miss (nil: secp256k1, VerifyTyped;
+// only those are counted as Verifications). hit reports that a success was
+// remembered and nothing was checked.
+func (c *SigCache) VerifyTypedWith(pub *PublicKey, tag Tag, chainID string, body []byte, sig Signature,
+	verify func() error) (hit bool, err error) {
+	msg, err := SigningHash(tag, chainID, body)
+	if err != nil {
+		if verify != nil {
+			return false, verify()
+		}
+		return false, err
+	}
+	check := func() error {
+		if verify != nil {
+			return verify()
+		}
+		if c != nil {
+			c.verifications.Add(1)
+		}
+		return VerifyHash(pub, msg, sig)
+	}
+	if c == nil {
+		return false, check()
+	}
+	k := sigKey(sigKeyVerify, pub.Compressed(), msg, &sig)
+	if c.has(k) {
+		return true, nil
+	}
+	if err := check(); err != nil {
+		return false, err
+	}
+	c.add(k)
+	return false, nil
+}
+
+// Recoveries is how many secp256k1 public-key recoveries the cache ran
+// (misses of RecoverSigner: calls of RecoverHash).
+func (c *SigCache) Recoveries() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.recoveries.Load()
+}
+
+// Verifications is how many secp256k1 verifications against a known key
+// the cache ran (misses of VerifyTyped: calls of VerifyHash).
+func (c *SigCache) Verifications() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.verifications.Load()
+}
+
+// Hits is how many checks the cache answered from memory.
+func (c *SigCache) Hits() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.hits.Load()
+}
+
+// Len is the number of signatures remembered.
+func (c *SigCache) Len() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.cur) + len(c.old)
+}
