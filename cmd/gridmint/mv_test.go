@@ -249,3 +249,25 @@ func TestMVOfflineBatteryProof(t *testing.T) {
 		}
 	}
 }
+
+// TestMVEmptyCSV: an empty CSV gets a clear error naming the file and the
+// header it needs, not "EOF".
+func TestMVEmptyCSV(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "readings.csv")
+	for _, data := range []string{"", "\n\n"} {
+		os.WriteFile(p, []byte(data), 0o600)
+		_, err := readReadingsCSV(p)
+		if err == nil || strings.Contains(err.Error(), "EOF") ||
+			!strings.Contains(err.Error(), p+": empty file, expected a header line interval,import_wh,export_wh") {
+			t.Fatalf("%q: %v", data, err)
+		}
+	}
+	// Through the CLI too.
+	terms := filepath.Join(dir, "t.json")
+	os.WriteFile(terms, []byte(`{"direction":"down","method":"x-of-y","start":1,"end":2,"committed_w":1}`), 0o600)
+	os.WriteFile(p, nil, 0o600)
+	if _, errs, code := cli(t, "mv", "--csv", p, "--terms", terms); code == 0 || !strings.Contains(errs, "empty file") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
