@@ -81,11 +81,13 @@ func (a *app) mvAudit(id uint64, all, asJSON, intervals bool) error {
 	if err != nil {
 		return err
 	}
-	l, err := ledger.Open(paths.Ledger, g, ledger.Options{ReadOnly: true})
+	// A copy: the audit works on a read-only home and beside a running
+	// node, and never writes to the home (see openLedgerSnapshot).
+	l, done, err := openLedgerSnapshot(paths.Ledger, g)
 	if err != nil {
 		return err
 	}
-	defer l.Close()
+	defer done()
 	ids := []uint64{id}
 	if all {
 		if ids, err = l.SettledRequests(); err != nil {
