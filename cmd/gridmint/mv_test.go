@@ -374,7 +374,9 @@ func TestMVEmptyCSV(t *testing.T) {
 	}
 	// Through the CLI too.
 	terms := filepath.Join(dir, "t.json")
-	os.WriteFile(terms, []byte(`{"direction":"down","method":"x-of-y","start":1,"end":2,"committed_w":1}`), 0o600)
+	os.WriteFile(terms, []byte(`{"genesis_time": 1782000000, "interval_seconds": 900, "zone": "CO-DEN", "direction": "down",
+	  "start": 536, "end": 552, "posted_interval": 512, "method": "x-of-y", "rules": {"WeekdayX": 3, "WeekdayY": 3},
+	  "price_base_units_per_kwh": 200000, "committed_w": 1000, "bond_base_units": 100000}`), 0o600)
 	os.WriteFile(p, nil, 0o600)
 	if _, errs, code := cli(t, "mv", "--csv", p, "--terms", terms); code == 0 || !strings.Contains(errs, "empty file") {
 		t.Fatalf("exit %d: %s", code, errs)
