@@ -2,6 +2,9 @@ package ledger
 
 import (
 	"bytes"
+	"errors"
+	"os"
+	"reflect"
 	"testing"
 
 	"github.com/gridmint/gridmint/codec"
@@ -155,6 +158,55 @@ func FuzzStateRecords(f *testing.F) {
 			roundTrip[idList](t, b)
 		case 16:
 			roundTrip[siteCommitments](t, b)
+		}
+	})
+}
+
+// noState is an empty committed state, for building a genesis in memory.
+type noState struct{}
+
+func (noState) get([]byte) ([]byte, bool, error) { return nil, false, nil }
+
+// FuzzParseGenesis: any bytes either fail with ErrGenesis or give a genesis
+// that validates, builds its first state without error, and round-trips:
+// JSON() parses back to the same genesis, and re-encodes to the same bytes.
+func FuzzParseGenesis(f *testing.F) {
+	if b, err := os.ReadFile("testdata/genesis.example.json"); err == nil {
+		f.Add(b)
+	} else {
+		f.Fatal(err)
+	}
+	j, _ := testGenesis(nil).JSON()
+	f.Add(j)
+	f.Add([]byte(`{"chain_id":"x","unknown":1}`))
+	f.Add([]byte(`{"chain_id":"gridmint-devnet","params":{"interval_seconds":0}} {}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := ParseGenesis(data)
+		if err != nil {
+			if !errors.Is(err, ErrGenesis) {
+				t.Fatalf("error %v does not wrap ErrGenesis", err)
+			}
+			return
+		}
+		if err := g.Validate(); err != nil {
+			t.Fatalf("parsed genesis does not validate: %v", err)
+		}
+		if err := g.genesisState(newView(noState{})); err != nil {
+			t.Fatalf("a valid genesis fails to build its state: %v", err)
+		}
+		j, err := g.JSON()
+		if err != nil {
+			t.Fatalf("JSON: %v", err)
+		}
+		g2, err := ParseGenesis(j)
+		if err != nil {
+			t.Fatalf("JSON of a parsed genesis does not parse: %v\n%s", err, j)
+		}
+		if !reflect.DeepEqual(g, g2) {
+			t.Fatalf("round trip changed the genesis:\n%+v\n%+v", g, g2)
+		}
+		if j2, _ := g2.JSON(); !bytes.Equal(j, j2) {
+			t.Fatalf("JSON not stable:\n%s\n%s", j, j2)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -127,6 +128,10 @@ func Open(dir string, g *Genesis, opts Options) (*Ledger, error) {
 	// Bloom filters: most state reads are point lookups of leaves.
 	smt.ConfigureOptions(po)
 	db, err := pebble.Open(dir, po)
+	if err != nil && lockHeld(err) {
+		return nil, fmt.Errorf("%w: another gridmint is using %s (its lock file %s is held): stop it first",
+			ErrInUse, dir, filepath.Join(dir, "LOCK"))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ledger: opening %s: %w", dir, err)
 	}

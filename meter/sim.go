@@ -562,6 +562,16 @@ func (h *Home) Reading(chainID string) (*Reading, error) {
 	return r, nil
 }
 
+// ResumeChain continues the home's reading chain from a head the chain
+// already holds (its counter and hash): the next reading is counter+1 and
+// carries prevHash. A devnet restarted on an existing home calls it with
+// each site's head from the ledger, so that its readings are accepted.
+func (h *Home) ResumeChain(counter uint64, prevHash [32]byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.counter, h.prevHash = counter, prevHash
+}
+
 // simControl is what the dispatch and the behaviour make a state do in
 // one sub-step.
 type simControl struct {

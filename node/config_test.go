@@ -1,10 +1,13 @@
 package node
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pelletier/go-toml/v2"
 
 	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/wallet"
@@ -129,4 +132,53 @@ func TestDeviceExamples(t *testing.T) {
 	if err := specs[0].Decode(&cfg); !errors.Is(err, ErrConfig) {
 		t.Fatalf("typo in a device option: %v", err)
 	}
+}
+
+// FuzzParseConfig: any bytes either fail with ErrConfig or give a config
+// that is valid and round-trips: it encodes to TOML that parses back to the
+// same config, and that encoding is stable (encode(parse(encode(c))) ==
+// encode(c)).
+func FuzzParseConfig(f *testing.F) {
+	acct, _ := wallet.ParseAddress("0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf")
+	f.Add(RenderConfig("gridmint-devnet", "gridmint-node", acct))
+	var lines []string
+	for _, l := range strings.Split(ConfigTemplate, "\n") {
+		lines = append(lines, strings.TrimPrefix(l, "# "))
+	}
+	f.Add([]byte(strings.ReplaceAll(strings.Join(lines, "\n"), "%%", "%")))
+	f.Add([]byte("chain_id = \"gridmint-devnet\"\n[p2p]\nmax_peers = 7\nbootstrap = [\"/ip4/127.0.0.1/tcp/1\"]\n"))
+	f.Add([]byte("[[device]]\nkind = \"sim\"\nseed = 3\n[[device]]\nkind = \"mqtt\"\nbroker = \"tcp://127.0.0.1:1883\"\n"))
+	f.Add([]byte("[meter]\nenabled = true\nsite_key_file = \"k\"\npoll_seconds = 900\n"))
+	f.Add([]byte("chain_id = \n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseConfig(data)
+		if err != nil {
+			if !errors.Is(err, ErrConfig) {
+				t.Fatalf("error %v does not wrap ErrConfig", err)
+			}
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("parsed config does not validate: %v", err)
+		}
+		enc, err := toml.Marshal(c)
+		if err != nil {
+			t.Fatalf("parsed config does not encode: %v", err)
+		}
+		c2, err := ParseConfig(enc)
+		if err != nil {
+			t.Fatalf("encoding of a parsed config does not parse: %v\n%s", err, enc)
+		}
+		enc2, err := toml.Marshal(c2)
+		if err != nil || !bytes.Equal(enc, enc2) {
+			t.Fatalf("encoding not stable (%v):\n%s\n---\n%s", err, enc, enc2)
+		}
+		c.Devices, c2.Devices = nil, nil // TOML integers come back as int64 whatever they were
+		if !reflect.DeepEqual(c, c2) {
+			t.Fatalf("round trip changed the config:\n%+v\n%+v", c, c2)
+		}
+		if _, err := c2.DeviceSpecs(); err != nil {
+			t.Fatalf("DeviceSpecs: %v", err)
+		}
+	})
 }

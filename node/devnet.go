@@ -105,6 +105,13 @@ type Devnet struct {
 	restarted func(i int, n *Node)
 	crashedAt uint64
 
+	// startMs is when this run's clock starts: genesis, or the last block's
+	// time of the chain it resumes (at height resumedAt, whose sites in
+	// registered need no registration).
+	startMs    int64
+	resumedAt  uint64
+	registered map[int]bool
+
 	stats DevnetStats
 	// truth: for each (request, site) commitment, the simulator's true
 	// delivered Wh over the window; events: the windows homes were
@@ -238,14 +245,28 @@ func NewDevnet(cfg DevnetConfig) (*Devnet, error) {
 		return nil, err
 	}
 	d.genesis = g
+	j, _ := g.JSON()
+	// Checks first: nothing is written to a home made with other options.
+	res, err := d.openHome(j)
+	if err != nil {
+		return nil, err
+	}
+	if res != nil {
+		defer res.l.Close() // resume closes it; this is for the error paths
+	}
 	if err := os.MkdirAll(d.dir, 0o700); err != nil {
 		return nil, err
 	}
-	j, _ := g.JSON()
 	if err := os.WriteFile(filepath.Join(d.dir, "genesis.json"), j, 0o644); err != nil {
 		return nil, err
 	}
 	d.clk = meter.SimClock{GenesisUnix: g.GenesisTime, IntervalS: int64(g.Params.IntervalSeconds)}
+	d.startMs = g.GenesisTime * 1000
+	if res != nil {
+		// An existing chain: the homes go on from the interval its last
+		// block is in, the clock from that block's time.
+		d.clk.Start, d.startMs = res.interval, res.timeMs
+	}
 	// One home games its baseline (the first with a battery, so that its
 	// battery requests settle under the proof cap); 10 % follow
 	// dispatches partly and 10 % ignore them.
@@ -266,8 +287,13 @@ func NewDevnet(cfg DevnetConfig) (*Devnet, error) {
 			d.stats.gamingHomes[i] = true
 		}
 	}
-	d.net = NewSimNet(g.GenesisTime*1000, cfg.Seed)
+	d.net = NewSimNet(d.startMs, cfg.Seed)
 	d.client = d.net.Client()
+	if res != nil {
+		if err := d.resume(res); err != nil {
+			return nil, err
+		}
+	}
 	for i := 0; i < cfg.Validators; i++ {
 		if err := d.startValidator(i); err != nil {
 			d.Close()
@@ -404,14 +430,19 @@ func (d *Devnet) send(k *wallet.PrivateKey, p ledger.Payload) {
 // Run runs the network until the configured end and returns its summary.
 func (d *Devnet) Run() (*DevnetStats, error) {
 	start := d.genesis.GenesisTime * 1000
+	// --days counts from where the chain stands (genesis, or the chain
+	// this run resumes).
+	runStart := d.startMs
 	endMs := int64(0)
 	if d.cfg.Days > 0 {
-		endMs = start + int64(d.cfg.Days*86_400_000)
+		endMs = runStart + int64(d.cfg.Days*86_400_000)
 	}
 	// The homes register their sites at once.
-	d.net.At(start+1000, func() {
+	d.net.At(runStart+1000, func() {
 		for i, h := range d.fleet.Homes {
-			d.send(d.owners[i], d.registerPayload(i, h))
+			if !d.registered[i] {
+				d.send(d.owners[i], d.registerPayload(i, h))
+			}
 		}
 	})
 	// Every interval boundary: each home closes its interval, signs the
@@ -426,13 +457,14 @@ func (d *Devnet) Run() (*DevnetStats, error) {
 		d.maybePostRequests(i + 1)
 		d.net.At(start+int64(i+2)*interval+5000, func() { tickInterval(i + 1) })
 	}
-	d.net.At(start+interval+5000, func() { tickInterval(0) })
+	first := d.clk.Start // the homes' first interval
+	d.net.At(start+int64(first+1)*interval+5000, func() { tickInterval(first) })
 
 	wallStart := time.Now()
 	var pace func(int64)
 	if !d.cfg.Deterministic {
 		pace = func(v int64) {
-			due := wallStart.Add(time.Duration(float64(v-start)/d.cfg.Speed) * time.Millisecond)
+			due := wallStart.Add(time.Duration(float64(v-runStart)/d.cfg.Speed) * time.Millisecond)
 			if w := time.Until(due); w > 0 {
 				time.Sleep(w)
 			}
@@ -446,7 +478,7 @@ func (d *Devnet) Run() (*DevnetStats, error) {
 			frac = float64(h) / float64(d.cfg.Blocks)
 		}
 		if endMs > 0 {
-			frac = max(frac, float64(d.net.Now()-start)/float64(endMs-start))
+			frac = max(frac, float64(d.net.Now()-runStart)/float64(endMs-runStart))
 		}
 		if d.cfg.Progress != nil && frac-lastProgress >= 0.001 {
 			lastProgress = frac
@@ -727,7 +759,7 @@ func (d *Devnet) summarize() (*DevnetStats, error) {
 	s := &d.stats
 	l0 := d.nodes[0].Ledger()
 	s.Height, s.StateRoot = l0.Height(), l0.StateRoot()
-	s.SimulatedDays = float64(d.net.Now()-d.genesis.GenesisTime*1000) / 86_400_000
+	s.SimulatedDays = float64(d.net.Now()-d.startMs) / 86_400_000 // this run's
 	s.RootsAgree = true
 	for _, n := range d.nodes[1:] {
 		if n == nil {

@@ -1,7 +1,20 @@
 package node
 
 import (
+	"bufio"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/gridmint/gridmint/ledger"
 )
 
 func runDevnet(t *testing.T, cfg DevnetConfig) *DevnetStats {
@@ -77,5 +90,208 @@ func TestClockDriftWarning(t *testing.T) {
 	n.checkClock(consensusDecisionFromStore(t, n, h))
 	if n.DriftWarnings != 1 || n.ClockDriftMs < 9_000 {
 		t.Fatalf("drift %d ms, %d warnings", n.ClockDriftMs, n.DriftWarnings)
+	}
+}
+
+// resumeCfg is a small devnet with one-minute blocks, so that a few blocks
+// span several reading intervals (and a reading still reaches a block
+// within ReadingMaxSkewSeconds of its interval's end).
+func resumeCfg(dir string) DevnetConfig {
+	return DevnetConfig{Validators: 4, Homes: 3, Seed: 11, Dir: dir, Deterministic: true, BlockIntervalMs: 60_000}
+}
+
+// checkResumed runs the devnet again on dir for --days and checks that it
+// went on from the chain there: higher, every reading of this run accepted
+// (none "in flight" on a broken hash chain), each site's chain without a
+// gap.
+func checkResumed(t *testing.T, dir string, fromHeight uint64) {
+	t.Helper()
+	cfg := resumeCfg(dir)
+	cfg.Days = 0.05 // 72 minutes: four or five intervals
+	d, err := NewDevnet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if d.resumedAt != fromHeight {
+		t.Fatalf("resumed at height %d, want %d", d.resumedAt, fromHeight)
+	}
+	s, err := d.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Height <= fromHeight || !s.RootsAgree {
+		t.Fatalf("height %d after resuming at %d, roots agree %v", s.Height, fromHeight, s.RootsAgree)
+	}
+	if s.SimulatedDays < 0.05 || s.SimulatedDays > 0.2 {
+		t.Fatalf("this run simulated %.3f days, want --days 0.05 counted from where the chain stood (plus the drain)", s.SimulatedDays)
+	}
+	var accepted uint64
+	for k := range s.ReadingsSigned {
+		accepted += s.ReadingsAccepted[k]
+		if s.ReadingsAccepted[k] != s.ReadingsSigned[k] || s.ReadingsUnaccounted[k] != 0 {
+			t.Errorf("home %d: signed %d, accepted %d, rejected %v, unaccounted %d", k, s.ReadingsSigned[k],
+				s.ReadingsAccepted[k], s.ReadingsRejected[k], s.ReadingsUnaccounted[k])
+		}
+		site, ok, err := d.Node(0).Ledger().Site(d.fleet.Homes[k].Site())
+		if err != nil || !ok || site.Counter != site.Accepted {
+			t.Errorf("home %d: site %+v (%v): its reading chain has a gap", k, site, err)
+		}
+	}
+	if accepted < 3*3 {
+		t.Fatalf("only %d readings accepted after the resume", accepted)
+	}
+}
+
+// TestDevnetResumesOnItsHome: a devnet stopped cleanly and run again on
+// its home goes on from its chain: height, reading chains, nonces.
+func TestDevnetResumesOnItsHome(t *testing.T) {
+	dir := t.TempDir()
+	cfg := resumeCfg(dir)
+	cfg.Blocks = 40 // 40 minutes: two intervals or more
+	s := runDevnet(t, cfg)
+	if s.Height < 40 {
+		t.Fatalf("first run reached height %d", s.Height)
+	}
+	var accepted uint64
+	for _, a := range s.ReadingsAccepted {
+		accepted += a
+	}
+	if accepted == 0 {
+		t.Fatal("first run: no reading accepted")
+	}
+	checkResumed(t, dir, s.Height)
+}
+
+// TestDevnetRefusesAnotherSeedUntouched: a home made with one seed is
+// refused with another, and nothing in it is written.
+func TestDevnetRefusesAnotherSeedUntouched(t *testing.T) {
+	dir := t.TempDir()
+	cfg := resumeCfg(dir)
+	cfg.Blocks = 3
+	runDevnet(t, cfg)
+	before := snapshotTree(t, dir)
+	cfg.Seed++
+	if d, err := NewDevnet(cfg); err == nil {
+		d.Close()
+		t.Fatal("another seed accepted")
+	} else if !strings.Contains(err.Error(), "genesis") || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("error %v", err)
+	}
+	cfg.Seed--
+	cfg.Homes++
+	if _, err := NewDevnet(cfg); err == nil {
+		t.Fatal("other --homes accepted")
+	}
+	if after := snapshotTree(t, dir); after != before {
+		t.Fatalf("the refused home changed:\nbefore\n%s\nafter\n%s", before, after)
+	}
+}
+
+// snapshotTree lists every file under dir with its size, mode, mtime and
+// content hash.
+func snapshotTree(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		sum := ""
+		if info.Mode().IsRegular() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			sum = fmt.Sprintf("%x", sha256.Sum256(data))
+		}
+		fmt.Fprintf(&b, "%s %d %v %d %s\n", p, info.Size(), info.Mode(), info.ModTime().UnixNano(), sum)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestDevnetResumesAfterSIGKILL: a devnet killed (SIGKILL, no clean
+// shutdown) in a child process while it commits blocks resumes on its home.
+func TestDevnetResumesAfterSIGKILL(t *testing.T) {
+	if dir := os.Getenv("GRIDMINT_TEST_DEVNET_CHILD"); dir != "" {
+		cfg := resumeCfg(dir)
+		cfg.Days = 10
+		cfg.Log = os.Stdout
+		d, err := NewDevnet(cfg)
+		if err != nil {
+			fmt.Println("child:", err)
+			os.Exit(2)
+		}
+		d.Run()
+		os.Exit(3) // killed long before
+	}
+	if testing.Short() {
+		t.Skip("runs a child process")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDevnetResumesAfterSIGKILL$")
+	cmd.Env = append(os.Environ(), "GRIDMINT_TEST_DEVNET_CHILD="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once blocks have taken readings twice: in the middle of its
+	// work, wherever that is.
+	sc := bufio.NewScanner(out)
+	seen := 0
+	for sc.Scan() && seen < 2 {
+		if strings.Contains(sc.Text(), "readings accepted") {
+			seen++
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, out)
+	cmd.Wait()
+	if seen < 2 {
+		t.Fatalf("the child stopped before committing readings")
+	}
+	g, err := ledger.LoadGenesis(filepath.Join(dir, "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.Open(PathsOf(filepath.Join(dir, "validator-0")).Ledger, g, ledger.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := l.Height()
+	l.Close()
+	checkResumed(t, dir, h)
+}
+
+// TestSecondDevnetOnAHome: a second devnet on a home in use is refused
+// with a message naming it, before it writes anything.
+func TestSecondDevnetOnAHome(t *testing.T) {
+	dir := t.TempDir()
+	cfg := resumeCfg(dir)
+	d, err := NewDevnet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	before := snapshotTree(t, dir)
+	_, err = NewDevnet(cfg)
+	if !errors.Is(err, ledger.ErrInUse) || !strings.Contains(err.Error(), "another gridmint is using "+filepath.Join(dir, "validator-0")) {
+		t.Fatalf("second devnet: %v", err)
+	}
+	if after := snapshotTree(t, dir); after != before {
+		t.Fatalf("the refused devnet wrote to the home:\n%s\n%s", before, after)
 	}
 }

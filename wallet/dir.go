@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -29,9 +30,54 @@ type Entry struct {
 	Path    string
 }
 
-// List returns the keystore files in the directory, sorted by address, and
-// skips files that are not keystores (editors' backups, READMEs). A missing
-// directory is an empty list.
+// CorruptFile is a file of a keystore directory that looks like a keystore
+// (see List) but cannot be read as one.
+type CorruptFile struct {
+	Path string
+	Err  error
+}
+
+// CorruptError is returned by List, with the entries it could read, when
+// some files look like keystores but are not valid ones: a truncated copy,
+// a file cut short by a full disk, a keystore damaged by an editor. Each is
+// named, so that a lost key is never mistaken for "no keys". It wraps
+// ErrBadKeystore.
+type CorruptError struct {
+	Dir   string
+	Files []CorruptFile
+}
+
+func (e *CorruptError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "wallet: %d corrupt keystore file(s) in %s", len(e.Files), e.Dir)
+	for _, f := range e.Files {
+		fmt.Fprintf(&b, "; %s: %v", f.Path, f.Err)
+	}
+	return b.String()
+}
+
+func (e *CorruptError) Unwrap() error { return ErrBadKeystore }
+
+// looksLikeKeystore says whether a file that fails to parse is a damaged
+// keystore (to be reported) rather than some other file (a README, notes):
+// it is named as keystores are (geth's UTC--... or *.json), or it holds a
+// JSON object.
+func looksLikeKeystore(name string, data []byte) bool {
+	lower := strings.ToLower(name)
+	if strings.HasPrefix(name, "UTC--") || strings.HasSuffix(lower, ".json") {
+		return true
+	}
+	t := bytes.TrimLeft(data, " \t\r\n")
+	return len(t) > 0 && t[0] == '{'
+}
+
+// List returns the keystore files in the directory, sorted by address. It
+// skips sub-directories, hidden files (names starting with ".", such as
+// WriteFileAtomic's temporary files), editors' backups (names ending in
+// "~") and files that are plainly not keystores (a README). A file that
+// looks like a keystore but cannot be read as one is reported: List then
+// returns the good entries together with a *CorruptError naming every bad
+// file. A missing directory is an empty list.
 func (d Dir) List() ([]Entry, error) {
 	ents, err := os.ReadDir(d.Path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -41,17 +87,22 @@ func (d Dir) List() ([]Entry, error) {
 		return nil, fmt.Errorf("wallet: listing %s: %w", d.Path, err)
 	}
 	var out []Entry
+	var corrupt []CorruptFile
 	for _, e := range ents {
-		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+		name := e.Name()
+		if e.IsDir() || strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") {
 			continue
 		}
-		p := filepath.Join(d.Path, e.Name())
+		p := filepath.Join(d.Path, name)
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("wallet: reading %s: %w", p, err)
 		}
 		info, err := ReadKeystoreInfo(data)
 		if err != nil {
+			if looksLikeKeystore(name, data) {
+				corrupt = append(corrupt, CorruptFile{Path: p, Err: err})
+			}
 			continue
 		}
 		out = append(out, Entry{Address: info.Address, Path: p})
@@ -62,19 +113,29 @@ func (d Dir) List() ([]Entry, error) {
 		}
 		return out[i].Path < out[j].Path
 	})
+	if len(corrupt) > 0 {
+		return out, &CorruptError{Dir: d.Path, Files: corrupt}
+	}
 	return out, nil
 }
 
-// Find returns the keystore file of addr.
+// Find returns the keystore file of addr. A damaged file elsewhere in the
+// directory does not stop it; if addr is not found and some file is
+// damaged, the error says so (the key may be in it).
 func (d Dir) Find(addr Address) (Entry, error) {
 	list, err := d.List()
-	if err != nil {
+	var corrupt *CorruptError
+	if err != nil && !errors.As(err, &corrupt) {
 		return Entry{}, err
 	}
 	for _, e := range list {
 		if e.Address == addr {
 			return e, nil
 		}
+	}
+	if corrupt != nil {
+		// The key may be in one of the damaged files: say so.
+		return Entry{}, fmt.Errorf("%w: %s in %s (%w)", ErrNoKey, addr, d.Path, corrupt)
 	}
 	return Entry{}, fmt.Errorf("%w: %s in %s", ErrNoKey, addr, d.Path)
 }

@@ -197,7 +197,7 @@ func TestPersonalSign(t *testing.T) {
 	}
 }
 
-func loadVectors(t *testing.T) map[string]json.RawMessage {
+func loadVectors(t testing.TB) map[string]json.RawMessage {
 	t.Helper()
 	data, err := os.ReadFile("testdata/web3_secret_storage_vectors.json")
 	if err != nil {

@@ -36,7 +36,11 @@ summary when it stops (at --blocks or --days, or on Ctrl-C).
 With --deterministic the network runs in virtual time as fast as it can:
 the same --seed gives the same chain, byte for byte. --home DIR keeps the
 nodes' data directories (validator-0, ...) for 'gridmint mv --home
-DIR/validator-0 --all'.`,
+DIR/validator-0 --all' (which may run while the devnet does). Run again
+with --home DIR and the options it was made with to go on from where it
+stopped (cleanly or not): the homes continue their reading chains and
+--days counts from there. A home made with other options is refused, and
+nothing in it is changed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("home") {

@@ -266,3 +266,28 @@ func mustAddr(t *testing.T, s string) wallet.Address {
 	}
 	return a
 }
+
+// TestWalletListCorrupt: a damaged keystore file is named on stderr and
+// the command fails, after listing the good keys; it never says "no keys".
+func TestWalletListCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	pw := writePassword(t, dir, "pw-1")
+	addr := strings.TrimSpace(mustCLI(t, "--home", home, "wallet", "new", "--password-file", pw, "--light-kdf"))
+	bad := filepath.Join(home, "keystore", "UTC--2026-01-01T00-00-00.000000000Z--00000000000000000000000000000000000000aa")
+	if err := os.WriteFile(bad, []byte(`{"address":"00000000000000000000000000000000000000aa","crypto":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := cli(t, "--home", home, "wallet", "list")
+	if code == 0 || !strings.HasPrefix(out, addr+"  ") || !strings.Contains(errs, "corrupt keystore file "+bad) || strings.Contains(errs, "no keys") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	// Only the damaged file: still not "no keys".
+	home2 := filepath.Join(dir, "home2")
+	os.MkdirAll(filepath.Join(home2, "keystore"), 0o700)
+	os.WriteFile(filepath.Join(home2, "keystore", "key.json"), nil, 0o600)
+	_, errs, code = cli(t, "--home", home2, "wallet", "list")
+	if code == 0 || !strings.Contains(errs, "key.json") || strings.Contains(errs, "no keys") {
+		t.Fatalf("only a corrupt file: exit %d, %s", code, errs)
+	}
+}

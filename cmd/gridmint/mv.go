@@ -81,11 +81,13 @@ func (a *app) mvAudit(id uint64, all, asJSON, intervals bool) error {
 	if err != nil {
 		return err
 	}
-	l, err := ledger.Open(paths.Ledger, g, ledger.Options{ReadOnly: true})
+	// A copy: the audit works on a read-only home and beside a running
+	// node, and never writes to the home (see openLedgerSnapshot).
+	l, done, err := openLedgerSnapshot(paths.Ledger, g)
 	if err != nil {
 		return err
 	}
-	defer l.Close()
+	defer done()
 	ids := []uint64{id}
 	if all {
 		if ids, err = l.SettledRequests(); err != nil {
@@ -333,6 +335,12 @@ func (a *app) mvOffline(csvFile, termsFile string, asJSON, intervals bool) (err 
 	return nil
 }
 
+// readingsCSVHeader is the CSV's header; the last three columns are optional.
+var readingsCSVHeader = []string{"interval", "import_wh", "export_wh", "battery_charge_wh", "battery_discharge_wh", "ev_wh"}
+
+// maxCSVWh bounds every value of the CSV (2^40 Wh is far above any meter).
+const maxCSVWh = 1 << 40
+
 // readReadingsCSV reads interval,import_wh,export_wh[,battery_charge_wh,
 // battery_discharge_wh,ev_wh]. Every value must be a non-negative integer;
 // an interval may appear once.
@@ -342,38 +350,51 @@ func readReadingsCSV(path string) (map[int64][5]int64, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
+	return parseReadingsCSV(path, f)
+}
+
+// parseReadingsCSV is readReadingsCSV on an open file; name is used in
+// errors.
+func parseReadingsCSV(name string, in io.Reader) (map[int64][5]int64, error) {
+	r := csv.NewReader(in)
 	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	want := readingsCSVHeader
 	header, err := r.Read()
+	if err == io.EOF {
+		return nil, fmt.Errorf("%s: empty file, expected a header line %s (the last three columns optional) and one row per interval",
+			name, strings.Join(want, ","))
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	want := []string{"interval", "import_wh", "export_wh", "battery_charge_wh", "battery_discharge_wh", "ev_wh"}
 	if len(header) < 3 || len(header) > len(want) || !slices.Equal(header, want[:len(header)]) {
-		return nil, fmt.Errorf("%s: header must be %s (the last three optional)", path, strings.Join(want, ","))
+		return nil, fmt.Errorf("%s: header must be %s (the last three optional)", name, strings.Join(want, ","))
 	}
+	cols := len(header)
 	out := map[int64][5]int64{}
-	for line := 2; ; line++ {
+	for {
 		rec, err := r.Read()
 		if err == io.EOF {
 			return out, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		if len(rec) != len(header) {
-			return nil, fmt.Errorf("%s:%d: %d fields, want %d", path, line, len(rec), len(header))
+		line, _ := r.FieldPos(0)
+		if len(rec) != cols {
+			return nil, fmt.Errorf("%s:%d: %d fields, want %d", name, line, len(rec), cols)
 		}
 		var v [6]int64
 		for i, s := range rec {
 			n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-			if err != nil || n < 0 || n > 1<<40 {
-				return nil, fmt.Errorf("%s:%d: %s %q is not a non-negative integer", path, line, header[i], s)
+			if err != nil || n < 0 || n > maxCSVWh {
+				return nil, fmt.Errorf("%s:%d: %s %q is not a non-negative integer of at most %d", name, line, want[i], s, int64(maxCSVWh))
 			}
 			v[i] = n
 		}
 		if _, dup := out[v[0]]; dup {
-			return nil, fmt.Errorf("%s:%d: interval %d appears twice", path, line, v[0])
+			return nil, fmt.Errorf("%s:%d: interval %d appears twice", name, line, v[0])
 		}
 		out[v[0]] = [5]int64{v[1], v[2], v[3], v[4], v[5]}
 	}

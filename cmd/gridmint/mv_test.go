@@ -1,7 +1,9 @@
 package main
 
 import (
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -247,5 +249,136 @@ func TestMVOfflineBatteryProof(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Fatalf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// treeState lists every file and directory under dir with its size, mode,
+// mtime and content, to show that nothing was written.
+func treeState(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s %d %v %d", p, info.Size(), info.Mode(), info.ModTime().UnixNano())
+		if info.Mode().IsRegular() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(&b, " %x", sha256.Sum256(data))
+		}
+		b.WriteByte('\n')
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestMVAuditsReadOnlyHome: mv audits a data directory it may not write
+// (chmod -R a-w) and writes nothing to it. As root, chmod does not stop
+// writes, so the check that counts is that every file, the LOCK file
+// included, is unchanged (mtime and content).
+func TestMVAuditsReadOnlyHome(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	buildSettledChain(t, home)
+	var dirs []string
+	filepath.WalkDir(home, func(p string, e os.DirEntry, err error) error {
+		if err == nil {
+			os.Chmod(p, 0o444)
+			if e.IsDir() {
+				os.Chmod(p, 0o555)
+				dirs = append(dirs, p)
+			}
+		}
+		return nil
+	})
+	t.Cleanup(func() {
+		for _, d := range dirs {
+			os.Chmod(d, 0o755)
+		}
+	})
+	if os.Geteuid() == 0 {
+		t.Log("running as root: chmod does not stop writes; checking that nothing changed instead")
+	} else if f, err := os.Create(filepath.Join(home, "probe")); err == nil {
+		f.Close()
+		t.Fatal("chmod a-w did not make the home read-only")
+	}
+	before := treeState(t, home)
+	out := mustCLI(t, "--home", home, "mv", "--all")
+	if !strings.Contains(out, "1 settled request(s) audited, 0 differ") {
+		t.Fatalf("mv output:\n%s", out)
+	}
+	if after := treeState(t, home); after != before {
+		t.Fatalf("mv wrote to the home:\nbefore\n%s\nafter\n%s", before, after)
+	}
+}
+
+// TestMVAuditsOpenStore: mv audits a store another handle holds open, as a
+// running node does (pebble's lock held), and a running devnet's.
+func TestMVAuditsOpenStore(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	buildSettledChain(t, home)
+	g, err := ledger.LoadGenesis(node.PathsOf(home).Genesis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.Open(node.PathsOf(home).Ledger, g, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := ledger.Open(node.PathsOf(home).Ledger, g, ledger.Options{ReadOnly: true}); !errors.Is(err, ledger.ErrInUse) {
+		t.Fatalf("the store is not locked (the test shows nothing): %v", err)
+	}
+	out := mustCLI(t, "--home", home, "mv", "--request", "1")
+	if !strings.Contains(out, "AGREES with the chain") {
+		t.Fatalf("mv output:\n%s", out)
+	}
+
+	// A devnet that is still open: its nodes hold their stores.
+	dir := t.TempDir()
+	d, err := node.NewDevnet(node.DevnetConfig{Validators: 2, Homes: 2, Seed: 2, Dir: dir, Deterministic: true, Blocks: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Run(); err != nil {
+		t.Fatal(err)
+	}
+	out = mustCLI(t, "--home", d.ValidatorDir(0), "mv", "--all")
+	if !strings.Contains(out, "0 settled request(s) audited, 0 differ") {
+		t.Fatalf("mv on the running devnet:\n%s", out)
+	}
+}
+
+// TestMVEmptyCSV: an empty CSV gets a clear error naming the file and the
+// header it needs, not "EOF".
+func TestMVEmptyCSV(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "readings.csv")
+	for _, data := range []string{"", "\n\n"} {
+		os.WriteFile(p, []byte(data), 0o600)
+		_, err := readReadingsCSV(p)
+		if err == nil || strings.Contains(err.Error(), "EOF") ||
+			!strings.Contains(err.Error(), p+": empty file, expected a header line interval,import_wh,export_wh") {
+			t.Fatalf("%q: %v", data, err)
+		}
+	}
+	// Through the CLI too.
+	terms := filepath.Join(dir, "t.json")
+	os.WriteFile(terms, []byte(`{"genesis_time": 1782000000, "interval_seconds": 900, "zone": "CO-DEN", "direction": "down",
+	  "start": 536, "end": 552, "posted_interval": 512, "method": "x-of-y", "rules": {"WeekdayX": 3, "WeekdayY": 3},
+	  "price_base_units_per_kwh": 200000, "committed_w": 1000, "bond_base_units": 100000}`), 0o600)
+	os.WriteFile(p, nil, 0o600)
+	if _, errs, code := cli(t, "mv", "--csv", p, "--terms", terms); code == 0 || !strings.Contains(errs, "empty file") {
+		t.Fatalf("exit %d: %s", code, errs)
 	}
 }

@@ -85,11 +85,20 @@ func newWalletListCmd(a *app) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			list, err := a.keystore().List()
-			if err != nil {
+			var corrupt *wallet.CorruptError
+			if err != nil && !errors.As(err, &corrupt) {
 				return err
 			}
 			for _, e := range list {
 				fmt.Fprintf(a.stdout, "%s  %s\n", e.Address.Hex(), e.Path)
+			}
+			if corrupt != nil {
+				// The good keys are listed; each damaged file is named and
+				// the command fails, so a lost key is never "no keys".
+				for _, f := range corrupt.Files {
+					fmt.Fprintf(a.stderr, "corrupt keystore file %s: %v\n", f.Path, f.Err)
+				}
+				return fmt.Errorf("%d corrupt keystore file(s) in %s", len(corrupt.Files), corrupt.Dir)
 			}
 			if len(list) == 0 {
 				fmt.Fprintf(a.stderr, "no keys in %s\n", a.keystore().Path)
