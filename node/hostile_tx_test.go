@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 
@@ -22,22 +21,9 @@ func forceIntoPool(m *Mempool, raw []byte) {
 	if err != nil {
 		panic(err)
 	}
-	h := tx.Hash()
-	list := m.bySender[tx.From]
-	if len(list) == 0 {
-		m.senders = append(m.senders, tx.From)
+	if err := m.insert(tx, raw); err != nil {
+		panic(err)
 	}
-	i, _ := slices.BinarySearchFunc(list, tx.Nonce, func(p poolTx, n uint64) int {
-		switch {
-		case p.nonce < n:
-			return -1
-		case p.nonce > n:
-			return 1
-		}
-		return 0
-	})
-	m.bySender[tx.From] = slices.Insert(list, i, poolTx{hash: h, nonce: tx.Nonce, raw: raw})
-	m.byHash[h] = struct{}{}
 }
 
 // findTx returns the height and receipt of the committed tx hash h in

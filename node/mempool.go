@@ -54,6 +54,12 @@ func (m *Mempool) Add(raw []byte) error {
 		m.Rejected++
 		return err
 	}
+	return m.insert(tx, raw)
+}
+
+// insert puts a checked transaction into the pool, ordered by nonce under
+// its sender.
+func (m *Mempool) insert(tx *ledger.Tx, raw []byte) error {
 	h := tx.Hash()
 	if _, ok := m.byHash[h]; ok {
 		m.Rejected++
