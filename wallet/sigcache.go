@@ -24,12 +24,17 @@ import (
 //
 // At most 2·Size keys are kept, in two generations: when the newer one
 // fills, the older is dropped. A nil *SigCache caches and counts nothing.
-// Safe for concurrent use.
+// Safe for concurrent use: callers that ask for the same key while it is
+// being checked wait for that check instead of running their own (a
+// node's network workers and its pools may meet on one signature), so a
+// signature is checked once however the calls interleave; after a failed
+// check a waiter checks again itself (failures are not remembered).
 type SigCache struct {
 	Size int // keys per generation; 0 means DefaultSigCacheSize
 
 	mu       sync.Mutex
 	cur, old map[[32]byte]struct{}
+	inflight map[[32]byte]chan struct{} // keys being checked; closed when done
 
 	recoveries, verifications, hits atomic.Uint64
 }
@@ -55,22 +60,53 @@ func sigKey(kind byte, signer []byte, msg [32]byte, sig *Signature) (k [32]byte)
 	return k
 }
 
-func (c *SigCache) has(k [32]byte) bool {
-	c.mu.Lock()
+func (c *SigCache) hasLocked(k [32]byte) bool {
 	_, ok := c.cur[k]
 	if !ok {
 		_, ok = c.old[k]
 	}
-	c.mu.Unlock()
-	if ok {
-		c.hits.Add(1)
-	}
 	return ok
 }
 
-func (c *SigCache) add(k [32]byte) {
+// claim reports whether k is remembered (a hit); if not, it waits for any
+// check of k in flight and looks again, and when there is none it
+// registers the caller's check, which must end with release.
+func (c *SigCache) claim(k [32]byte) (hit bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	for {
+		if c.hasLocked(k) {
+			c.mu.Unlock()
+			c.hits.Add(1)
+			return true
+		}
+		wait, busy := c.inflight[k]
+		if !busy {
+			break
+		}
+		c.mu.Unlock()
+		<-wait
+		c.mu.Lock()
+	}
+	if c.inflight == nil {
+		c.inflight = map[[32]byte]chan struct{}{}
+	}
+	c.inflight[k] = make(chan struct{})
+	c.mu.Unlock()
+	return false
+}
+
+// release ends the check claim registered, remembering k if it succeeded.
+func (c *SigCache) release(k [32]byte, ok bool) {
+	c.mu.Lock()
+	if ok {
+		c.addLocked(k)
+	}
+	close(c.inflight[k])
+	delete(c.inflight, k)
+	c.mu.Unlock()
+}
+
+func (c *SigCache) addLocked(k [32]byte) {
 	size := c.Size
 	if size <= 0 {
 		size = DefaultSigCacheSize
@@ -102,18 +138,18 @@ func (c *SigCache) RecoverSigner(signer Address, tag Tag, chainID string, body [
 		return pub.Address(), nil
 	}
 	k := sigKey(sigKeyRecover, signer[:], msg, &sig)
-	if c.has(k) {
+	if c.claim(k) {
 		return signer, nil
 	}
+	ok := false
+	defer func() { c.release(k, ok) }() // also if the check panics
 	c.recoveries.Add(1)
 	pub, err := RecoverHash(msg, sig)
 	if err != nil {
 		return Address{}, err
 	}
 	got := pub.Address()
-	if got == signer {
-		c.add(k)
-	}
+	ok = got == signer
 	return got, nil
 }
 
@@ -149,14 +185,14 @@ func (c *SigCache) VerifyTypedWith(pub *PublicKey, tag Tag, chainID string, body
 		return false, check()
 	}
 	k := sigKey(sigKeyVerify, pub.Compressed(), msg, &sig)
-	if c.has(k) {
+	if c.claim(k) {
 		return true, nil
 	}
-	if err := check(); err != nil {
-		return false, err
-	}
-	c.add(k)
-	return false, nil
+	ok := false
+	defer func() { c.release(k, ok) }() // also if the check panics
+	err = check()
+	ok = err == nil
+	return false, err
 }
 
 // Recoveries is how many secp256k1 public-key recoveries the cache ran

@@ -111,3 +111,52 @@ func TestSigCache(t *testing.T) {
 		t.Fatal("nil cache counts")
 	}
 }
+
+// TestSigCacheConcurrentOnce: goroutines that check one signature at the
+// same time (a node's network workers and its pools) run one secp256k1
+// check between them, all get the answer, and a check that panics does not
+// leave the others waiting forever.
+func TestSigCacheConcurrentOnce(t *testing.T) {
+	k, _ := GenerateKeyFrom(seeded(53))
+	const tag = Tag("test/sigcache")
+	body := []byte("concurrent")
+	sig, err := k.SignTyped(tag, "chain", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &SigCache{}
+	start := make(chan struct{})
+	errs := make(chan error, 16)
+	for range 16 {
+		go func() {
+			<-start
+			got, err := c.RecoverSigner(k.Address(), tag, "chain", body, sig)
+			if err == nil && got != k.Address() {
+				err = errors.New("recovered another signer")
+			}
+			if err == nil {
+				err = c.VerifyTyped(k.Public(), tag, "chain", body, sig)
+			}
+			errs <- err
+		}()
+	}
+	close(start)
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.Recoveries() != 1 || c.Verifications() != 1 || c.Hits() != 30 {
+		t.Fatalf("recoveries %d, verifications %d, hits %d", c.Recoveries(), c.Verifications(), c.Hits())
+	}
+	// A panicking check releases its key: the next caller checks itself.
+	other := []byte("panics")
+	sig2, _ := k.SignTyped(tag, "chain", other)
+	func() {
+		defer func() { _ = recover() }()
+		_, _ = c.VerifyTypedWith(k.Public(), tag, "chain", other, sig2, func() error { panic("boom") })
+	}()
+	if _, err := c.VerifyTypedWith(k.Public(), tag, "chain", other, sig2, nil); err != nil {
+		t.Fatal(err)
+	}
+}
