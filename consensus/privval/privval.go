@@ -230,6 +230,9 @@ type Guard struct {
 	inner  consensus.Signer
 	st     State
 	broken error
+	// deferred: new states are kept in memory and written by Flush
+	// (DeferWrites); dirty: st is not in the file yet.
+	deferred, dirty bool
 }
 
 var _ consensus.Signer = (*Guard)(nil)
@@ -306,12 +309,45 @@ func (g *Guard) SignTyped(tag wallet.Tag, chainID string, body []byte) (wallet.S
 		return wallet.Signature{}, err
 	}
 	next := State{ChainID: chainID, Height: h, Round: r, Step: s, Tag: tag, SignBytes: bytes.Clone(body), Signature: sig}
+	if g.deferred {
+		g.st, g.dirty = next, true
+		return sig, nil
+	}
 	if err := g.write(&next); err != nil {
 		g.broken = err
 		return wallet.Signature{}, err
 	}
 	g.st = next
 	return sig, nil
+}
+
+// DeferWrites makes the guard keep each new state in memory only: it
+// still refuses every conflicting signature while it runs, but the file
+// is written by Flush (the node calls it when it closes), not before each
+// signature is returned. UNSAFE across a crash: a process killed before
+// Flush leaves the file behind what it signed, and a guard opened from it
+// would sign again at a step it signed. Only for a data directory that no
+// process ever reopens after a crash, where the file system's fsyncs are
+// no-ops too (the deterministic devnet on a temporary directory,
+// node.NodeConfig.UnsafeNoSync): there each write was a file creation and
+// a rename per signature for nothing.
+func (g *Guard) DeferWrites() { g.deferred = true }
+
+// Flush writes a state that DeferWrites kept in memory (nothing if there
+// is none). After a failed write the guard refuses everything.
+func (g *Guard) Flush() error {
+	if g.broken != nil {
+		return fmt.Errorf("%w: %v", ErrBroken, g.broken)
+	}
+	if !g.dirty {
+		return nil
+	}
+	if err := g.write(&g.st); err != nil {
+		g.broken = err
+		return err
+	}
+	g.dirty = false
+	return nil
 }
 
 // compare orders (h, r, s) against the state's step: -1 below, 0 equal,
