@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +63,11 @@ type DevnetConfig struct {
 
 	// sent, if set, sees every message a validator process sends (tests).
 	sent func(i int, topic Topic, data []byte)
+	// walCompactEvery is the validators' NodeConfig.WALCompactEvery
+	// (tests: crashes inside a compaction need frequent ones).
+	walCompactEvery int
+	// serial runs without SimNet.Parallel's workers (tests compare).
+	serial bool
 }
 
 // Devnet is a running network: validators on an in-process network in
@@ -368,8 +374,8 @@ func (d *Devnet) startValidator(i int) error {
 	n, err := NewNode(NodeConfig{Name: fmt.Sprintf("validator-%d", i), Dir: dir, Genesis: d.genesis,
 		Account: d.valKeys[i], ConsKey: d.conKeys[i], Net: lk, BlockIntervalMs: d.cfg.BlockIntervalMs,
 		Timeouts: consensus.DefaultTimeouts(), Log: logger, OnCommit: onCommit, FS: nodeFS,
-		UnsafeNoSync: d.cfg.UnsafeNoSync && d.tempDir,
-		walSynced:    func() { d.walSynced(i, lk) }, guardSynced: func() { d.guardSynced(i, lk) }}, d.net.Now())
+		UnsafeNoSync: d.cfg.UnsafeNoSync && d.tempDir, WALCompactEvery: d.cfg.walCompactEvery,
+		walSynced: func() { d.walSynced(i, lk) }, guardSynced: func() { d.guardSynced(i, lk) }}, d.net.Now())
 	if err != nil {
 		return err
 	}
@@ -486,6 +492,12 @@ func (d *Devnet) Run() (*DevnetStats, error) {
 		}
 		return d.interrupt.Load() || (d.cfg.Blocks > 0 && h >= d.cfg.Blocks) || (endMs > 0 && d.net.Now() >= endMs)
 	}
+	// The validators' signature checks run on every core while the event
+	// loop goes on (the same run, event for event: SimNet.Parallel).
+	if !d.cfg.serial {
+		d.net.Parallel(runtime.GOMAXPROCS(0) - 1)
+	}
+	defer d.net.Stop()
 	if err := d.net.Run(done, pace); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -73,6 +74,13 @@ type NodeConfig struct {
 	// (DevnetConfig.UnsafeNoSync); a node of `gridmint run` never does.
 	UnsafeNoSync bool
 
+	// WALCompactEvery is how many heights are committed between two
+	// compactions of the consensus WAL (0: DefaultWALCompactEvery). Each
+	// compaction rewrites the log (a new file, two fsyncs and a rename);
+	// in between, a restart replays the records of at most that many
+	// heights, and the engine skips those below the height it starts at.
+	WALCompactEvery int
+
 	// walSynced, if set, is called after each fsync of the WAL or its
 	// directory (with FS only): the devnet's tests crash the node there;
 	// guardSynced likewise after each fsync of the double-sign guard.
@@ -104,11 +112,15 @@ type Node struct {
 	now           int64
 	syncFrom      uint64 // the last block-sync request: from height, at time
 	syncAt        int64
+	walCompacted  uint64               // the committed height of the WAL's last compaction
 	held          []*consensus.Message // received during the pause after a block
 	// catchUpTo > ledger height: the ledger reopened below what the node
 	// had committed; it signs and proposes nothing until it is back there.
 	catchUpTo uint64
 	guard     *privval.Guard // the double-sign guard (nil: not a validator)
+	// next holds the validator sets of the ledger's height and the next,
+	// for PreCheck on other goroutines (replaced after each commit).
+	next atomic.Pointer[heightSets]
 
 	// Bad counts what peers sent that was refused, by topic.
 	Bad map[Topic]uint64
@@ -117,6 +129,11 @@ type Node struct {
 	ClockDriftMs  int64
 	DriftWarnings uint64
 }
+
+// DefaultWALCompactEvery is NodeConfig.WALCompactEvery's default: the WAL
+// holds the records of at most 64 heights (a few hundred KB at 4
+// validators), rewritten once in 64 blocks instead of after every block.
+const DefaultWALCompactEvery = 64
 
 // ErrStopped is returned after a node has failed and stopped.
 var ErrStopped = errors.New("node: stopped")
@@ -237,6 +254,11 @@ func NewNode(cfg NodeConfig, nowMs int64) (*Node, error) {
 			n.Close()
 			return nil, fmt.Errorf("node %s: %w", cfg.Name, err)
 		}
+		if cfg.UnsafeNoSync {
+			// Nothing is synced on this directory and no process reopens
+			// it after a crash: the guard's file is written at Close.
+			guard.DeferWrites()
+		}
 		ccfg.Signer, n.guard = guardedSigner{n: n, g: guard}, guard
 	}
 	if known := committedBefore(entries, guard); h < known {
@@ -247,6 +269,7 @@ func NewNode(cfg NodeConfig, nowMs int64) (*Node, error) {
 		n.log.Error("the ledger reopened below the height this node had committed; not signing or proposing until it has caught up by block sync",
 			"ledger_height", h, "committed_height", known, "dir", cfg.Dir)
 	}
+	n.publishNextSet()
 	eng, err := consensus.NewEngine(ccfg)
 	if err != nil {
 		n.Close()
@@ -267,8 +290,13 @@ func (n *Node) Close() error {
 		delete(n.pending, h)
 	}
 	var err error
+	if n.guard != nil {
+		err = n.guard.Flush()
+	}
 	if n.wal != nil {
-		err = n.wal.Close()
+		if e := n.wal.Close(); err == nil {
+			err = e
+		}
 	}
 	if n.l != nil {
 		if e := n.l.Close(); err == nil {
@@ -450,10 +478,18 @@ func (n *Node) drain() error {
 		}
 		if decided {
 			// The block is committed (synced): the WAL's records of its
-			// height and below are no longer needed. A log that cannot be
+			// height and below are no longer needed; they are dropped
+			// every WALCompactEvery heights. A log that cannot be
 			// rewritten may not be the one a restart reads: stop.
-			if err := consensus.CompactWAL(n.wal, n.l.Height()); err != nil {
-				return fmt.Errorf("node %s: %w: compacting the WAL: %v", n.cfg.Name, ErrStopped, err)
+			every := uint64(DefaultWALCompactEvery)
+			if n.cfg.WALCompactEvery > 0 {
+				every = uint64(n.cfg.WALCompactEvery)
+			}
+			if h := n.l.Height(); h >= n.walCompacted+every {
+				if err := consensus.CompactWAL(n.wal, h); err != nil {
+					return fmt.Errorf("node %s: %w: compacting the WAL: %v", n.cfg.Name, ErrStopped, err)
+				}
+				n.walCompacted = h
 			}
 			n.advanceAt = max(n.now+n.cfg.BlockIntervalMs, 1)
 			return nil
@@ -526,6 +562,7 @@ func (n *Node) apply(d consensus.Decision) error {
 		return fmt.Errorf("node %s: %w", n.cfg.Name, err)
 	}
 	n.lastCommit, n.lastValueHash = d.Commit, h
+	n.publishNextSet()
 	n.checkClock(d)
 	n.Pool.Update()
 	n.Readings.Update()
@@ -533,6 +570,71 @@ func (n *Node) apply(d consensus.Decision) error {
 		n.cfg.OnCommit(n, p.Block, p.Results)
 	}
 	return nil
+}
+
+// heightSets holds the validator sets of two heights: the ledger's last
+// (low: votes for it still arrive after its commit, and the next block's
+// certificate carries them) and the next one (low+1).
+type heightSets struct {
+	low  uint64
+	sets [2]*consensus.ValidatorSet
+}
+
+// publishNextSet makes the sets of the ledger's height and the next the
+// ones PreCheck checks against.
+func (n *Node) publishNextSet() {
+	h := n.l.Height()
+	hs := &heightSets{low: h}
+	if h > 0 {
+		hs.sets[0], _ = n.setAt(h)
+	}
+	hs.sets[1], _ = n.setAt(h + 1)
+	n.next.Store(hs)
+}
+
+// PreCheck checks the signature a message from a peer carries, through the
+// node's signature cache, ahead of Deliver: a transaction's and a
+// reading's against the signer they claim, a vote's and a proposal's
+// against the validator set of its height if that is the ledger's or the
+// next (a message of another height, and a decided value, are left to
+// Deliver). Safe to call
+// from any goroutine, concurrently with Deliver and Tick: it changes
+// nothing but the cache, so Deliver's answer is the same with or without
+// it, only faster. The gossip validators run it on all cores; so do
+// SimNet's workers (SimNet.Parallel). An error means the message is
+// invalid whatever the node's state; nil means valid or not checkable
+// here.
+func (n *Node) PreCheck(topic Topic, data []byte) error {
+	chainID := n.cfg.Genesis.ChainID
+	switch topic {
+	case TopicTx:
+		tx, err := ledger.DecodeTx(data)
+		if err != nil {
+			return err
+		}
+		return tx.VerifySignatureCached(n.l.Sigs(), chainID)
+	case TopicReading:
+		r, err := meter.DecodeReading(data)
+		if err != nil {
+			return err
+		}
+		return r.VerifySiteCached(n.l.Sigs(), chainID)
+	case TopicConsensus:
+		var m consensus.Message
+		if err := codec.Decode(data, &m); err != nil {
+			return err
+		}
+		hs := n.next.Load()
+		if hs == nil || m.Kind == consensus.MsgDecided || m.Height() < hs.low || m.Height() > hs.low+1 {
+			return nil
+		}
+		set := hs.sets[m.Height()-hs.low]
+		if set == nil {
+			return nil
+		}
+		return consensus.CheckSignature(chainID, set, n.ver, &m)
+	}
+	return fmt.Errorf("node: unknown topic %d", topic)
 }
 
 // checkClock compares this node's clock with the validators' clocks as the

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/gridmint/gridmint/ledger"
@@ -110,5 +111,52 @@ func TestDevnetSignaturesCheckedOnce(t *testing.T) {
 	if rec1-rec0 != recs || ver1-ver0 != vers {
 		t.Errorf("the process ran %d recoveries and %d verifications, the nodes' caches counted %d and %d",
 			rec1-rec0, ver1-ver0, recs, vers)
+	}
+}
+
+// TestDevnetParallelChecksSameRun: the devnet checks signatures on worker
+// goroutines ahead of the event loop (SimNet.Parallel with Node.PreCheck);
+// the run is the one the event loop alone gives: the same height, state
+// root, summary and, per validator, the same recoveries (each reading and
+// transaction once). Workers check at least one signature, and the event
+// loop finds it checked (cache hits).
+func TestDevnetParallelChecksSameRun(t *testing.T) {
+	run := func(serial bool) (*DevnetStats, []uint64, uint64) {
+		d, err := NewDevnet(DevnetConfig{Validators: 4, Homes: 6, Seed: 11, Days: 0.1, Deterministic: true, UnsafeNoSync: true, serial: serial})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if !serial {
+			// Two workers even on one core, so the interleavings vary.
+			d.net.Parallel(2)
+		}
+		s, err := d.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs []uint64
+		var hits uint64
+		for _, n := range d.nodes {
+			recs = append(recs, n.Sigs().Recoveries())
+			hits += n.Sigs().Hits()
+		}
+		return s, recs, hits
+	}
+	s1, r1, _ := run(true)
+	s2, r2, hits := run(false)
+	if s1.Height != s2.Height || s1.StateRoot != s2.StateRoot || !s2.RootsAgree {
+		t.Fatalf("serial: height %d root %x; parallel: height %d root %x (agree %v)", s1.Height, s1.StateRoot, s2.Height, s2.StateRoot, s2.RootsAgree)
+	}
+	if fmt.Sprint(s1) != fmt.Sprint(s2) {
+		t.Fatalf("summaries differ:\n%v\n%v", s1, s2)
+	}
+	for i := range r1 {
+		if r1[i] != r2[i] {
+			t.Errorf("validator %d: %d recoveries serial, %d parallel", i, r1[i], r2[i])
+		}
+	}
+	if hits == 0 {
+		t.Fatal("no cache hits")
 	}
 }

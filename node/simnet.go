@@ -3,6 +3,8 @@ package node
 import (
 	"container/heap"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 )
 
 // SimNet is an in-process network in virtual time: a discrete-event
@@ -26,6 +28,121 @@ type SimNet struct {
 	Err error
 	// Delivered counts messages delivered.
 	Delivered uint64
+
+	// Parallel's workers: each message scheduled for delivery is checked
+	// (Node.PreCheck) on them while the event loop goes on.
+	checks *checkStack
+}
+
+// checkStack is Parallel's queue of checks. Workers take the newest: the
+// event loop needs the oldest first and runs any it reaches before a
+// worker has, so taking from the other end keeps the two from meeting on
+// one check (and the loop from waiting for it).
+type checkStack struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	items   []*precheck
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+// maxQueuedChecks bounds the queue; past it a delivery checks for itself.
+const maxQueuedChecks = 1 << 14
+
+func (q *checkStack) push(c *precheck) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.stopped || len(q.items) >= maxQueuedChecks {
+		return false
+	}
+	q.items = append(q.items, c)
+	q.cond.Signal()
+	return true
+}
+
+// pop returns the newest check nobody has started, or nil once stopped.
+func (q *checkStack) pop() *precheck {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for {
+		for len(q.items) > 0 {
+			c := q.items[len(q.items)-1]
+			q.items[len(q.items)-1] = nil
+			q.items = q.items[:len(q.items)-1]
+			if c.state.Load() == 0 {
+				return c
+			}
+		}
+		if q.stopped {
+			return nil
+		}
+		q.cond.Wait()
+	}
+}
+
+// precheck is one message's signature check, ahead of its delivery: state
+// 0 queued, 1 running, 2 done. Whoever moves it from 0 to 1 runs it (a
+// worker, or the event loop when the delivery comes first); the delivery
+// waits for a running one, so each signature is checked once, with the
+// same counts as without workers.
+type precheck struct {
+	state atomic.Int32
+	done  chan struct{}
+	n     *Node
+	topic Topic
+	data  []byte
+}
+
+func (c *precheck) run() {
+	if c.state.CompareAndSwap(0, 1) {
+		_ = c.n.PreCheck(c.topic, c.data)
+		c.state.Store(2)
+		close(c.done)
+	}
+}
+
+// wait runs the check if nobody has started it, else waits for it.
+func (c *precheck) wait() {
+	c.run()
+	<-c.done
+}
+
+// Parallel starts workers goroutines that check the signatures of the
+// messages in flight (Node.PreCheck, which only fills the receiving node's
+// signature cache) while the event loop runs, so that a one-process
+// network uses every core; the run is the same, event for event, as
+// without them. Stop ends them. workers < 1 does nothing.
+func (s *SimNet) Parallel(workers int) {
+	if workers < 1 || s.checks != nil {
+		return
+	}
+	q := &checkStack{}
+	q.cond = sync.NewCond(&q.mu)
+	s.checks = q
+	for range workers {
+		q.wg.Add(1)
+		go func() {
+			defer q.wg.Done()
+			for c := q.pop(); c != nil; c = q.pop() {
+				c.run()
+			}
+		}()
+	}
+}
+
+// Stop ends Parallel's workers. The checks still queued are dropped: a
+// delivery runs its own if it comes.
+func (s *SimNet) Stop() {
+	q := s.checks
+	if q == nil {
+		return
+	}
+	q.mu.Lock()
+	q.stopped, q.items = true, nil
+	q.cond.Broadcast()
+	q.mu.Unlock()
+	q.wg.Wait()
+	s.checks = nil
 }
 
 type event struct {
@@ -147,10 +264,20 @@ func (s *SimNet) delay() int64 {
 
 // deliver hands data to node j after a delay.
 func (s *SimNet) deliver(j int, topic Topic, data []byte) {
+	var c *precheck
+	if n := s.nodes[j]; s.checks != nil && n != nil && !s.down[j] {
+		c = &precheck{done: make(chan struct{}), n: n, topic: topic, data: data}
+		if !s.checks.push(c) {
+			c = nil // the workers are far behind: the delivery checks
+		}
+	}
 	s.At(s.now+s.delay(), func() {
 		n := s.nodes[j]
 		if n == nil || s.down[j] {
 			return
+		}
+		if c != nil && c.n == n {
+			c.wait()
 		}
 		s.Delivered++
 		s.fail(n.Deliver(topic, data))
@@ -180,6 +307,12 @@ type endpoint struct {
 func (e endpoint) Broadcast(topic Topic, data []byte) {
 	if e.id >= 0 && e.id < len(e.s.down) && e.s.down[e.id] {
 		return
+	}
+	if e.s.checks != nil && topic == TopicConsensus && e.id >= 0 && e.id < len(e.s.nodes) && e.s.nodes[e.id] != nil {
+		// The sender's own vote comes back to it in the next block's
+		// certificate: check it on a worker now (nobody waits for it;
+		// the signature cache runs each check once).
+		e.s.checks.push(&precheck{done: make(chan struct{}), n: e.s.nodes[e.id], topic: topic, data: data})
 	}
 	for j := range e.s.nodes {
 		if j != e.id {
