@@ -11,8 +11,13 @@
 // (wallet.SigCache) for transactions, readings and votes: the pools, the
 // ledger and the consensus verifier check each signature once between
 // them, and Node.Sigs counts the secp256k1 work really done.
-// NodeConfig.UnsafeNoSync skips every fsync; only the deterministic devnet
-// on a temporary directory sets it.
+// PreCheck checks a peer's message's signature into that cache from any
+// goroutine, ahead of Deliver (the network's workers and gossip validators
+// run it on all cores; Deliver's answers do not change). The consensus WAL
+// is compacted every WALCompactEvery heights (64), so a restart replays at
+// most that many. NodeConfig.UnsafeNoSync skips every fsync and defers the
+// double-sign guard's writes to Close; only the deterministic devnet on a
+// temporary directory sets it.
 //
 // A node reaches other nodes only through Transport: Broadcast a message on
 // a topic, and RequestBlocks from a peer for heights it lacks (ServeBlocks
@@ -69,7 +74,9 @@
 // is counted; the clock-drift warning; every height commits in round 0
 // (TestDevnetOneRoundPerHeight); each reading's and transaction's
 // signature is recovered once per validator and nothing is checked outside
-// the caches (TestDevnetSignaturesCheckedOnce); no sync reaches the disk
+// the caches (TestDevnetSignaturesCheckedOnce); SimNet's parallel checks
+// give the same run as its event loop alone
+// (TestDevnetParallelChecksSameRun); no sync reaches the disk
 // with UnsafeNoSync, which a kept devnet refuses (TestUnsafeNoSyncFS,
 // TestDevnetUnsafeNoSync).
 package node

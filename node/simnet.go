@@ -12,7 +12,7 @@ import (
 // wakes each node when its timers are due, and runs the caller's own timed
 // actions. Everything happens on one goroutine in time order (ties in the
 // order they were scheduled), so the same seed gives the same run, byte for
-// byte.
+// byte; Parallel only adds workers that check signatures ahead of it.
 type SimNet struct {
 	now   int64
 	seq   uint64

@@ -35,7 +35,8 @@
 // Tests: the same message signed again gets the same signature; a lower
 // or equal step with another message is refused; a higher one is signed
 // and persisted first; a corrupt file (every byte flipped) is refused; a
-// failed write makes the guard refuse until reopened; fuzzing of the
+// failed write makes the guard refuse until reopened; with DeferWrites
+// the guard still refuses while the file waits for Flush; fuzzing of the
 // decoder (corpus in testdata/fuzz).
 package privval
 

@@ -247,3 +247,39 @@ func TestRestore(t *testing.T) {
 		t.Fatal("restored a proposal, which its sign bytes cannot rebuild")
 	}
 }
+
+// TestDeferWrites: a guard with deferred writes refuses a conflicting
+// signature while it runs, leaves its file as it was until Flush, and a
+// guard opened after Flush holds the last signed step.
+func TestDeferWrites(t *testing.T) {
+	g, k, dir := newGuard(t)
+	path := filepath.Join(dir, FileName)
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.DeferWrites()
+	body := vote(k, consensus.Precommit, 9, 0, 0xbb, 2000)
+	if _, err := g.SignTyped(consensus.TagVote, chain, body); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.SignTyped(consensus.TagVote, chain, vote(k, consensus.Precommit, 9, 0, 0xcc, 2000)); !errors.Is(err, ErrDoubleSign) {
+		t.Fatalf("conflicting precommit: %v", err)
+	}
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, before) {
+		t.Fatal("the file changed before Flush")
+	}
+	if err := g.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	g2, err := Open(wal.OSFS{}, dir, FileName, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := g2.Last(); l.Height != 9 || l.Step != consensus.StepPrecommit || !bytes.Equal(l.SignBytes, body) {
+		t.Fatalf("reopened at %s", l)
+	}
+	if err := g.Flush(); err != nil { // nothing new: no write
+		t.Fatal(err)
+	}
+}
