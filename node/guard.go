@@ -38,6 +38,11 @@ func (s guardedSigner) SignTyped(tag wallet.Tag, chainID string, body []byte) (w
 	if errors.Is(err, privval.ErrDoubleSign) {
 		s.n.log.Warn("the double-sign guard refused a signature", "err", err)
 	}
+	if err == nil {
+		// Its own precommit comes back in the next block's certificate:
+		// no need to verify what this node just signed.
+		s.n.l.Sigs().AddSigned(s.n.cfg.ConsKey.Public(), tag, chainID, body, sig)
+	}
 	return sig, err
 }
 

@@ -308,12 +308,6 @@ func (e endpoint) Broadcast(topic Topic, data []byte) {
 	if e.id >= 0 && e.id < len(e.s.down) && e.s.down[e.id] {
 		return
 	}
-	if e.s.checks != nil && topic == TopicConsensus && e.id >= 0 && e.id < len(e.s.nodes) && e.s.nodes[e.id] != nil {
-		// The sender's own vote comes back to it in the next block's
-		// certificate: check it on a worker now (nobody waits for it;
-		// the signature cache runs each check once).
-		e.s.checks.push(&precheck{done: make(chan struct{}), n: e.s.nodes[e.id], topic: topic, data: data})
-	}
 	for j := range e.s.nodes {
 		if j != e.id {
 			e.s.deliver(j, topic, data)

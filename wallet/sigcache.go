@@ -195,6 +195,25 @@ func (c *SigCache) VerifyTypedWith(pub *PublicKey, tag Tag, chainID string, body
 	return false, err
 }
 
+// AddSigned remembers a signature the caller made itself, with the private
+// key of pub (PrivateKey.SignTyped), as valid for VerifyTyped against pub:
+// a node's own vote comes back to it in the next block's certificate, and
+// a signature it just made needs no check (deterministic signing, RFC 6979,
+// makes it valid by construction). Nothing is counted.
+func (c *SigCache) AddSigned(pub *PublicKey, tag Tag, chainID string, body []byte, sig Signature) {
+	if c == nil || pub == nil {
+		return
+	}
+	msg, err := SigningHash(tag, chainID, body)
+	if err != nil {
+		return
+	}
+	k := sigKey(sigKeyVerify, pub.Compressed(), msg, &sig)
+	c.mu.Lock()
+	c.addLocked(k)
+	c.mu.Unlock()
+}
+
 // Recoveries is how many secp256k1 public-key recoveries the cache ran
 // (misses of RecoverSigner: calls of RecoverHash).
 func (c *SigCache) Recoveries() uint64 {

@@ -160,3 +160,34 @@ func TestSigCacheConcurrentOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSigCacheAddSigned: a signature the node made itself is a hit for
+// VerifyTyped against its key with nothing checked; the same signature
+// against another key, or another body, is still checked.
+func TestSigCacheAddSigned(t *testing.T) {
+	k, _ := GenerateKeyFrom(seeded(54))
+	other, _ := GenerateKeyFrom(seeded(55))
+	const tag = Tag("test/sigcache")
+	body := []byte("own vote")
+	sig, err := k.SignTyped(tag, "chain", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &SigCache{}
+	c.AddSigned(k.Public(), tag, "chain", body, sig)
+	if err := c.VerifyTyped(k.Public(), tag, "chain", body, sig); err != nil {
+		t.Fatal(err)
+	}
+	if c.Verifications() != 0 || c.Hits() != 1 {
+		t.Fatalf("verifications %d, hits %d", c.Verifications(), c.Hits())
+	}
+	if c.VerifyTyped(other.Public(), tag, "chain", body, sig) == nil {
+		t.Fatal("accepted under another key")
+	}
+	if c.VerifyTyped(k.Public(), tag, "chain", []byte("other body"), sig) == nil {
+		t.Fatal("accepted for another body")
+	}
+	if c.Verifications() != 2 {
+		t.Fatalf("verifications %d", c.Verifications())
+	}
+}
