@@ -28,6 +28,8 @@ type PrivateKey struct {
 // PublicKey is a secp256k1 public key.
 type PublicKey struct {
 	k *secp256k1.PublicKey
+	// tab, when set (Precomputed), speeds up VerifyHash.
+	tab *keyTable
 }
 
 // GenerateKey makes a new key from crypto/rand.

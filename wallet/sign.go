@@ -182,6 +182,12 @@ func VerifyHash(pub *PublicKey, hash [32]byte, sig Signature) error {
 	if err != nil {
 		return err
 	}
+	if pub.tab != nil {
+		if !verifyTable(pub.tab, hash[:], &r, &s) {
+			return ErrWrongSigner
+		}
+		return nil
+	}
 	if !ecdsa.NewSignature(&r, &s).Verify(hash[:], pub.k) {
 		return ErrWrongSigner
 	}
