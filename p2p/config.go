@@ -141,6 +141,7 @@ type knobs struct {
 	backoffMax     time.Duration
 	banFor         time.Duration // a graylisted peer stays disconnected
 	noDHT          bool          // bootstrap links only (line topologies)
+	signEnvelopes  bool          // StrictSign instead of StrictNoSign (benchmark comparison)
 	newMDNS        func(h *Host) mdnsService
 }
 

@@ -205,7 +205,7 @@ func newResourceManager(l Limits) (network.ResourceManager, error) {
 	return rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(partial.Build(concrete)))
 }
 
-// pubsubOptions: gossipsub with strict signing, content-addressed message
+// pubsubOptions: gossipsub with unsigned envelopes, content-addressed message
 // ids, per-chain topics only, peer scoring and the graylist inspector.
 func (h *Host) pubsubOptions() []pubsub.Option {
 	names := map[TopicID]string{}
@@ -216,8 +216,19 @@ func (h *Host) pubsubOptions() []pubsub.Option {
 		list = append(list, names[t])
 		maxMsg = max(maxMsg, h.cfg.MaxMessageBytes.of(t))
 	}
+	policy := pubsub.StrictNoSign
+	if h.k.signEnvelopes {
+		policy = pubsub.StrictSign
+	}
 	return []pubsub.Option{
-		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
+		// Envelopes are not signed (as Ethereum's consensus layer does): every
+		// gridmint message already carries its author's signature over a
+		// type tag and the chain id, which the topic validator checks, so a
+		// libp2p signature would be a second secp256k1 signing per message
+		// and a second verification per message per hop for nothing; peer
+		// scoring charges the peer that sent an invalid message to us, not
+		// its claimed author. BenchmarkGossip1KiB measures both policies.
+		pubsub.WithMessageSignaturePolicy(policy),
 		// Our own messages go to every topic peer with a score above the
 		// publish threshold, not only to the mesh (as lotus does; off by
 		// default in go-libp2p-pubsub v0.19): a vote or a transaction must
