@@ -668,3 +668,55 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestDuplicatesDroppedBeforeValidation: the same bytes from two peers, or
+// twice from one, reach the validator once (message id = SHA-256 of data).
+func TestDuplicatesDroppedBeforeValidation(t *testing.T) {
+	a := newHost(t, chain, noDHT)
+	c := newHost(t, chain, noDHT)
+	b := newHost(t, chain, noDHT, bootstrap(a, c))
+	join(t, a, nil)
+	join(t, c, nil)
+	var mu sync.Mutex
+	calls := map[string]int{}
+	bIn := join(t, b, func(_ peer.ID, data []byte) Verdict {
+		mu.Lock()
+		calls[string(data)]++
+		mu.Unlock()
+		return Accept
+	})
+	waitFor(t, "subscriptions", func() bool {
+		return subscribed(b, TopicTx, a, c) && subscribed(a, TopicTx, b) && subscribed(c, TopicTx, b)
+	})
+	if err := a.Publish(TopicTx, []byte("dup")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "dup at b", func() bool { return bIn.has("dup") })
+	if err := c.Publish(TopicTx, []byte("dup")); err != nil {
+		t.Fatal(err)
+	}
+	// Each marker follows its sender's copy of dup on the same stream, and
+	// the router decides on a duplicate before it queues the next message.
+	for _, h := range []*Host{a, c} {
+		if err := h.Publish(TopicTx, []byte("marker-"+h.ID().String())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "markers at b", func() bool {
+		return bIn.has("marker-"+a.ID().String()) && bIn.has("marker-"+c.ID().String())
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if calls["dup"] != 1 {
+		t.Fatalf("validator saw dup %d times, want 1", calls["dup"])
+	}
+	n := 0
+	for _, d := range bIn.got {
+		if d.data == "dup" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("dup delivered %d times", n)
+	}
+}
