@@ -48,16 +48,31 @@ type LogConfig struct {
 	Format string `toml:"format"`
 }
 
-// P2PConfig sets the peer-to-peer network.
+// P2PConfig sets the peer-to-peer network (package p2p's Config, field
+// for field).
 type P2PConfig struct {
 	// Listen is the list of multiaddrs the node listens on.
 	Listen []string `toml:"listen"`
+	// Announce, if not empty, replaces the listen addresses in what the
+	// node tells peers (e.g. the router's public address and forwarded port).
+	Announce []string `toml:"announce"`
 	// Bootstrap is the list of peers' multiaddrs to dial at start.
 	Bootstrap []string `toml:"bootstrap"`
 	// MDNS turns on discovery of peers on the home LAN.
 	MDNS bool `toml:"mdns"`
+	// NATPortMap asks the home router for a port mapping (UPnP, NAT-PMP).
+	NATPortMap bool `toml:"nat_port_map"`
+	// LoopbackOnly keeps every address in 127.0.0.0/8 (testnets, devnet).
+	LoopbackOnly bool `toml:"loopback_only"`
 	// MaxPeers bounds the number of connected peers.
 	MaxPeers int `toml:"max_peers"`
+	// Resource manager limits (system-wide).
+	LimitMemoryMiB      int `toml:"limit_memory_mib"`
+	LimitFDs            int `toml:"limit_fds"`
+	LimitConns          int `toml:"limit_conns"`
+	LimitConnsInbound   int `toml:"limit_conns_inbound"`
+	LimitStreams        int `toml:"limit_streams"`
+	LimitStreamsPerPeer int `toml:"limit_streams_per_peer"`
 }
 
 // APIConfig sets the HTTP API.
@@ -87,10 +102,19 @@ func DefaultConfig() Config {
 		NodeKeyFile: "node_key",
 		Log:         LogConfig{Level: "info", Format: "text"},
 		P2P: P2PConfig{
-			Listen:    []string{"/ip4/0.0.0.0/tcp/26656", "/ip4/0.0.0.0/udp/26656/quic-v1"},
-			Bootstrap: []string{},
-			MDNS:      true,
-			MaxPeers:  32,
+			Listen:              []string{"/ip4/0.0.0.0/tcp/26656", "/ip4/0.0.0.0/udp/26656/quic-v1"},
+			Announce:            []string{},
+			Bootstrap:           []string{},
+			MDNS:                true,
+			NATPortMap:          true,
+			LoopbackOnly:        false,
+			MaxPeers:            32,
+			LimitMemoryMiB:      256,
+			LimitFDs:            512,
+			LimitConns:          128,
+			LimitConnsInbound:   64,
+			LimitStreams:        1024,
+			LimitStreamsPerPeer: 64,
 		},
 		API: APIConfig{Listen: "127.0.0.1:8645", AdminTokenFile: "admin_token"},
 		Meter: MeterConfig{
@@ -128,12 +152,33 @@ format = "text"
 [p2p]
 # Multiaddrs to listen on (TCP and QUIC).
 listen = ["/ip4/0.0.0.0/tcp/26656", "/ip4/0.0.0.0/udp/26656/quic-v1"]
-# Peers to dial at start, as multiaddrs ending in /p2p/<peer id>.
+# Addresses to tell peers instead of the listen addresses, e.g. your router's
+# public address with a forwarded port ([] = the listen addresses).
+announce = []
+# Peers to dial at start, as multiaddrs ending in /p2p/<peer id>. The node
+# only talks to these, peers they tell it about, and (with mdns) the LAN.
 bootstrap = []
 # Find peers on the home LAN with mDNS.
 mdns = true
+# Ask the home router to forward a port (UPnP / NAT-PMP) so peers can dial in.
+nat_port_map = true
+# Only use 127.0.0.0/8 addresses (local testnets; nothing leaves the machine).
+loopback_only = false
 # Upper bound on connected peers; keep it low on a Raspberry Pi.
 max_peers = 32
+# Resource limits for libp2p, sized for a Raspberry Pi 4 with 2 GB:
+# memory: 1/8 of 2 GB, the share libp2p's own autoscaling gives itself.
+limit_memory_mib = 256
+# file descriptors: half the Pi's default ulimit -n of 1024; pebble needs the rest.
+limit_fds = 512
+# connections: max_peers plus room for DHT queries and peers being trimmed.
+limit_conns = 128
+# inbound connections: a home node is dialled by a few peers at a time.
+limit_conns_inbound = 64
+# streams: gossipsub, the DHT and block sync use a handful per peer.
+limit_streams = 1024
+# streams per peer: no one peer can take more than 1/16 of them.
+limit_streams_per_peer = 64
 
 [api]
 # The HTTP API and explorer. Loopback only unless you change it.
@@ -243,6 +288,21 @@ func (c *Config) Validate() error {
 	}
 	if c.P2P.MaxPeers < 1 || c.P2P.MaxPeers > 1000 {
 		return fmt.Errorf("%w: p2p.max_peers %d: want 1..1000", ErrConfig, c.P2P.MaxPeers)
+	}
+	for _, l := range []struct {
+		key      string
+		val, min int
+	}{
+		{"limit_memory_mib", c.P2P.LimitMemoryMiB, 16},
+		{"limit_fds", c.P2P.LimitFDs, 16},
+		{"limit_conns", c.P2P.LimitConns, 2},
+		{"limit_conns_inbound", c.P2P.LimitConnsInbound, 1},
+		{"limit_streams", c.P2P.LimitStreams, 16},
+		{"limit_streams_per_peer", c.P2P.LimitStreamsPerPeer, 8},
+	} {
+		if l.val < l.min || l.val > 1<<20 {
+			return fmt.Errorf("%w: p2p.%s %d: want %d..%d", ErrConfig, l.key, l.val, l.min, 1<<20)
+		}
 	}
 	if _, err := netip.ParseAddrPort(c.API.Listen); err != nil {
 		return fmt.Errorf("%w: api.listen %q: want ip:port, e.g. 127.0.0.1:8645", ErrConfig, c.API.Listen)
