@@ -56,9 +56,13 @@ func flexCalendar(genesis int64, intervalSeconds uint32, t *FlexTerms) baseline.
 		UTCOffsetSeconds: int64(t.UTCOffsetSeconds), Holidays: slices.Clone(t.Holidays)}
 }
 
-// FlexBaselineParams applies a request's rule overrides to the defaults.
+// FlexBaselineParams applies a request's rule overrides to the defaults,
+// with StrictMissing on for every method: baseline days are chosen as if
+// all data were present, and a missing reading the rule reads forfeits the
+// commitment (see SettleFlex).
 func FlexBaselineParams(r BaselineRules) baseline.Params {
 	p := baseline.DefaultParams()
+	p.XofY.StrictMissing, p.HighXofY.StrictMissing, p.Device.StrictMissing = true, true, true
 	for _, dm := range []*baseline.DayMatchParams{&p.XofY, &p.HighXofY} {
 		if r.WeekdayX != 0 {
 			dm.Weekday = baseline.DayCount{X: int(r.WeekdayX), Y: int(r.WeekdayY)}
@@ -594,7 +598,6 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 	cms := make([]baseline.Commitment, len(r.Commitments))
 	results := make([]baseline.Result, len(r.Commitments))
 	guard := guardLen(r.Terms.Start, int64(r.PostedInterval), p.FlexGuardIntervals)
-	guards := make([]uint32, len(r.Commitments))
 	if len(inputs) != len(r.Commitments) {
 		return nil, fmt.Errorf("ledger: %d settlement inputs for %d commitments", len(inputs), len(r.Commitments))
 	}
@@ -611,34 +614,32 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 			return nil, fmt.Errorf("ledger: commitment %d: %d proven values for %d readings", i, len(in.Proven), len(in.Actual))
 		}
 		res, err := baseline.Compute(m, in.Series, in.Event, cal, bp)
-		// The guard's baseline, from its own days. Where the method cannot
-		// build one (too few eligible days for those hours), the guard is
-		// left out and the window settles alone.
-		g, bl, actual, proven := 0, res.BaselineWh, in.Actual[in.Guard:], in.Proven
-		if proven != nil {
-			proven = proven[in.Guard:]
+		// The guard's baseline, from its own days. It is never dropped:
+		// where it cannot be built the request settles by a rule that pays
+		// nothing (reasons below).
+		var gres baseline.Result
+		var gerr error
+		if in.Guard > 0 {
+			gres, gerr = baseline.Compute(m, in.Series, in.GuardEvent, cal, bp)
 		}
-		if err == nil && in.Guard > 0 {
-			if gres, gerr := baseline.Compute(m, in.Series, in.GuardEvent, cal, bp); gerr == nil {
-				g, bl, actual, proven = in.Guard, append(slices.Clone(gres.BaselineWh), res.BaselineWh...), in.Actual, in.Proven
-			}
+		reason, missingAt := flexReason(err, gerr)
+		bl := res.BaselineWh
+		if in.Guard > 0 {
+			bl = append(slices.Clone(gres.BaselineWh), res.BaselineWh...)
 		}
-		guards[i] = uint32(g)
 		cms[i] = baseline.Commitment{
 			Direction: baseline.Direction(r.Terms.Direction), IntervalSeconds: int64(p.IntervalSeconds),
-			CommittedW: int64(c.CommittedW), BaselineWh: bl, Actual: actual,
-			GuardIntervals: g, ProvenWh: proven,
+			CommittedW: int64(c.CommittedW), BaselineWh: bl, Actual: in.Actual,
+			GuardIntervals: in.Guard, ProvenWh: in.Proven,
 			PriceBaseUnitsPerKWh: r.Terms.PriceBaseUnitsPerKWh, PayoutCapPPM: int64(p.FlexPayoutCapPpm),
 			BondBaseUnits: c.BondBaseUnits,
-			// A missing reading counts as a full miss of that interval, so
-			// that withholding a bad interval does not pay.
-			PenalizeMissing: true,
+			// A missing reading in the guard or the window forfeits the
+			// commitment: see flexReason for why that is the worst case.
+			ForfeitMissing: true, Reason: reason, MissingInterval: missingAt,
+			FirstInterval: in.Event.Start - int64(in.Guard),
 		}
-		// A method that cannot build a baseline (too few eligible days, or
-		// data it cannot use) settles by the NoBaseline rule: nothing
-		// delivered, paid or slashed.
-		if err != nil {
-			cms[i].NoBaseline = true
+		if err != nil || gerr != nil {
+			cms[i].NoBaseline = !reason.Forfeits()
 			cms[i].BaselineWh = nil
 		}
 		results[i] = res
@@ -655,13 +656,14 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 		c := r.Commitments[i]
 		res := results[i]
 		cr := FlexCommitmentResult{Site: c.Site, Owner: c.Owner, CommittedW: c.CommittedW, Status: uint8(s.Status),
+			Reason: uint8(s.Reason), MissingInterval: s.MissingInterval,
 			DayType: uint8(res.DayType), AdjustKind: uint8(res.Adjustment.Kind), AdjustApplied: res.Adjustment.Applied,
 			AdjustRatio: res.Adjustment.RatioPPM, AdjustNumWh: res.Adjustment.AdditiveNumWh,
-			GuardIntervals: guards[i], GuardNetWh: s.GuardNetWh, NetDeltaWh: s.NetDeltaWh, Proven: s.Proven, ProvenNetWh: s.ProvenNetWh, CommittedWhPerInterval: s.CommittedWhPerInterval, CommittedWh: s.CommittedWh, DeliveredWh: s.DeliveredWh,
+			GuardIntervals: uint32(s.GuardIntervals), GuardNetWh: s.GuardNetWh, NetDeltaWh: s.NetDeltaWh, Proven: s.Proven, ProvenNetWh: s.ProvenNetWh, CommittedWhPerInterval: s.CommittedWhPerInterval, CommittedWh: s.CommittedWh, DeliveredWh: s.DeliveredWh,
 			PerformancePPM: s.PerformancePPM, CapWh: s.CapWh, PaidWh: s.PaidWh, ClaimBaseUnits: s.ClaimBaseUnits,
 			PayoutBaseUnits: s.PayoutBaseUnits, ShortfallPPM: s.ShortfallPPM, BondBaseUnits: s.BondBaseUnits,
 			SlashBaseUnits: s.SlashBaseUnits, BondReturnedBaseUnits: s.BondReturnedBaseUnits}
-		if cms[i].NoBaseline {
+		if s.Status != baseline.Settled {
 			cr.DayType, cr.AdjustKind, cr.AdjustApplied, cr.AdjustRatio, cr.AdjustNumWh = 0, 0, false, 0, 0
 		} else {
 			for _, d := range res.Selected {
@@ -675,6 +677,47 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 		fs.Commitments = append(fs.Commitments, cr)
 	}
 	return fs, nil
+}
+
+// flexReason turns the errors of the window's and the guard's baseline into
+// the settlement's reason, and the missing interval for a forfeit. Missing
+// data come first, because a site chooses which readings it sends: the
+// rules must treat a missing reading as the worst case for the site, so
+// that withholding any set of readings never pays more than sending them
+// all (TestPropertyWithholdingNeverPays).
+//
+//   - A missing reading in the window or the guard (found by Settle,
+//     ForfeitMissing): the worst reading a meter could show there is
+//     unbounded — no rule bounds a site's grid import (house load has no
+//     nameplate) — so the event's net delivery floors at 0 whatever the
+//     rest: the commitment is forfeited, nothing paid, performance 0, the
+//     bond slashed as at zero performance.
+//   - A missing reading on a baseline day, or in the event day's
+//     adjustment window (*baseline.MissingDataError): the days are chosen
+//     by the calendar as if all data were present (StrictMissing), so a
+//     gap is never a reason to pick another day; filling it "at the site's
+//     expense" would need the lowest net load the site could show (for a
+//     down request) or the highest (up), and the latter is unbounded as
+//     above, so the site loses the request the same way (forfeited).
+//   - Otherwise a baseline with too few eligible days
+//     (*baseline.InsufficientDataError: prior events, a short lookback, or
+//     a history that starts too late) settles by the NoBaseline rule —
+//     nothing paid, nothing slashed. Where only the guard's baseline cannot
+//     be built, the same fallback applies (ReasonNoGuardBaseline): it pays
+//     nothing, so never more than the request would pay with the guard.
+func flexReason(err, gerr error) (baseline.Reason, int64) {
+	var me *baseline.MissingDataError
+	switch {
+	case errors.As(err, &me):
+		return baseline.ReasonMissingBaseline, me.Interval
+	case errors.As(gerr, &me):
+		return baseline.ReasonMissingGuardBaseline, me.Interval
+	case err != nil:
+		return baseline.ReasonNoBaseline, 0
+	case gerr != nil:
+		return baseline.ReasonNoGuardBaseline, 0
+	}
+	return baseline.ReasonNone, 0
 }
 
 // settleDue settles every open request whose window and grace have passed.

@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -106,6 +107,12 @@ type DayMatchParams struct {
 	// baseline at all. On, the site can move it by at most the cap (ratio)
 	// or without bound (additive) — the reason it is off.
 	AdjustAfterPosting bool
+	// StrictMissing chooses the days as if all data were present (the
+	// ledger's rule; see "Missing data" on XofY). Off, a day with a missing
+	// interval is rejected and the next older one taken, as the published
+	// rules do — which lets a site that chooses what it sends choose its
+	// baseline days.
+	StrictMissing bool
 }
 
 // DefaultXofY returns the CAISO-style rules: 10 in 10 weekdays, 4 in 4
@@ -198,6 +205,11 @@ const (
 	// RejectAfterPosting: an interval the method needs lies on or after the
 	// day of posting (an event window crossing midnight).
 	RejectAfterPosting
+	// RejectBeforeHistory: under StrictMissing, an interval the method
+	// needs lies before the series' first reading (the site's history
+	// starts later); the walk ends there and the result is
+	// *InsufficientDataError.
+	RejectBeforeHistory
 )
 
 func (r RejectReason) String() string {
@@ -210,6 +222,8 @@ func (r RejectReason) String() string {
 		return "low-usage"
 	case RejectAfterPosting:
 		return "after-posting"
+	case RejectBeforeHistory:
+		return "before-history"
 	}
 	return fmt.Sprintf("RejectReason(%d)", uint8(r))
 }
@@ -329,9 +343,24 @@ func newLayout(c Calendar, e Event, gapSec, spanSec int64) layout {
 	return l
 }
 
+// history is where a series' readings begin, for StrictMissing.
+type history struct {
+	strict bool
+	start  int64 // first interval with a reading
+	any    bool  // the series has a reading at all
+}
+
+func newHistory(s Series, strict bool) history {
+	h := history{strict: strict}
+	h.start, h.any = s.firstPresent()
+	return h
+}
+
 // candidate evaluates day d: its window and adjustment energies, or a
-// rejection reason.
-func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64) (DayInfo, RejectReason, error) {
+// rejection reason. Under h.strict a missing interval on a day that lies
+// within the series' history is a *MissingDataError, not a rejection: the
+// day is chosen whatever the site sent.
+func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64, h history) (DayInfo, RejectReason, error) {
 	if containsSorted(priorEvents, d) {
 		return DayInfo{}, RejectPriorEvent, nil
 	}
@@ -342,6 +371,20 @@ func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64) (D
 	}
 	if last > l.postedDayFirstInterval {
 		return DayInfo{}, RejectAfterPosting, nil
+	}
+	if h.strict {
+		first := ds + l.winOff
+		if l.adjLen > 0 {
+			first = min(first, ds+l.adjOff)
+		}
+		if !h.any || first < h.start {
+			return DayInfo{}, RejectBeforeHistory, nil
+		}
+		for _, rg := range [][2]int64{{ds + l.winOff, l.winLen}, {ds + l.adjOff, l.adjLen}} {
+			if i, missing := s.firstMissing(rg[0], rg[1]); missing {
+				return DayInfo{}, 0, &MissingDataError{Day: d, Interval: i}
+			}
+		}
 	}
 	info := DayInfo{Day: d}
 	w, ok, err := s.sumRange(ds+l.winOff, l.winLen)
@@ -483,14 +526,28 @@ func dayMatch(m Method, s Series, e Event, c Calendar, p DayMatchParams) (Result
 	// Steps 1–2: candidates, newest first, produced lazily so that only the
 	// days the pool needs are summed.
 	d, oldest := l.postedDay-1, l.postedDay-int64(p.LookbackDays)
+	h := newHistory(s, p.StrictMissing)
+	short := false // the walk reached the start of the site's history
 	next := func() (DayInfo, bool, error) {
 		for ; d >= oldest; d-- {
 			if typeOf(d) != r.DayType {
 				continue
 			}
-			info, why, err := l.candidate(c, s, d, e.PriorEventDays)
+			info, why, err := l.candidate(c, s, d, e.PriorEventDays, h)
 			if err != nil {
+				var me *MissingDataError
+				if errors.As(err, &me) {
+					me.Method = m
+				}
 				return DayInfo{}, false, err
+			}
+			if why == RejectBeforeHistory {
+				// Every older day is before the history too. The rule
+				// needs this day, so it has no baseline: never fewer days
+				// than the rule would average with all data present.
+				r.Rejected = append(r.Rejected, Rejection{Day: d, Reason: why})
+				short, d = true, oldest-1
+				return DayInfo{}, false, nil
 			}
 			if why != 0 {
 				r.Rejected = append(r.Rejected, Rejection{Day: d, Reason: why})
@@ -567,6 +624,9 @@ func dayMatch(m Method, s Series, e Event, c Calendar, p DayMatchParams) (Result
 		oldest := r.Pool[y-1].Day
 		r.Rejected = slices.DeleteFunc(r.Rejected, func(x Rejection) bool { return x.Day < oldest })
 	}
+	if short {
+		return r, &InsufficientDataError{Method: m, Have: len(r.Pool), Need: r.Rule.Y, DayType: r.DayType, BeforeHistory: true}
+	}
 	if len(r.Pool) < r.Rule.min() {
 		return r, &InsufficientDataError{Method: m, Have: len(r.Pool), Need: r.Rule.min(), DayType: r.DayType}
 	}
@@ -591,6 +651,10 @@ func dayMatch(m Method, s Series, e Event, c Calendar, p DayMatchParams) (Result
 		return r, err
 	}
 	if err := r.adjust(s, e, l, p); err != nil {
+		var me *MissingDataError
+		if errors.As(err, &me) {
+			me.Method = m
+		}
 		return r, err
 	}
 	return r, nil
@@ -649,6 +713,11 @@ func (r *Result) adjust(s Series, e Event, l layout, p DayMatchParams) error {
 	if a.WindowStart+a.Intervals > e.Posted && !p.AdjustAfterPosting {
 		a.Skip = SkipAfterPosting
 		return nil
+	}
+	if p.StrictMissing {
+		if i, missing := s.firstMissing(a.WindowStart, a.Intervals); missing {
+			return &MissingDataError{Day: r.EventDay, Interval: i, Adjustment: true}
+		}
 	}
 	evWh, ok, err := s.sumRange(a.WindowStart, a.Intervals)
 	if err != nil {

@@ -46,6 +46,28 @@ func (s Series) At(i int64) (int64, bool) {
 	return s.Wh[k], true
 }
 
+// firstPresent returns the first interval with a valid reading, and false
+// if there is none: the start of the site's history as this series sees it.
+func (s Series) firstPresent() (int64, bool) {
+	for k := range s.Wh {
+		if s.Missing == nil || !s.Missing[k] {
+			return s.First + int64(k), true
+		}
+	}
+	return 0, false
+}
+
+// firstMissing returns the first interval of [from, from+n) without a
+// reading, and false if every one of them has one.
+func (s Series) firstMissing(from, n int64) (int64, bool) {
+	for i := from; i < from+n; i++ {
+		if _, ok := s.At(i); !ok {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
 // sumRange returns the sum of intervals [from, from+n) and false if any of
 // them is missing.
 func (s Series) sumRange(from, n int64) (int64, bool, error) {
@@ -126,11 +148,47 @@ type InsufficientDataError struct {
 	// requires.
 	Have, Need int
 	DayType    DayType
+	// BeforeHistory: under StrictMissing, the rule needed a day before the
+	// series' first reading (Need is then the rule's Y).
+	BeforeHistory bool
 }
 
 func (e *InsufficientDataError) Error() string {
+	if e.BeforeHistory {
+		return fmt.Sprintf("baseline: %s: %d eligible %s days before the site's history begins, need %d", e.Method, e.Have, e.DayType, e.Need)
+	}
 	return fmt.Sprintf("baseline: %s: %d eligible %s days, need %d", e.Method, e.Have, e.DayType, e.Need)
 }
 
 // Is makes errors.Is(err, ErrInsufficientData) true.
 func (e *InsufficientDataError) Is(target error) bool { return target == ErrInsufficientData }
+
+// ErrMissingData is matched (errors.Is) by *MissingDataError.
+var ErrMissingData = errors.New("baseline: a reading the rule needs is missing")
+
+// MissingDataError says that, under StrictMissing, an interval the method
+// reads has no valid reading: on a baseline day the rule chose as if all
+// data were present, in the event day's adjustment window, or in the
+// device method's meter-before window. A site chooses which readings it
+// sends, so the settlement treats it as the worst case for the site (the
+// ledger forfeits the commitment, see Settle).
+type MissingDataError struct {
+	Method Method
+	// Day is the local day the interval was read for (a baseline day, or
+	// the event day); Interval the first missing interval found.
+	Day, Interval int64
+	// Adjustment: the interval is in the event day's adjustment window (or
+	// the device's meter-before window), not on a baseline day.
+	Adjustment bool
+}
+
+func (e *MissingDataError) Error() string {
+	part := "baseline day"
+	if e.Adjustment {
+		part = "event-day adjustment window"
+	}
+	return fmt.Sprintf("baseline: %s: interval %d (%s %d) has no reading", e.Method, e.Interval, part, e.Day)
+}
+
+// Is makes errors.Is(err, ErrMissingData) true.
+func (e *MissingDataError) Is(target error) bool { return target == ErrMissingData }
