@@ -307,6 +307,9 @@ func TestFlexNoHistory(t *testing.T) {
 				cm.MissingInterval != evStart-8 || cm.PayoutBaseUnits != 0 || cm.SlashBaseUnits != 100_000 || fs.RefundBaseUnits != fs.EscrowBaseUnits {
 				t.Fatalf("no-readings settlement %+v", fs)
 			}
+			if a, err := c.l.AuditRequest(1); err != nil || !a.Match {
+				t.Fatalf("AuditRequest: %v %+v", err, a)
+			}
 			break
 		}
 	}

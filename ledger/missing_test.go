@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/gridmint/gridmint/meter/baseline"
@@ -158,4 +159,135 @@ func TestBaselineDaysCannotBePicked(t *testing.T) {
 		return d < mdEventDay && low(d) && i%perDay == 60
 	})
 	mdCheck(t, sent, held)
+}
+
+// TestPropertyWithholdingNeverPays: for random sites (load profiles, a
+// battery channel, noise), random requests (method, direction, posting,
+// window) and random withheld subsets of the readings — scattered, in the
+// window, in the guard, at the window's or the guard's hours on earlier
+// days, whole days — the payout with readings withheld is never greater
+// than with every reading sent, in every pair. The slash is never smaller
+// either, unless the withheld readings include the site's first one (then
+// its history starts later and a baseline may have no days: nothing paid,
+// nothing slashed).
+func TestPropertyWithholdingNeverPays(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 2026))
+	p := DefaultParams()
+	pairs, changed, forfeits := 0, 0, 0
+	for trial := range 300 {
+		base := int64(200 + rng.IntN(800))
+		amp := int64(rng.IntN(600))
+		noise := int64(1 + rng.IntN(300))
+		seed := rng.Uint64()
+		method := []baseline.Method{baseline.MethodXofY, baseline.MethodHighXofY, baseline.MethodDevice}[rng.IntN(3)]
+		terms := mdTerms()
+		terms.Method = uint8(method)
+		if method == baseline.MethodDevice {
+			terms.Channel = ChannelBattery
+		}
+		terms.Direction = uint8(1 + rng.IntN(2))
+		terms.Start = uint64(mdEventDay*perDay + 40 + rng.IntN(40))
+		terms.End = terms.Start + uint64(1+rng.IntN(16))
+		terms.Deadline = terms.Start
+		if rng.IntN(2) == 0 {
+			terms.Rules = BaselineRules{}
+		}
+		posted := int64(terms.Start) - int64(rng.IntN(30))
+		respond := rng.IntN(3) // 0: nothing, 1: comply, 2: game (pre-charge, comply)
+		// load(i): import, export, battery net.
+		load := func(i int64) (int64, int64, int64) {
+			r := rand.New(rand.NewPCG(seed, uint64(i)))
+			tod := i % perDay
+			v := base + amp*(tod-48)*(tod-48)/2304 + r.Int64N(2*noise+1) - noise
+			var batt int64
+			inWin := i >= int64(terms.Start) && i < int64(terms.End)
+			inGuard := i >= posted && i < int64(terms.Start)
+			switch {
+			case respond >= 1 && inWin && terms.Direction == FlexDown:
+				batt = -400
+			case respond >= 1 && inWin:
+				batt = 400
+			case respond == 2 && inGuard:
+				batt = 500
+			}
+			v += batt
+			if v < 0 {
+				return 0, -v, batt
+			}
+			return v, 0, batt
+		}
+		settle := func(withheld func(i int64) bool) FlexCommitmentResult {
+			cal := flexCalendar(mdGenesis, p.IntervalSeconds, &terms)
+			bp := FlexBaselineParams(terms.Rules)
+			escrow, err := MaxPayoutChecked(2000, terms.End-terms.Start, terms.PriceBaseUnitsPerKWh, &p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := &FlexRequest{ID: 1, Terms: terms, PostedInterval: uint64(posted), EscrowBaseUnits: escrow, Status: FlexOpen,
+				Commitments: []FlexCommitment{{CommittedW: 2000, BondBaseUnits: 1_000_000}}}
+			in := BuildFlexInputs(&req.Terms, posted, nil, cal, bp, p.FlexGuardIntervals, func(i int64) (int64, int64, int64, int64, bool) {
+				if i < 0 || i >= int64(terms.End) || withheld(i) {
+					return 0, 0, 0, 0, false
+				}
+				imp, exp, batt := load(i)
+				return imp, exp, batt, 0, true
+			})
+			fs, err := SettleFlex(req, []FlexInputs{in}, cal, &p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fs.Commitments[0]
+		}
+		sent := settle(none)
+		start, end := int64(terms.Start), int64(terms.End)
+		g := guardLen(terms.Start, posted, p.FlexGuardIntervals)
+		for k := range 12 {
+			wr := rand.New(rand.NewPCG(seed, uint64(1000+k)))
+			var held func(i int64) bool
+			switch k % 6 {
+			case 0: // scattered over everything
+				pm := 1 + wr.IntN(200)
+				held = func(i int64) bool { return rand.New(rand.NewPCG(seed^uint64(k), uint64(i))).IntN(1000) < pm }
+			case 1: // one window interval
+				j := start + wr.Int64N(end-start)
+				held = func(i int64) bool { return i == j }
+			case 2: // one guard interval (or the window's first)
+				j := start - 1 - wr.Int64N(max(g, 1))
+				held = func(i int64) bool { return i == j }
+			case 3: // one interval at a chosen hour on chosen earlier days
+				tod := (start - wr.Int64N(24) + wr.Int64N(24)) % perDay
+				days := wr.Uint64()
+				held = func(i int64) bool { return i < start-g && i%perDay == tod && days>>(uint64(i/perDay)%64)&1 == 1 }
+			case 4: // the window's hours on chosen earlier days
+				days := wr.Uint64()
+				lo, hi := start%perDay, (end-1)%perDay
+				held = func(i int64) bool {
+					return i < mdEventDay*perDay && i%perDay >= lo && i%perDay <= hi && days>>(uint64(i/perDay)%64)&1 == 1
+				}
+			default: // whole days
+				days := wr.Uint64()
+				held = func(i int64) bool { return i < start && days>>(uint64(i/perDay)%64)&1 == 1 }
+			}
+			got := settle(held)
+			pairs++
+			if got.PayoutBaseUnits != sent.PayoutBaseUnits || got.Status != sent.Status {
+				changed++
+			}
+			if got.Status == uint8(baseline.Forfeited) {
+				forfeits++
+			}
+			if got.PayoutBaseUnits > sent.PayoutBaseUnits {
+				t.Fatalf("trial %d, strategy %d: withholding pays %d base units (%+v), sending all %d (%+v)", trial, k%6,
+					got.PayoutBaseUnits, got, sent.PayoutBaseUnits, sent)
+			}
+			first := max(int64(terms.Start)-(lookbackDays(method, FlexBaselineParams(terms.Rules))+2)*perDay, 0)
+			if !held(first) && got.SlashBaseUnits < sent.SlashBaseUnits {
+				t.Fatalf("trial %d, strategy %d: withholding slashes %d, sending all %d", trial, k%6, got.SlashBaseUnits, sent.SlashBaseUnits)
+			}
+		}
+	}
+	t.Logf("%d pairs, %d changed by withholding, %d forfeited", pairs, changed, forfeits)
+	if changed < pairs/4 || forfeits == 0 {
+		t.Fatalf("withholding changed only %d of %d settlements (%d forfeits): the strategies miss what settlement reads", changed, pairs, forfeits)
+	}
 }

@@ -93,3 +93,40 @@ func TestMVTermsTrailingData(t *testing.T) {
 	csvPath, termsPath := mvTermsFiles(t, good+"\n\t \n")
 	mustCLI(t, "mv", "--csv", csvPath, "--terms", termsPath)
 }
+
+// TestMVOfflineMissing: mv shows why a commitment was forfeited. The
+// flat site of mvTermsFiles with one reading removed — in the window, or at
+// the window's hour on a baseline day — forfeits (nothing paid, the bond
+// slashed as at zero performance), and the text names the reason and the
+// interval; with every reading it settles.
+func TestMVOfflineMissing(t *testing.T) {
+	const start = 5*96 + 56
+	for name, tc := range map[string]struct {
+		drop int
+		want string
+	}{
+		"none":         {-1, "settled"},
+		"window":       {start + 3, fmt.Sprintf("forfeited: missing-window-reading at %d", start+3)},
+		"guard":        {start - 2, fmt.Sprintf("forfeited: missing-guard-reading at %d", start-2)},
+		"baseline day": {4*96 + 60, fmt.Sprintf("forfeited: missing-baseline-reading at %d", 4*96+60)},
+	} {
+		csvPath, termsPath := mvTermsFiles(t, offlineTermsJSON(1000, 200_000, start, start+16))
+		data, err := os.ReadFile(csvPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.drop >= 0 {
+			data = []byte(strings.Replace(string(data), fmt.Sprintf("\n%d,250,0\n", tc.drop), "\n", 1))
+		}
+		if err := os.WriteFile(csvPath, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out := mustCLI(t, "mv", "--csv", csvPath, "--terms", termsPath, "--intervals")
+		if !strings.Contains(out, tc.want) {
+			t.Fatalf("%s: no %q in\n%s", name, tc.want, out)
+		}
+		if tc.drop >= 0 && !strings.Contains(out, "worst case for the site") {
+			t.Fatalf("%s: the reason is not explained:\n%s", name, out)
+		}
+	}
+}
