@@ -28,7 +28,10 @@ import (
 //   - the readings settled begin FlexGuardIntervals before the window (not
 //     before the posting), with a baseline of their own: energy drawn
 //     above it in that pre-event guard is netted against the event, a
-//     reduction there is never paid;
+//     reduction there is never paid; the guard is never dropped;
+//   - missing data never pays: a missing reading the settlement reads (in
+//     the window, the guard, or on a baseline day chosen as if all data
+//     were present) forfeits the commitment (flexReason);
 //   - baseline.SettleRequest turns baselines and readings into delivered
 //     Wh, performance, payout (capped, pro rata if claims exceed the
 //     escrow), slash and refund — the same function `gridmint mv` calls;

@@ -423,6 +423,12 @@ func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64, h 
 //     day) has no reading, or if one of those intervals is on or after the
 //     day of posting. Nothing the site does after the request is posted
 //     reaches the averaged days.
+//     Under StrictMissing (the ledger's rule) a missing interval does not
+//     reject the day: the day is taken as if its data were present and
+//     the result is *MissingDataError (the site forfeits); a needed day
+//     before the series' first reading ends the walk with
+//     *InsufficientDataError (BeforeHistory). See the package doc,
+//     "Missing data never pays".
 //  3. The pool is the first Y candidates. With fewer than Min [= X]
 //     candidates the result is *InsufficientDataError (Have = pool size).
 //  4. The n = min(X, pool) newest days of the pool are averaged:
@@ -432,8 +438,9 @@ func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64, h 
 //     their window energy. RawRatioPPM = ⌊A·n·10^6 / B⌋, RatioPPM =
 //     clamp(RawRatioPPM, 10^6 − cap, 10^6 + cap). Skipped (RatioPPM = 10^6)
 //     when the window does not end by Event.Posted [unless
-//     AdjustAfterPosting], when an event-day window interval is missing, or
-//     when B ≤ 0 or A < 0.
+//     AdjustAfterPosting], when an event-day window interval is missing
+//     (under StrictMissing: *MissingDataError instead), or when B ≤ 0 or
+//     A < 0.
 //  6. BaselineWh[k] = ⌊SumWh[k] · RatioPPM / (n · 10^6)⌋ — one rounding,
 //     from the exact sum (without adjustment this is UnadjustedWh[k]).
 //

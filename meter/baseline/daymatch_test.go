@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -374,5 +375,52 @@ func TestDayMatchRejectsBadInput(t *testing.T) {
 	p.Weekday = DayCount{X: 6, Y: 5}
 	if _, err := HighXofY(h.s, ev, c, p); !errors.Is(err, ErrInput) {
 		t.Errorf("X > Y: %v", err)
+	}
+}
+
+// StrictMissing: days are chosen as if all data were present. A gap on the
+// newest weekday is a *MissingDataError naming it, where the published
+// rule would take the next older day; a gap on a day the rule does not
+// read changes nothing; a series whose readings begin after the needed
+// days has no baseline (BeforeHistory), never a shorter pool.
+func TestStrictMissing(t *testing.T) {
+	c := Calendar{GenesisUnix: 1_782_000_000, IntervalSeconds: 3600}
+	const evDay = 19 // a Friday
+	n := int64(evDay+1) * 24
+	s := Series{Wh: make([]int64, n), Missing: make([]bool, n)}
+	for i := range s.Wh {
+		s.Wh[i] = 100 + int64(i/24)
+	}
+	e := Event{Start: evDay*24 + 14, End: evDay*24 + 18, Posted: evDay*24 + 8}
+	p := DefaultXofY()
+	p.Weekday = DayCount{X: 3, Y: 3}
+	p.LookbackDays = 10
+	strict := p
+	strict.StrictMissing = true
+	all, err := XofY(s, e, c, strict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Missing[(evDay-1)*24+3] = true // 03:00 on Thursday: not read
+	if r, err := XofY(s, e, c, strict); err != nil || !slices.Equal(r.BaselineWh, all.BaselineWh) {
+		t.Fatalf("an unread gap changed the result: %v %v", r.BaselineWh, err)
+	}
+	s.Missing[(evDay-1)*24+15] = true // 15:00 on Thursday, in the window's hours
+	if r, err := XofY(s, e, c, p); err != nil || r.Selected[0].Day == all.Selected[0].Day {
+		t.Fatalf("published rule: %+v %v", r.Selected, err)
+	}
+	_, err = XofY(s, e, c, strict)
+	var me *MissingDataError
+	if !errors.As(err, &me) || !errors.Is(err, ErrMissingData) || me.Interval != (evDay-1)*24+15 || me.Method != MethodXofY {
+		t.Fatalf("strict: %v", err)
+	}
+	s.Missing[(evDay-1)*24+15] = false
+	for i := int64(0); i < (evDay-2)*24; i++ { // history starts on Wednesday
+		s.Missing[i] = true
+	}
+	_, err = XofY(s, e, c, strict)
+	var ie *InsufficientDataError
+	if !errors.As(err, &ie) || !ie.BeforeHistory || ie.Have != 2 {
+		t.Fatalf("history: %v", err)
 	}
 }

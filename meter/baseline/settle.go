@@ -360,6 +360,15 @@ func (s SlashSchedule) validate() error {
 // is on the window's sums, not per interval, so that an honest site whose
 // baseline is low in one interval and high in the next is not cut twice.
 //
+// Forfeit rule: with ForfeitMissing and a missing entry of Actual, or a
+// forfeit Reason from the caller (a reading the baseline needs is missing,
+// *MissingDataError), the missing reading counts as the worst case for the
+// site: every DeltaWh and sum is 0, DeliveredWh, PaidWh and the claim are
+// 0, PerformancePPM is 0, ShortfallPPM = ThresholdPPM and the bond is
+// slashed as at zero performance, ⌊bond · MaxSlashPPM / 10^6⌋; Status =
+// Forfeited, with Reason and MissingInterval. It comes before the
+// NoBaseline rule. See the package doc, "Missing data never pays".
+//
 // NoBaseline rule: when the baseline method could not build a baseline
 // (Commitment.NoBaseline, after ErrInsufficientData), the site can neither
 // be paid nor blamed: every DeltaWh, NetDeltaWh and DeliveredWh is 0, claim
