@@ -211,11 +211,12 @@ func (x *executor) flexRequest(v *view, from wallet.Address, p *FlexRequestTx, r
 	}
 	m := baseline.Method(t.Method)
 	// The baseline package validates the calendar and rules; run it on no
-	// data: it must fail only for lack of data, never for its input.
+	// data: it must fail only for lack of data (too few days, or, under
+	// StrictMissing, a missing reading), never for its input.
 	cal := x.calendar(&t)
 	ev := baseline.Event{Start: int64(t.Start), End: int64(t.End), Posted: cur}
 	if _, err := baseline.Compute(m, baseline.Series{}, ev, cal, FlexBaselineParams(t.Rules)); err != nil &&
-		!errors.Is(err, baseline.ErrInsufficientData) {
+		!errors.Is(err, baseline.ErrInsufficientData) && !errors.Is(err, baseline.ErrMissingData) {
 		return bad("%v", err)
 	}
 	escrow, err := MaxPayoutChecked(t.TargetW, n, t.PriceBaseUnitsPerKWh, &x.params)
@@ -508,6 +509,14 @@ type FlexInputs struct {
 	// delivery its readings prove (baseline.BatteryProvenWh from the site's
 	// import, export and battery channels); nil for other channels.
 	Proven []int64
+}
+
+// SetHistoryStart sets where the site's history begins for both baselines
+// (baseline.Event.HistoryStart): the ledger and the audit pass the site's
+// RegisteredInterval; BuildFlexInputs leaves 0, the genesis. Days before it
+// are not baseline days; a missing reading from it on forfeits.
+func (in *FlexInputs) SetHistoryStart(interval int64) {
+	in.Event.HistoryStart, in.GuardEvent.HistoryStart = interval, interval
 }
 
 // BuildFlexInputs turns a site's history into the baseline series and the
@@ -810,6 +819,13 @@ func (x *executor) settle(r *FlexRequest) error {
 			}
 			return h.imp[k], h.exp[k], h.batt[k], h.ev[k], true
 		})
+		var site Site
+		if ok, err := x.v.load(siteKey(c.Site), &site); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("%w: committed site %s missing", errInternal, c.Site)
+		}
+		inputs[i].SetHistoryStart(int64(site.RegisteredInterval))
 	}
 	if testHookSettle != nil {
 		testHookSettle(r)

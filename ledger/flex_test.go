@@ -273,18 +273,18 @@ func TestFlexRequestRules(t *testing.T) {
 	c.fails(c.signTx(utility, &FlexCancelTx{RequestID: 2}), ErrDeadlinePassed)
 }
 
-// TestFlexNoHistory: a site whose readings begin with the pre-event guard
-// has no baseline days (its history starts after them): the NoBaseline
-// rule pays nothing and slashes nothing; the escrow returns in full. A site
-// that sent no reading at all, not even in the window, forfeits instead:
-// a missing window reading is the worst case for the site.
+// TestFlexNoHistory: a site registered on the event day has no baseline
+// days (its history starts after them): the NoBaseline rule pays nothing
+// and slashes nothing; the escrow returns in full. If it sends no reading
+// at all, not even in the guard and the window, it forfeits instead: a
+// missing reading there is the worst case for the site.
 func TestFlexNoHistory(t *testing.T) {
 	for _, sendWindow := range []bool{true, false} {
 		c := newTestChain(t, nil, Options{})
 		utility, owner := testKey(1), testKey(2)
+		c.timeMs = c.intervalEndMs(eventDay*perDay+30) + 1000
 		sk := c.registerSite(owner, 1)
 		site := &siteChain{key: sk}
-		c.timeMs = c.intervalEndMs(eventDay*perDay+30) + 1000
 		c.ok(c.signTx(utility, &FlexRequestTx{Terms: flexTerms()}))
 		c.ok(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: sk.Address(), CommittedW: 1000, BondBaseUnits: 100_000}))
 		if sendWindow {

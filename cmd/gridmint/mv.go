@@ -51,7 +51,14 @@ missing reading). The terms file is JSON:
    "bond_base_units": 100000}
 
 (method: x-of-y, high-x-of-y or device; channel: net, battery or ev; rules,
-escrow_base_units and params are optional.)`,
+escrow_base_units, history_start_interval and params are optional.)
+
+Missing data never pays: a missing row in the window or the pre-event
+guard, or on a baseline day the rule chose as if all data were present
+(from history_start_interval, the interval the site registered in; default
+0, the genesis), forfeits the commitment — nothing paid, the bond slashed
+as at zero performance — and the output names the reason and the first
+missing interval.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if csvFile != "" || termsFile != "" {
@@ -266,8 +273,9 @@ type offlineTerms struct {
 	PriceBaseUnits  uint64               `json:"price_base_units_per_kwh"`
 	CommittedW      uint64               `json:"committed_w"`
 	BondBaseUnits   uint64               `json:"bond_base_units"`
-	EscrowBaseUnits uint64               `json:"escrow_base_units"` // 0: the most the commitment can be paid
-	Params          *ledger.Params       `json:"params"`            // nil: the default chain rules
+	EscrowBaseUnits uint64               `json:"escrow_base_units"`      // 0: the most the commitment can be paid
+	HistoryStart    uint64               `json:"history_start_interval"` // the site's registration interval (0: genesis)
+	Params          *ledger.Params       `json:"params"`                 // nil: the default chain rules
 }
 
 func (a *app) mvOffline(csvFile, termsFile string, asJSON, intervals bool) (err error) {
@@ -356,6 +364,10 @@ func (a *app) mvOffline(csvFile, termsFile string, asJSON, intervals bool) (err 
 			r, ok := rows[i]
 			return r[0], r[1], r[2] - r[3], r[4], ok
 		})
+	if ot.HistoryStart > ot.Start {
+		return fmt.Errorf("%s: history_start_interval %d after the window start %d", termsFile, ot.HistoryStart, ot.Start)
+	}
+	in.SetHistoryStart(int64(ot.HistoryStart))
 	fs, err := ledger.SettleFlex(&req, []ledger.FlexInputs{in}, cal, &p)
 	if err != nil {
 		return err

@@ -109,8 +109,15 @@ func TestMVOfflineMissing(t *testing.T) {
 		"window":       {start + 3, fmt.Sprintf("forfeited: missing-window-reading at %d", start+3)},
 		"guard":        {start - 2, fmt.Sprintf("forfeited: missing-guard-reading at %d", start-2)},
 		"baseline day": {4*96 + 60, fmt.Sprintf("forfeited: missing-baseline-reading at %d", 4*96+60)},
+		// The site registered on day 4: day 3 is not a baseline day, so a
+		// gap there changes nothing, and too few days are left.
+		"before history": {3*96 + 60, "no-baseline: no-baseline"},
 	} {
-		csvPath, termsPath := mvTermsFiles(t, offlineTermsJSON(1000, 200_000, start, start+16))
+		terms := offlineTermsJSON(1000, 200_000, start, start+16)
+		if name == "before history" {
+			terms = strings.Replace(terms, `"bond_base_units"`, `"history_start_interval": 384, "bond_base_units"`, 1)
+		}
+		csvPath, termsPath := mvTermsFiles(t, terms)
 		data, err := os.ReadFile(csvPath)
 		if err != nil {
 			t.Fatal(err)
@@ -125,7 +132,7 @@ func TestMVOfflineMissing(t *testing.T) {
 		if !strings.Contains(out, tc.want) {
 			t.Fatalf("%s: no %q in\n%s", name, tc.want, out)
 		}
-		if tc.drop >= 0 && !strings.Contains(out, "worst case for the site") {
+		if tc.drop >= 0 && name != "before history" && !strings.Contains(out, "worst case for the site") {
 			t.Fatalf("%s: the reason is not explained:\n%s", name, out)
 		}
 	}

@@ -206,9 +206,8 @@ const (
 	// day of posting (an event window crossing midnight).
 	RejectAfterPosting
 	// RejectBeforeHistory: under StrictMissing, an interval the method
-	// needs lies before the series' first reading (the site's history
-	// starts later); the walk ends there and the result is
-	// *InsufficientDataError.
+	// needs lies before Event.HistoryStart (the site did not exist yet);
+	// the walk ends there, as at the end of the lookback.
 	RejectBeforeHistory
 )
 
@@ -343,22 +342,17 @@ func newLayout(c Calendar, e Event, gapSec, spanSec int64) layout {
 	return l
 }
 
-// history is where a series' readings begin, for StrictMissing.
+// history is where a site's history begins, for StrictMissing.
 type history struct {
 	strict bool
-	start  int64 // first interval with a reading
-	any    bool  // the series has a reading at all
+	start  int64 // Event.HistoryStart
 }
 
-func newHistory(s Series, strict bool) history {
-	h := history{strict: strict}
-	h.start, h.any = s.firstPresent()
-	return h
-}
+func newHistory(e Event, strict bool) history { return history{strict: strict, start: e.HistoryStart} }
 
 // candidate evaluates day d: its window and adjustment energies, or a
 // rejection reason. Under h.strict a missing interval on a day that lies
-// within the series' history is a *MissingDataError, not a rejection: the
+// within the site's history is a *MissingDataError, not a rejection: the
 // day is chosen whatever the site sent.
 func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64, h history) (DayInfo, RejectReason, error) {
 	if containsSorted(priorEvents, d) {
@@ -377,7 +371,7 @@ func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64, h 
 		if l.adjLen > 0 {
 			first = min(first, ds+l.adjOff)
 		}
-		if !h.any || first < h.start {
+		if first < h.start {
 			return DayInfo{}, RejectBeforeHistory, nil
 		}
 		for _, rg := range [][2]int64{{ds + l.winOff, l.winLen}, {ds + l.adjOff, l.adjLen}} {
@@ -425,9 +419,9 @@ func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64, h 
 //     reaches the averaged days.
 //     Under StrictMissing (the ledger's rule) a missing interval does not
 //     reject the day: the day is taken as if its data were present and
-//     the result is *MissingDataError (the site forfeits); a needed day
-//     before the series' first reading ends the walk with
-//     *InsufficientDataError (BeforeHistory). See the package doc,
+//     the result is *MissingDataError (the site forfeits); a day before
+//     Event.HistoryStart ends the walk as the end of the lookback does.
+//     See the package doc,
 //     "Missing data never pays".
 //  3. The pool is the first Y candidates. With fewer than Min [= X]
 //     candidates the result is *InsufficientDataError (Have = pool size).
@@ -533,7 +527,7 @@ func dayMatch(m Method, s Series, e Event, c Calendar, p DayMatchParams) (Result
 	// Steps 1–2: candidates, newest first, produced lazily so that only the
 	// days the pool needs are summed.
 	d, oldest := l.postedDay-1, l.postedDay-int64(p.LookbackDays)
-	h := newHistory(s, p.StrictMissing)
+	h := newHistory(e, p.StrictMissing)
 	short := false // the walk reached the start of the site's history
 	next := func() (DayInfo, bool, error) {
 		for ; d >= oldest; d-- {
@@ -549,9 +543,9 @@ func dayMatch(m Method, s Series, e Event, c Calendar, p DayMatchParams) (Result
 				return DayInfo{}, false, err
 			}
 			if why == RejectBeforeHistory {
-				// Every older day is before the history too. The rule
-				// needs this day, so it has no baseline: never fewer days
-				// than the rule would average with all data present.
+				// Every older day is before the history too: the walk
+				// ends, as at the end of the lookback. HistoryStart is a
+				// chain fact (the registration), so the site cannot move it.
 				r.Rejected = append(r.Rejected, Rejection{Day: d, Reason: why})
 				short, d = true, oldest-1
 				return DayInfo{}, false, nil
@@ -631,11 +625,8 @@ func dayMatch(m Method, s Series, e Event, c Calendar, p DayMatchParams) (Result
 		oldest := r.Pool[y-1].Day
 		r.Rejected = slices.DeleteFunc(r.Rejected, func(x Rejection) bool { return x.Day < oldest })
 	}
-	if short {
-		return r, &InsufficientDataError{Method: m, Have: len(r.Pool), Need: r.Rule.Y, DayType: r.DayType, BeforeHistory: true}
-	}
 	if len(r.Pool) < r.Rule.min() {
-		return r, &InsufficientDataError{Method: m, Have: len(r.Pool), Need: r.Rule.min(), DayType: r.DayType}
+		return r, &InsufficientDataError{Method: m, Have: len(r.Pool), Need: r.Rule.min(), DayType: r.DayType, BeforeHistory: short}
 	}
 
 	// Selection.

@@ -381,8 +381,9 @@ func TestDayMatchRejectsBadInput(t *testing.T) {
 // StrictMissing: days are chosen as if all data were present. A gap on the
 // newest weekday is a *MissingDataError naming it, where the published
 // rule would take the next older day; a gap on a day the rule does not
-// read changes nothing; a series whose readings begin after the needed
-// days has no baseline (BeforeHistory), never a shorter pool.
+// read changes nothing; days before Event.HistoryStart are not candidates
+// (the walk ends there), so a site younger than the rule's days has no
+// baseline.
 func TestStrictMissing(t *testing.T) {
 	c := Calendar{GenesisUnix: 1_782_000_000, IntervalSeconds: 3600}
 	const evDay = 19 // a Friday
@@ -415,9 +416,7 @@ func TestStrictMissing(t *testing.T) {
 		t.Fatalf("strict: %v", err)
 	}
 	s.Missing[(evDay-1)*24+15] = false
-	for i := int64(0); i < (evDay-2)*24; i++ { // history starts on Wednesday
-		s.Missing[i] = true
-	}
+	e.HistoryStart = (evDay - 2) * 24 // registered on Wednesday
 	_, err = XofY(s, e, c, strict)
 	var ie *InsufficientDataError
 	if !errors.As(err, &ie) || !ie.BeforeHistory || ie.Have != 2 {

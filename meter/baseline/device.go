@@ -142,7 +142,7 @@ func DeviceProfile(s Series, e Event, c Calendar, p DeviceParams) (Result, error
 		}
 	}
 	r.Device.Mode = ModeProfile
-	h := newHistory(s, p.StrictMissing)
+	h := newHistory(e, p.StrictMissing)
 	for d := l.postedDay - 1; d >= l.postedDay-int64(p.LookbackDays) && len(r.Pool) < p.ProfileDays; d-- {
 		info, why, err := l.candidate(c, s, d, e.PriorEventDays, h)
 		if err != nil {
@@ -154,7 +154,7 @@ func DeviceProfile(s Series, e Event, c Calendar, p DeviceParams) (Result, error
 		}
 		if why == RejectBeforeHistory {
 			r.Rejected = append(r.Rejected, Rejection{Day: d, Reason: why})
-			return r, &InsufficientDataError{Method: MethodDevice, Have: len(r.Pool), Need: p.ProfileDays, DayType: r.DayType, BeforeHistory: true}
+			break // every older day is before the history too
 		}
 		if why != 0 {
 			r.Rejected = append(r.Rejected, Rejection{Day: d, Reason: why})

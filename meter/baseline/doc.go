@@ -138,15 +138,14 @@
 //     as above), so it would forfeit up requests anyway and make down ones
 //     depend on device lists the audit would also have to carry. One rule
 //     for both is simpler to audit and never pays more.
-//   - Days before the series' first reading (a young site's) are not gaps:
-//     the walk ends there and the result is *InsufficientDataError
-//     (BeforeHistory), never a pool of fewer days than the rule would use
-//     with all data present. Settlement applies the NoBaseline rule: nothing
-//     delivered, paid or slashed, bond returned. A site could reach this
-//     only by sending no reading at all before some recent day (readings are
-//     accepted in interval order, so that is decided before any event is
-//     known); it is paid nothing, and escapes a slash — the one case where
-//     withholding slashes less.
+//   - Days before the site's history (Event.HistoryStart: the ledger
+//     passes the interval the site registered in, a fact the site cannot
+//     move) are not gaps: they are not candidates, and the walk ends there
+//     as at the end of the lookback; with too few days the result is
+//     *InsufficientDataError and settlement applies the NoBaseline rule
+//     (nothing delivered, paid or slashed, bond returned). The start of
+//     the history is deliberately not the site's first reading: a site
+//     that withheld its oldest readings could then shorten its pool.
 //   - The guard is never dropped: where its baseline cannot be built for
 //     lack of eligible days, the ledger settles by the NoBaseline rule with
 //     ReasonNoGuardBaseline, which pays nothing — never more than with the

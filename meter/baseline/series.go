@@ -46,17 +46,6 @@ func (s Series) At(i int64) (int64, bool) {
 	return s.Wh[k], true
 }
 
-// firstPresent returns the first interval with a valid reading, and false
-// if there is none: the start of the site's history as this series sees it.
-func (s Series) firstPresent() (int64, bool) {
-	for k := range s.Wh {
-		if s.Missing == nil || !s.Missing[k] {
-			return s.First + int64(k), true
-		}
-	}
-	return 0, false
-}
-
 // firstMissing returns the first interval of [from, from+n) without a
 // reading, and false if every one of them has one.
 func (s Series) firstMissing(from, n int64) (int64, bool) {
@@ -98,6 +87,13 @@ type Event struct {
 	// which this site had an event (or a declared outage); they are never
 	// baseline days.
 	PriorEventDays []int64
+	// HistoryStart is used only under StrictMissing: the first interval of
+	// the site's history (the ledger: the interval it registered in). A day
+	// the rule would read an earlier interval of is not a candidate and ends
+	// the walk, as the end of the lookback does; a missing interval from
+	// HistoryStart on is the site's choice (*MissingDataError). It must be
+	// a fact the site cannot move (not, say, its first reading).
+	HistoryStart int64
 }
 
 func (e Event) validate(c Calendar) error {
@@ -107,7 +103,7 @@ func (e Event) validate(c Calendar) error {
 	if e.Posted > e.Start {
 		return fmt.Errorf("%w: request posted at interval %d after the window start %d", ErrInput, e.Posted, e.Start)
 	}
-	for _, v := range []int64{e.Start, e.End, e.Posted} {
+	for _, v := range []int64{e.Start, e.End, e.Posted, e.HistoryStart} {
 		if v < -maxAbsInterval || v > maxAbsInterval {
 			return fmt.Errorf("%w: interval %d out of range", ErrInput, v)
 		}
@@ -148,14 +144,14 @@ type InsufficientDataError struct {
 	// requires.
 	Have, Need int
 	DayType    DayType
-	// BeforeHistory: under StrictMissing, the rule needed a day before the
-	// series' first reading (Need is then the rule's Y).
+	// BeforeHistory: under StrictMissing, the walk ended at
+	// Event.HistoryStart (the site is younger than the rule's days).
 	BeforeHistory bool
 }
 
 func (e *InsufficientDataError) Error() string {
 	if e.BeforeHistory {
-		return fmt.Sprintf("baseline: %s: %d eligible %s days before the site's history begins, need %d", e.Method, e.Have, e.DayType, e.Need)
+		return fmt.Sprintf("baseline: %s: %d eligible %s days since the site's history began, need %d", e.Method, e.Have, e.DayType, e.Need)
 	}
 	return fmt.Sprintf("baseline: %s: %d eligible %s days, need %d", e.Method, e.Have, e.DayType, e.Need)
 }
