@@ -635,6 +635,19 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 			gres, gerr = baseline.Compute(m, in.Series, in.GuardEvent, cal, bp)
 		}
 		reason, missingAt := flexReason(err, gerr)
+		if reason == baseline.ReasonNoGuardBaseline && len(res.Selected) > 0 {
+			// The guard's own days are too few: lay the window's days on
+			// the guard's hours instead (see flexReason).
+			days := make([]int64, len(res.Selected))
+			for k, d := range res.Selected {
+				days[k] = d.Day
+			}
+			gres.BaselineWh, gerr = baseline.AverageDays(in.Series, in.GuardEvent, cal, days)
+			reason, missingAt = flexReason(nil, gerr)
+			if gerr == nil {
+				reason = baseline.ReasonGuardFromWindowDays
+			}
+		}
 		bl := res.BaselineWh
 		if in.Guard > 0 {
 			bl = append(slices.Clone(gres.BaselineWh), res.BaselineWh...)
@@ -653,6 +666,9 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 		if err != nil || gerr != nil {
 			cms[i].NoBaseline = !reason.Forfeits()
 			cms[i].BaselineWh = nil
+		}
+		if reason == baseline.ReasonGuardFromWindowDays {
+			cms[i].Reason = reason
 		}
 		results[i] = res
 	}
@@ -715,8 +731,15 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 //     (*baseline.InsufficientDataError: prior events, a short lookback, or
 //     a history that starts too late) settles by the NoBaseline rule —
 //     nothing paid, nothing slashed. Where only the guard's baseline cannot
-//     be built, the same fallback applies (ReasonNoGuardBaseline): it pays
-//     nothing, so never more than the request would pay with the guard.
+//     be built (its own days are too few: PJM's low-usage rule, say, drops
+//     most days of a PV home's afternoon), the guard is not dropped: its
+//     baseline is the window's baseline days laid on the guard's hours,
+//     unadjusted (baseline.AverageDays; ReasonGuardFromWindowDays, a gap
+//     there forfeits like any baseline day). The guard then still nets
+//     what the site drew above it, so the request pays at most what the
+//     window alone would. Where the window's method averaged no days
+//     either, the request settles by the NoBaseline rule
+//     (ReasonNoGuardBaseline), which pays nothing.
 func flexReason(err, gerr error) (baseline.Reason, int64) {
 	var me *baseline.MissingDataError
 	switch {

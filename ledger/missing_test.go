@@ -287,3 +287,60 @@ func TestPropertyWithholdingNeverPays(t *testing.T) {
 		t.Fatalf("withholding changed only %d of %d settlements (%d forfeits): the strategies miss what settlement reads", changed, pairs, forfeits)
 	}
 }
+
+// TestGuardFromWindowDays: a PV home exports in the guard's hours every
+// day, so PJM's low-usage rule drops every day of the guard's own
+// high-x-of-y baseline. The guard is not dropped (as on main, which paid
+// the pre-charging home in full): it takes the window's baseline days at
+// the guard's hours. An honest home is paid in full; one that pre-charges
+// from the grid in the guard is netted.
+func TestGuardFromWindowDays(t *testing.T) {
+	terms := mdTerms()
+	terms.Method = uint8(baseline.MethodHighXofY)
+	terms.Rules = BaselineRules{}
+	for _, precharge := range []bool{false, true} {
+		load := func(i int64) (int64, int64) {
+			switch {
+			case i%perDay >= 56 && i%perDay < 72: // 14:00–18:00, the window's hours
+				if i/perDay == mdEventDay {
+					return 0, 0 // the window: load shed
+				}
+				return 500, 0
+			case i%perDay >= 48 && i%perDay < 56: // 12:00–14:00, the guard's hours
+				if precharge && i/perDay == mdEventDay {
+					return 2000, 0
+				}
+				return 0, 300
+			}
+			return 400, 0
+		}
+		p := DefaultParams()
+		cal := flexCalendar(mdGenesis, p.IntervalSeconds, &terms)
+		escrow, _ := MaxPayoutChecked(2000, terms.End-terms.Start, terms.PriceBaseUnitsPerKWh, &p)
+		req := &FlexRequest{ID: 1, Terms: terms, PostedInterval: mdPosted, EscrowBaseUnits: escrow, Status: FlexOpen,
+			Commitments: []FlexCommitment{{CommittedW: 2000, BondBaseUnits: 100_000}}}
+		in := BuildFlexInputs(&req.Terms, mdPosted, nil, cal, FlexBaselineParams(terms.Rules), p.FlexGuardIntervals,
+			func(i int64) (int64, int64, int64, int64, bool) {
+				if i < 0 || i >= int64(terms.End) {
+					return 0, 0, 0, 0, false
+				}
+				imp, exp := load(i)
+				return imp, exp, 0, 0, true
+			})
+		fs, err := SettleFlex(req, []FlexInputs{in}, cal, &p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := fs.Commitments[0]
+		if c.Status != uint8(baseline.Settled) || c.Reason != uint8(baseline.ReasonGuardFromWindowDays) || c.GuardIntervals != 8 ||
+			c.Intervals[0].BaselineWh != -300 {
+			t.Fatalf("precharge %v: %+v", precharge, c)
+		}
+		if want := int64(0); !precharge && (c.GuardNetWh != want || c.PaidWh != 8000) {
+			t.Fatalf("honest: guard net %d, paid %d Wh", c.GuardNetWh, c.PaidWh)
+		}
+		if want := int64(-8 * 2300); precharge && (c.GuardNetWh != want || c.PaidWh != 0) {
+			t.Fatalf("pre-charging: guard net %d (want %d), paid %d Wh", c.GuardNetWh, want, c.PaidWh)
+		}
+	}
+}

@@ -210,6 +210,9 @@ func (a *app) printIntervals(t *ledger.FlexTerms, m *ledger.FlexCommitmentResult
 	case ledger.ChannelEV:
 		in, out = "charging Wh", "-"
 	}
+	if baseline.Reason(m.Reason) == baseline.ReasonGuardFromWindowDays {
+		fmt.Fprintf(a.stdout, "  the guard's own baseline had too few eligible days: its baseline is the window's baseline days at the guard's hours, unadjusted\n")
+	}
 	proof := ""
 	if m.Proven {
 		proof = "proven Wh\t"

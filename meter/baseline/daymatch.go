@@ -658,6 +658,57 @@ func dayMatch(m Method, s Series, e Event, c Calendar, p DayMatchParams) (Result
 	return r, nil
 }
 
+// AverageDays is the unadjusted average of the given local days at the
+// event window's offsets from local midnight: BaselineWh[k] =
+// ⌊Σ_d Wh(DayStart(d) + offset_k) / n⌋, the offsets those of Event.Start+k
+// from the event day's midnight (an offset before midnight reads the
+// previous day). The ledger uses it for the pre-event guard when the
+// guard's own baseline has too few days: the window's days, laid on the
+// guard's hours. A missing interval is a *MissingDataError (Day = the day
+// it was read for): the days were chosen whatever the site sent.
+func AverageDays(s Series, e Event, c Calendar, days []int64) ([]int64, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	if err := e.validate(c); err != nil {
+		return nil, err
+	}
+	if len(days) == 0 || len(days) > 366 {
+		return nil, fmt.Errorf("%w: %d days to average", ErrInput, len(days))
+	}
+	eventDay := c.DayOf(e.Start)
+	off := e.Start - c.DayStart(eventDay)
+	n := e.End - e.Start
+	sum := make([]int64, n)
+	for _, d := range days {
+		if d < eventDay-366 || d >= eventDay {
+			return nil, fmt.Errorf("%w: day %d is not before the event day %d", ErrInput, d, eventDay)
+		}
+		base := c.DayStart(d) + off
+		for k := range n {
+			v, ok := s.At(base + k)
+			if !ok {
+				return nil, &MissingDataError{Day: d, Interval: base + k}
+			}
+			var err error
+			if sum[k], err = addI(sum[k], v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out := make([]int64, n)
+	for k := range sum {
+		var err error
+		if out[k], err = FloorMulDiv(sum[k], 1, int64(len(days))); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 func cmpDesc(a, b int64) int {
 	switch {
 	case a > b:

@@ -423,3 +423,31 @@ func TestStrictMissing(t *testing.T) {
 		t.Fatalf("history: %v", err)
 	}
 }
+
+// AverageDays lays the given days on the event's hours, including an
+// offset before midnight (the previous day), and names a missing interval.
+func TestAverageDays(t *testing.T) {
+	c := Calendar{GenesisUnix: 1_782_000_000, IntervalSeconds: 3600}
+	s := Series{Wh: make([]int64, 10*24), Missing: make([]bool, 10*24)}
+	for i := range s.Wh {
+		s.Wh[i] = int64(i)
+	}
+	d0 := c.DayOf(0)
+	e := Event{Start: 9*24 + 0, End: 9*24 + 2, Posted: 9 * 24} // 00:00–02:00 on day 9
+	got, err := AverageDays(s, e, c, []int64{d0 + 8, d0 + 5})
+	if err != nil || !slices.Equal(got, []int64{(8*24 + 5*24) / 2, (8*24 + 1 + 5*24 + 1) / 2}) {
+		t.Fatalf("%v %v", got, err)
+	}
+	g := Event{Start: 8*24 + 23, End: 9 * 24, Posted: 8*24 + 20} // 23:00 on day 8
+	if got, err := AverageDays(s, g, c, []int64{d0 + 7, d0 + 4}); err != nil || got[0] != (7*24+23+4*24+23)/2 {
+		t.Fatalf("%v %v", got, err)
+	}
+	s.Missing[4*24+23] = true
+	var me *MissingDataError
+	if _, err := AverageDays(s, g, c, []int64{d0 + 7, d0 + 4}); !errors.As(err, &me) || me.Interval != 4*24+23 || me.Day != d0+4 {
+		t.Fatalf("%v", err)
+	}
+	if _, err := AverageDays(s, g, c, []int64{d0 + 8}); !errors.Is(err, ErrInput) {
+		t.Fatalf("the event day itself: %v", err)
+	}
+}

@@ -156,11 +156,17 @@ const (
 	// (*InsufficientDataError).
 	ReasonNoBaseline
 	// ReasonNoGuardBaseline (NoBaseline): the window's baseline was built
-	// but the guard's was not (too few eligible days for the guard's
-	// hours). The guard is never dropped: the request settles by the
-	// NoBaseline rule instead, which pays nothing — never more than with
-	// the guard.
+	// but the guard's was not, and the window's method averaged no days
+	// (so ReasonGuardFromWindowDays could not apply). The guard is never
+	// dropped: the request settles by the NoBaseline rule, which pays
+	// nothing.
 	ReasonNoGuardBaseline
+	// ReasonGuardFromWindowDays (Settled): the guard's own baseline had too
+	// few eligible days, so the guard's baseline is the unadjusted average
+	// of the window's baseline days at the guard's hours (AverageDays). The
+	// guard still nets what was drawn above it, so the request is paid at
+	// most what the window alone would pay.
+	ReasonGuardFromWindowDays
 )
 
 // Forfeits reports whether r is a missing-reading reason.
@@ -184,6 +190,8 @@ func (r Reason) String() string {
 		return "no-baseline"
 	case ReasonNoGuardBaseline:
 		return "no-guard-baseline"
+	case ReasonGuardFromWindowDays:
+		return "guard-from-window-days"
 	}
 	return fmt.Sprintf("Reason(%d)", uint8(r))
 }
@@ -275,7 +283,8 @@ func (c Commitment) validate() error {
 	if c.ProvenWh != nil && len(c.ProvenWh) != len(c.Actual) {
 		return fmt.Errorf("%w: %d proven values for %d intervals", ErrInput, len(c.ProvenWh), len(c.Actual))
 	}
-	if c.Reason > ReasonNoGuardBaseline || (c.Reason != ReasonNone && !c.Reason.Forfeits() && !c.NoBaseline) {
+	if c.Reason > ReasonGuardFromWindowDays || (c.Reason != ReasonNone && c.Reason != ReasonGuardFromWindowDays && !c.Reason.Forfeits() && !c.NoBaseline) ||
+		(c.Reason == ReasonGuardFromWindowDays && (c.NoBaseline || c.GuardIntervals == 0)) {
 		return fmt.Errorf("%w: reason %v", ErrInput, c.Reason)
 	}
 	if !c.NoBaseline && !c.Reason.Forfeits() && len(c.BaselineWh) != len(c.Actual) {
@@ -410,6 +419,9 @@ func Settle(c Commitment, sched SlashSchedule) (Settlement, error) {
 	}
 	if s.Reason != ReasonNone {
 		return forfeit(c, sched, s)
+	}
+	if c.Reason == ReasonGuardFromWindowDays {
+		s.Reason = c.Reason
 	}
 	for k, r := range c.Actual {
 		iv := &s.Intervals[k]
