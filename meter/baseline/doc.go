@@ -146,10 +146,13 @@
 //     (nothing delivered, paid or slashed, bond returned). The start of
 //     the history is deliberately not the site's first reading: a site
 //     that withheld its oldest readings could then shorten its pool.
-//   - The guard is never dropped: where its baseline cannot be built for
-//     lack of eligible days, the ledger settles by the NoBaseline rule with
-//     ReasonNoGuardBaseline, which pays nothing — never more than with the
-//     guard.
+//   - The guard is never dropped: where its own baseline has too few
+//     eligible days, the ledger lays the window's baseline days on the
+//     guard's hours (AverageDays, ReasonGuardFromWindowDays) — the guard
+//     still nets what was drawn above it, so the request pays at most what
+//     the window alone would; only where the window averaged no days either
+//     does it settle by the NoBaseline rule (ReasonNoGuardBaseline), which
+//     pays nothing.
 //
 // Without StrictMissing (the published rules, the placebo bench), days
 // with a missing interval are rejected and the next older day taken; with
