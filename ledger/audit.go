@@ -69,6 +69,14 @@ func (l *Ledger) AuditRequest(id uint64) (*Audit, error) {
 		if readErr != nil {
 			return nil, readErr
 		}
+		s, ok, err := l.Site(site)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: site %s of request %d", ErrNotFound, site, id)
+		}
+		inputs[i].SetHistoryStart(int64(s.RegisteredInterval))
 	}
 	fs, err := SettleFlex(&req, inputs, cal, &p)
 	if err != nil {

@@ -28,7 +28,10 @@ import (
 //   - the readings settled begin FlexGuardIntervals before the window (not
 //     before the posting), with a baseline of their own: energy drawn
 //     above it in that pre-event guard is netted against the event, a
-//     reduction there is never paid;
+//     reduction there is never paid; the guard is never dropped;
+//   - missing data never pays: a missing reading the settlement reads (in
+//     the window, the guard, or on a baseline day chosen as if all data
+//     were present) forfeits the commitment (flexReason);
 //   - baseline.SettleRequest turns baselines and readings into delivered
 //     Wh, performance, payout (capped, pro rata if claims exceed the
 //     escrow), slash and refund — the same function `gridmint mv` calls;
@@ -56,9 +59,13 @@ func flexCalendar(genesis int64, intervalSeconds uint32, t *FlexTerms) baseline.
 		UTCOffsetSeconds: int64(t.UTCOffsetSeconds), Holidays: slices.Clone(t.Holidays)}
 }
 
-// FlexBaselineParams applies a request's rule overrides to the defaults.
+// FlexBaselineParams applies a request's rule overrides to the defaults,
+// with StrictMissing on for every method: baseline days are chosen as if
+// all data were present, and a missing reading the rule reads forfeits the
+// commitment (see SettleFlex).
 func FlexBaselineParams(r BaselineRules) baseline.Params {
 	p := baseline.DefaultParams()
+	p.XofY.StrictMissing, p.HighXofY.StrictMissing, p.Device.StrictMissing = true, true, true
 	for _, dm := range []*baseline.DayMatchParams{&p.XofY, &p.HighXofY} {
 		if r.WeekdayX != 0 {
 			dm.Weekday = baseline.DayCount{X: int(r.WeekdayX), Y: int(r.WeekdayY)}
@@ -204,11 +211,12 @@ func (x *executor) flexRequest(v *view, from wallet.Address, p *FlexRequestTx, r
 	}
 	m := baseline.Method(t.Method)
 	// The baseline package validates the calendar and rules; run it on no
-	// data: it must fail only for lack of data, never for its input.
+	// data: it must fail only for lack of data (too few days, or, under
+	// StrictMissing, a missing reading), never for its input.
 	cal := x.calendar(&t)
 	ev := baseline.Event{Start: int64(t.Start), End: int64(t.End), Posted: cur}
 	if _, err := baseline.Compute(m, baseline.Series{}, ev, cal, FlexBaselineParams(t.Rules)); err != nil &&
-		!errors.Is(err, baseline.ErrInsufficientData) {
+		!errors.Is(err, baseline.ErrInsufficientData) && !errors.Is(err, baseline.ErrMissingData) {
 		return bad("%v", err)
 	}
 	escrow, err := MaxPayoutChecked(t.TargetW, n, t.PriceBaseUnitsPerKWh, &x.params)
@@ -503,6 +511,14 @@ type FlexInputs struct {
 	Proven []int64
 }
 
+// SetHistoryStart sets where the site's history begins for both baselines
+// (baseline.Event.HistoryStart): the ledger and the audit pass the site's
+// RegisteredInterval; BuildFlexInputs leaves 0, the genesis. Days before it
+// are not baseline days; a missing reading from it on forfeits.
+func (in *FlexInputs) SetHistoryStart(interval int64) {
+	in.Event.HistoryStart, in.GuardEvent.HistoryStart = interval, interval
+}
+
 // BuildFlexInputs turns a site's history into the baseline series and the
 // window's readings for a request. history(i) returns the accepted reading
 // of interval i, if any. The channel rule: ChannelNet uses import − export;
@@ -594,7 +610,6 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 	cms := make([]baseline.Commitment, len(r.Commitments))
 	results := make([]baseline.Result, len(r.Commitments))
 	guard := guardLen(r.Terms.Start, int64(r.PostedInterval), p.FlexGuardIntervals)
-	guards := make([]uint32, len(r.Commitments))
 	if len(inputs) != len(r.Commitments) {
 		return nil, fmt.Errorf("ledger: %d settlement inputs for %d commitments", len(inputs), len(r.Commitments))
 	}
@@ -611,35 +626,49 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 			return nil, fmt.Errorf("ledger: commitment %d: %d proven values for %d readings", i, len(in.Proven), len(in.Actual))
 		}
 		res, err := baseline.Compute(m, in.Series, in.Event, cal, bp)
-		// The guard's baseline, from its own days. Where the method cannot
-		// build one (too few eligible days for those hours), the guard is
-		// left out and the window settles alone.
-		g, bl, actual, proven := 0, res.BaselineWh, in.Actual[in.Guard:], in.Proven
-		if proven != nil {
-			proven = proven[in.Guard:]
+		// The guard's baseline, from its own days. It is never dropped:
+		// where it cannot be built the request settles by a rule that pays
+		// nothing (reasons below).
+		var gres baseline.Result
+		var gerr error
+		if in.Guard > 0 {
+			gres, gerr = baseline.Compute(m, in.Series, in.GuardEvent, cal, bp)
 		}
-		if err == nil && in.Guard > 0 {
-			if gres, gerr := baseline.Compute(m, in.Series, in.GuardEvent, cal, bp); gerr == nil {
-				g, bl, actual, proven = in.Guard, append(slices.Clone(gres.BaselineWh), res.BaselineWh...), in.Actual, in.Proven
+		reason, missingAt := flexReason(err, gerr)
+		if reason == baseline.ReasonNoGuardBaseline && len(res.Selected) > 0 {
+			// The guard's own days are too few: lay the window's days on
+			// the guard's hours instead (see flexReason).
+			days := make([]int64, len(res.Selected))
+			for k, d := range res.Selected {
+				days[k] = d.Day
+			}
+			gres.BaselineWh, gerr = baseline.AverageDays(in.Series, in.GuardEvent, cal, days)
+			reason, missingAt = flexReason(nil, gerr)
+			if gerr == nil {
+				reason = baseline.ReasonGuardFromWindowDays
 			}
 		}
-		guards[i] = uint32(g)
+		bl := res.BaselineWh
+		if in.Guard > 0 {
+			bl = append(slices.Clone(gres.BaselineWh), res.BaselineWh...)
+		}
 		cms[i] = baseline.Commitment{
 			Direction: baseline.Direction(r.Terms.Direction), IntervalSeconds: int64(p.IntervalSeconds),
-			CommittedW: int64(c.CommittedW), BaselineWh: bl, Actual: actual,
-			GuardIntervals: g, ProvenWh: proven,
+			CommittedW: int64(c.CommittedW), BaselineWh: bl, Actual: in.Actual,
+			GuardIntervals: in.Guard, ProvenWh: in.Proven,
 			PriceBaseUnitsPerKWh: r.Terms.PriceBaseUnitsPerKWh, PayoutCapPPM: int64(p.FlexPayoutCapPpm),
 			BondBaseUnits: c.BondBaseUnits,
-			// A missing reading counts as a full miss of that interval, so
-			// that withholding a bad interval does not pay.
-			PenalizeMissing: true,
+			// A missing reading in the guard or the window forfeits the
+			// commitment: see flexReason for why that is the worst case.
+			ForfeitMissing: true, Reason: reason, MissingInterval: missingAt,
+			FirstInterval: in.Event.Start - int64(in.Guard),
 		}
-		// A method that cannot build a baseline (too few eligible days, or
-		// data it cannot use) settles by the NoBaseline rule: nothing
-		// delivered, paid or slashed.
-		if err != nil {
-			cms[i].NoBaseline = true
+		if err != nil || gerr != nil {
+			cms[i].NoBaseline = !reason.Forfeits()
 			cms[i].BaselineWh = nil
+		}
+		if reason == baseline.ReasonGuardFromWindowDays {
+			cms[i].Reason = reason
 		}
 		results[i] = res
 	}
@@ -655,13 +684,14 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 		c := r.Commitments[i]
 		res := results[i]
 		cr := FlexCommitmentResult{Site: c.Site, Owner: c.Owner, CommittedW: c.CommittedW, Status: uint8(s.Status),
+			Reason: uint8(s.Reason), MissingInterval: s.MissingInterval,
 			DayType: uint8(res.DayType), AdjustKind: uint8(res.Adjustment.Kind), AdjustApplied: res.Adjustment.Applied,
 			AdjustRatio: res.Adjustment.RatioPPM, AdjustNumWh: res.Adjustment.AdditiveNumWh,
-			GuardIntervals: guards[i], GuardNetWh: s.GuardNetWh, NetDeltaWh: s.NetDeltaWh, Proven: s.Proven, ProvenNetWh: s.ProvenNetWh, CommittedWhPerInterval: s.CommittedWhPerInterval, CommittedWh: s.CommittedWh, DeliveredWh: s.DeliveredWh,
+			GuardIntervals: uint32(s.GuardIntervals), GuardNetWh: s.GuardNetWh, NetDeltaWh: s.NetDeltaWh, Proven: s.Proven, ProvenNetWh: s.ProvenNetWh, CommittedWhPerInterval: s.CommittedWhPerInterval, CommittedWh: s.CommittedWh, DeliveredWh: s.DeliveredWh,
 			PerformancePPM: s.PerformancePPM, CapWh: s.CapWh, PaidWh: s.PaidWh, ClaimBaseUnits: s.ClaimBaseUnits,
 			PayoutBaseUnits: s.PayoutBaseUnits, ShortfallPPM: s.ShortfallPPM, BondBaseUnits: s.BondBaseUnits,
 			SlashBaseUnits: s.SlashBaseUnits, BondReturnedBaseUnits: s.BondReturnedBaseUnits}
-		if cms[i].NoBaseline {
+		if s.Status != baseline.Settled {
 			cr.DayType, cr.AdjustKind, cr.AdjustApplied, cr.AdjustRatio, cr.AdjustNumWh = 0, 0, false, 0, 0
 		} else {
 			for _, d := range res.Selected {
@@ -675,6 +705,54 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 		fs.Commitments = append(fs.Commitments, cr)
 	}
 	return fs, nil
+}
+
+// flexReason turns the errors of the window's and the guard's baseline into
+// the settlement's reason, and the missing interval for a forfeit. Missing
+// data come first, because a site chooses which readings it sends: the
+// rules must treat a missing reading as the worst case for the site, so
+// that withholding any set of readings never pays more than sending them
+// all (TestPropertyWithholdingNeverPays).
+//
+//   - A missing reading in the window or the guard (found by Settle,
+//     ForfeitMissing): the worst reading a meter could show there is
+//     unbounded — no rule bounds a site's grid import (house load has no
+//     nameplate) — so the event's net delivery floors at 0 whatever the
+//     rest: the commitment is forfeited, nothing paid, performance 0, the
+//     bond slashed as at zero performance.
+//   - A missing reading on a baseline day, or in the event day's
+//     adjustment window (*baseline.MissingDataError): the days are chosen
+//     by the calendar as if all data were present (StrictMissing), so a
+//     gap is never a reason to pick another day; filling it "at the site's
+//     expense" would need the lowest net load the site could show (for a
+//     down request) or the highest (up), and the latter is unbounded as
+//     above, so the site loses the request the same way (forfeited).
+//   - Otherwise a baseline with too few eligible days
+//     (*baseline.InsufficientDataError: prior events, a short lookback, or
+//     a history that starts too late) settles by the NoBaseline rule —
+//     nothing paid, nothing slashed. Where only the guard's baseline cannot
+//     be built (its own days are too few: PJM's low-usage rule, say, drops
+//     most days of a PV home's afternoon), the guard is not dropped: its
+//     baseline is the window's baseline days laid on the guard's hours,
+//     unadjusted (baseline.AverageDays; ReasonGuardFromWindowDays, a gap
+//     there forfeits like any baseline day). The guard then still nets
+//     what the site drew above it, so the request pays at most what the
+//     window alone would. Where the window's method averaged no days
+//     either, the request settles by the NoBaseline rule
+//     (ReasonNoGuardBaseline), which pays nothing.
+func flexReason(err, gerr error) (baseline.Reason, int64) {
+	var me *baseline.MissingDataError
+	switch {
+	case errors.As(err, &me):
+		return baseline.ReasonMissingBaseline, me.Interval
+	case errors.As(gerr, &me):
+		return baseline.ReasonMissingGuardBaseline, me.Interval
+	case err != nil:
+		return baseline.ReasonNoBaseline, 0
+	case gerr != nil:
+		return baseline.ReasonNoGuardBaseline, 0
+	}
+	return baseline.ReasonNone, 0
 }
 
 // settleDue settles every open request whose window and grace have passed.
@@ -764,6 +842,13 @@ func (x *executor) settle(r *FlexRequest) error {
 			}
 			return h.imp[k], h.exp[k], h.batt[k], h.ev[k], true
 		})
+		var site Site
+		if ok, err := x.v.load(siteKey(c.Site), &site); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("%w: committed site %s missing", errInternal, c.Site)
+		}
+		inputs[i].SetHistoryStart(int64(site.RegisteredInterval))
 	}
 	if testHookSettle != nil {
 		testHookSettle(r)

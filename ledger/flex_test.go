@@ -273,25 +273,44 @@ func TestFlexRequestRules(t *testing.T) {
 	c.fails(c.signTx(utility, &FlexCancelTx{RequestID: 2}), ErrDeadlinePassed)
 }
 
-// TestFlexNoHistory: with too few baseline days, the NoBaseline rule pays
-// nothing and slashes nothing; the escrow returns in full.
+// TestFlexNoHistory: a site registered on the event day has no baseline
+// days (its history starts after them): the NoBaseline rule pays nothing
+// and slashes nothing; the escrow returns in full. If it sends no reading
+// at all, not even in the guard and the window, it forfeits instead: a
+// missing reading there is the worst case for the site.
 func TestFlexNoHistory(t *testing.T) {
-	c := newTestChain(t, nil, Options{})
-	utility, owner := testKey(1), testKey(2)
-	sk := c.registerSite(owner, 1)
-	c.timeMs = c.intervalEndMs(eventDay*perDay+30) + 1000
-	c.ok(c.signTx(utility, &FlexRequestTx{Terms: flexTerms()}))
-	c.ok(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: sk.Address(), CommittedW: 1000, BondBaseUnits: 100_000}))
-	for {
-		c.timeMs += 900_000
-		c.block(0)
-		if fs, ok, _ := c.l.FlexSettlement(1); ok {
-			cm := fs.Commitments[0]
-			if cm.Status != uint8(baseline.NoBaseline) || cm.PayoutBaseUnits != 0 || cm.SlashBaseUnits != 0 ||
-				cm.BondReturnedBaseUnits != 100_000 || fs.RefundBaseUnits != fs.EscrowBaseUnits {
-				t.Fatalf("no-history settlement %+v", fs)
+	for _, sendWindow := range []bool{true, false} {
+		c := newTestChain(t, nil, Options{})
+		utility, owner := testKey(1), testKey(2)
+		c.timeMs = c.intervalEndMs(eventDay*perDay+30) + 1000
+		sk := c.registerSite(owner, 1)
+		site := &siteChain{key: sk}
+		c.ok(c.signTx(utility, &FlexRequestTx{Terms: flexTerms()}))
+		c.ok(c.signTx(owner, &FlexCommitTx{RequestID: 1, Site: sk.Address(), CommittedW: 1000, BondBaseUnits: 100_000}))
+		if sendWindow {
+			c.feed(owner, []*siteChain{site}, evStart-8, evEnd, func(int, uint64) uint32 { return 300 })
+		}
+		for {
+			c.timeMs += 900_000
+			c.block(0)
+			fs, ok, _ := c.l.FlexSettlement(1)
+			if !ok {
+				continue
 			}
-			return
+			cm := fs.Commitments[0]
+			if sendWindow {
+				if cm.Status != uint8(baseline.NoBaseline) || cm.Reason != uint8(baseline.ReasonNoBaseline) || cm.PayoutBaseUnits != 0 ||
+					cm.SlashBaseUnits != 0 || cm.BondReturnedBaseUnits != 100_000 || fs.RefundBaseUnits != fs.EscrowBaseUnits {
+					t.Fatalf("no-history settlement %+v", fs)
+				}
+			} else if cm.Status != uint8(baseline.Forfeited) || cm.Reason != uint8(baseline.ReasonMissingGuard) ||
+				cm.MissingInterval != evStart-8 || cm.PayoutBaseUnits != 0 || cm.SlashBaseUnits != 100_000 || fs.RefundBaseUnits != fs.EscrowBaseUnits {
+				t.Fatalf("no-readings settlement %+v", fs)
+			}
+			if a, err := c.l.AuditRequest(1); err != nil || !a.Match {
+				t.Fatalf("AuditRequest: %v %+v", err, a)
+			}
+			break
 		}
 	}
 }

@@ -221,6 +221,11 @@ type FlexCommitmentResult struct {
 	Site, Owner wallet.Address
 	CommittedW  uint64
 	Status      uint8 // baseline.Status
+	// Reason (baseline.Reason) says why Status is not settled: a missing
+	// reading (forfeited; MissingInterval is the first missing interval
+	// found) or a baseline that could not be built (no-baseline).
+	Reason          uint8
+	MissingInterval int64
 	// The baseline: day type, the days averaged (local day numbers), the
 	// adjustment (kind, applied, ratio ppm or additive numerator).
 	DayType       uint8
@@ -230,9 +235,8 @@ type FlexCommitmentResult struct {
 	AdjustRatio   int64
 	AdjustNumWh   int64
 	// Intervals are the settlement's intervals: first the pre-event guard
-	// (GuardIntervals of them: min(FlexGuardIntervals, Start − posted), or
-	// 0 where the method could not build the guard's baseline), then the
-	// window.
+	// (GuardIntervals of them: min(FlexGuardIntervals, Start − posted)),
+	// then the window.
 	GuardIntervals uint32
 	Intervals      []FlexIntervalResult
 
@@ -263,7 +267,7 @@ type FlexSettlement struct {
 }
 
 func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
-	e.Uint8(2)
+	e.Uint8(3)
 	e.Uint64(s.RequestID)
 	e.Uint64(s.Height)
 	e.Uint64(s.EscrowBaseUnits)
@@ -281,6 +285,8 @@ func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
 		e.Fixed(c.Owner[:])
 		e.Uint64(c.CommittedW)
 		e.Uint8(c.Status)
+		e.Uint8(c.Reason)
+		e.Int64(c.MissingInterval)
 		e.Uint8(c.DayType)
 		e.Uvarint(uint64(len(c.SelectedDays)))
 		for _, d := range c.SelectedDays {
@@ -318,7 +324,7 @@ func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
 }
 
 func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
-	d.Version(2)
+	d.Version(3)
 	s.RequestID = d.Uint64()
 	s.Height = d.Uint64()
 	s.EscrowBaseUnits = d.Uint64()
@@ -339,6 +345,8 @@ func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
 		d.Fixed(c.Owner[:])
 		c.CommittedW = d.Uint64()
 		c.Status = d.Uint8()
+		c.Reason = d.Uint8()
+		c.MissingInterval = d.Int64()
 		c.DayType = d.Uint8()
 		m := d.Count(366, 8)
 		if m > 0 {

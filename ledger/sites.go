@@ -65,6 +65,7 @@ func (x *executor) registerSite(v *view, from wallet.Address, p *RegisterSite, r
 	s := Site{
 		Owner: from, SiteKey: slices.Clone(p.SiteKey), Zone: p.Zone, LatE6: p.LatE6, LonE6: p.LonE6,
 		Devices: slices.Clone(p.Devices), Deposit: x.params.SiteDeposit, RegisteredHeight: x.header.Height,
+		RegisteredInterval: uint64(max(x.currentInterval(), 0)),
 	}
 	v.store(siteKey(id), &s)
 	rc.sites = append(rc.sites, id)

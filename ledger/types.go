@@ -210,6 +210,10 @@ type Site struct {
 	Deposit uint64 // base units locked at registration
 
 	RegisteredHeight uint64
+	// RegisteredInterval is the interval of the block that registered the
+	// site: where its history begins for the baselines (a missing reading
+	// from there on is the site's choice; see SettleFlex).
+	RegisteredInterval uint64
 	// The reading chain's head: the last accepted reading's counter, hash
 	// and interval.
 	Counter      uint64
@@ -263,12 +267,13 @@ func decodeSiteDesc(d *codec.Decoder) (zone string, latE6, lonE6 int32, devs []D
 }
 
 func (s *Site) EncodeTo(e *codec.Encoder) {
-	e.Uint8(1)
+	e.Uint8(2)
 	e.Fixed(s.Owner[:])
 	e.Fixed(s.SiteKey)
 	encodeSiteDesc(e, s.Zone, s.LatE6, s.LonE6, s.Devices)
 	e.Uint64(s.Deposit)
 	e.Uint64(s.RegisteredHeight)
+	e.Uint64(s.RegisteredInterval)
 	e.Uint64(s.Counter)
 	e.Fixed(s.LastHash[:])
 	e.Uint64(s.LastInterval)
@@ -279,13 +284,14 @@ func (s *Site) EncodeTo(e *codec.Encoder) {
 }
 
 func (s *Site) DecodeFrom(d *codec.Decoder) {
-	d.Version(1)
+	d.Version(2)
 	d.Fixed(s.Owner[:])
 	s.SiteKey = make([]byte, PubKeyLen)
 	d.Fixed(s.SiteKey)
 	s.Zone, s.LatE6, s.LonE6, s.Devices = decodeSiteDesc(d)
 	s.Deposit = d.Uint64()
 	s.RegisteredHeight = d.Uint64()
+	s.RegisteredInterval = d.Uint64()
 	s.Counter = d.Uint64()
 	d.Fixed(s.LastHash[:])
 	s.LastInterval = d.Uint64()

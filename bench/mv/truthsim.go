@@ -251,6 +251,7 @@ func dispatch(h *meter.Home, e simEventPlan) error {
 // settledPair is one (home, event) commitment settled under one method.
 type settledPair struct {
 	home, event int
+	track       int  // index into truthRun.tracks
 	honest      bool // the honest rerun of a gaming home
 	behaviour   meter.Behaviour
 	// committedWh, the true delivery over the window and from the posting
@@ -279,6 +280,49 @@ type truthRun struct {
 	nPop    int
 	methods []truthMethod
 	pairs   [][]settledPair // per method
+	// held[m][k] sums the withholding pairs of strategy k under method m.
+	held [][numWithhold]withholdStats
+}
+
+// Withholding strategies: a complying home sends every reading but one
+// chosen set, knowing its own baseline (it can compute it as the chain
+// does), and is settled against itself sending every reading.
+const (
+	withholdEvent         = iota // the window reading with the worst delta
+	withholdGuard                // the guard reading with the worst delta
+	withholdBaselineDays         // one window-hour reading on each averaged day on the wrong side of their mean
+	withholdGuardBaseline        // the reading of the guard's last hour on every earlier day (drops the guard's days)
+	numWithhold
+)
+
+var withholdNames = [numWithhold]string{
+	"event: the window reading with the worst delta",
+	"guard: the guard reading with the worst delta",
+	"baseline days: one window-hour reading on each averaged day below (down) / above (up) their mean",
+	"guard's baseline: the guard's last interval on every earlier day",
+}
+
+// withholdStats sums one strategy's pairs (same home, same event: every
+// reading sent against the strategy's readings withheld).
+type withholdStats struct {
+	pairs, forfeited, noBaseline, paidMore int
+	sentPaidWh, heldPaidWh                 int64
+	maxGainWh                              int64 // the most a pair gained by withholding (≤ 0 when none did)
+	sentSlash, heldSlash                   uint64
+}
+
+func (a *withholdStats) add(b withholdStats) {
+	if a.pairs == 0 || b.pairs > 0 && b.maxGainWh > a.maxGainWh {
+		a.maxGainWh = b.maxGainWh
+	}
+	a.pairs += b.pairs
+	a.forfeited += b.forfeited
+	a.noBaseline += b.noBaseline
+	a.paidMore += b.paidMore
+	a.sentPaidWh += b.sentPaidWh
+	a.heldPaidWh += b.heldPaidWh
+	a.sentSlash += b.sentSlash
+	a.heldSlash += b.heldSlash
 }
 
 func simulateTruth(cfg truthConfig) (*truthRun, error) {
@@ -386,6 +430,7 @@ func (tr *truthRun) settle() error {
 		}
 	}
 	res := make([][]settledPair, len(jobs))
+	held := make([][numWithhold]withholdStats, len(jobs))
 	errs := make([]error, len(jobs))
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -394,7 +439,7 @@ func (tr *truthRun) settle() error {
 		go func() {
 			defer wg.Done()
 			for k := range next {
-				res[k], errs[k] = tr.settleOne(tr.methods[jobs[k].m], jobs[k].j, &params)
+				res[k], held[k], errs[k] = tr.settleOne(tr.methods[jobs[k].m], jobs[k].j, &params)
 			}
 		}()
 	}
@@ -404,18 +449,23 @@ func (tr *truthRun) settle() error {
 	close(next)
 	wg.Wait()
 	tr.pairs = make([][]settledPair, len(tr.methods))
+	tr.held = make([][numWithhold]withholdStats, len(tr.methods))
 	for k, jb := range jobs {
 		if errs[k] != nil {
 			return fmt.Errorf("%s, event %d: %w", tr.methods[jb.m].name, jb.j, errs[k])
 		}
 		tr.pairs[jb.m] = append(tr.pairs[jb.m], res[k]...)
+		for w := range numWithhold {
+			tr.held[jb.m][w].add(held[k][w])
+		}
 	}
 	return nil
 }
 
 // settleOne builds one request of event j under method m, with every home
 // that commits, and settles it exactly as the ledger does.
-func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]settledPair, error) {
+func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]settledPair, [numWithhold]withholdStats, error) {
+	var held [numWithhold]withholdStats
 	e := tr.events[j]
 	terms := ledger.FlexTerms{Zone: "sim", Direction: uint8(e.dir), Start: uint64(e.start), End: uint64(e.end),
 		PriceBaseUnitsPerKWh: simPrice, Deadline: uint64(e.start), Method: uint8(m.method), Channel: m.channel,
@@ -436,7 +486,7 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 		}
 		k, err := meter.SimSiteKey(tr.cfg.Pop.Seed, home)
 		if err != nil {
-			return nil, err
+			return nil, held, err
 		}
 		site := k.Address()
 		req.Commitments = append(req.Commitments, ledger.FlexCommitment{Site: site, Owner: site, CommittedW: uint64(w)})
@@ -446,26 +496,24 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 		capWh := w * int64(params.IntervalSeconds) / 3600 * n * int64(params.FlexPayoutCapPpm) / 1_000_000
 		req.EscrowBaseUnits += simPrice * uint64(capWh) / 1000
 		inputs = append(inputs, ledger.BuildFlexInputs(&req.Terms, e.posted, tr.priorStarts(hi, j), tr.cal, bp, params.FlexGuardIntervals,
-			func(i int64) (int64, int64, int64, int64, bool) {
-				if i < 0 || i >= int64(len(t.imp)) {
-					return 0, 0, 0, 0, false
-				}
-				return int64(t.imp[i]), int64(t.exp[i]), int64(t.batt[i]), int64(t.ev[i]), true
-			}))
-		pairs = append(pairs, settledPair{home: home, event: j, honest: hi >= tr.nPop, behaviour: t.cfg.Behaviour,
+			t.history(nil)))
+		pairs = append(pairs, settledPair{home: home, event: j, honest: hi >= tr.nPop, behaviour: t.cfg.Behaviour, track: hi,
 			trueWh:       t.trueDelivered(m.channel, e.dir, e.start, e.end),
 			truePostedWh: t.trueDelivered(m.channel, e.dir, e.posted, e.end),
 			siteTrueWh:   t.trueDelivered(ledger.ChannelNet, e.dir, e.start, e.end)})
 	}
 	if len(pairs) == 0 {
-		return nil, nil
+		return nil, held, nil
 	}
 	fs, err := ledger.SettleFlex(req, inputs, tr.cal, params)
 	if err != nil {
-		return nil, err
+		return nil, held, err
 	}
 	if fs.Scaled {
-		return nil, fmt.Errorf("payouts scaled to the escrow")
+		return nil, held, fmt.Errorf("payouts scaled to the escrow")
+	}
+	if held, err = tr.withhold(m, j, req, pairs, fs, params); err != nil {
+		return nil, held, err
 	}
 	var gamed []int64
 	for _, o := range tr.events {
@@ -492,7 +540,152 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 			p.usedGamedDay = p.usedGamedDay || slices.Contains(gamed, d)
 		}
 	}
-	return pairs, nil
+	return pairs, held, nil
+}
+
+// history is the track's readings as BuildFlexInputs reads them, without
+// the intervals in withheld.
+func (t *homeTrack) history(withheld map[int64]bool) func(i int64) (int64, int64, int64, int64, bool) {
+	return func(i int64) (int64, int64, int64, int64, bool) {
+		if i < 0 || i >= int64(len(t.imp)) || withheld[i] {
+			return 0, 0, 0, 0, false
+		}
+		return int64(t.imp[i]), int64(t.exp[i]), int64(t.batt[i]), int64(t.ev[i]), true
+	}
+}
+
+// channelWh is interval i of the settled channel, signed as load.
+func (t *homeTrack) channelWh(channel uint8, i int64) int64 {
+	switch channel {
+	case ledger.ChannelBattery:
+		return int64(t.batt[i])
+	case ledger.ChannelEV:
+		return int64(t.ev[i])
+	}
+	return int64(t.imp[i]) - int64(t.exp[i])
+}
+
+// withholdSet is the set of intervals strategy k withholds for one
+// complying home, chosen from its honest settlement cr (the home knows its
+// baseline: it is computed from its own readings by published rules), or
+// nil when the strategy has nothing to withhold.
+func (tr *truthRun) withholdSet(k int, t *homeTrack, m truthMethod, e simEventPlan, cr *ledger.FlexCommitmentResult) map[int64]bool {
+	g := int64(cr.GuardIntervals)
+	first := e.start - g
+	delta := func(idx int) int64 {
+		iv := cr.Intervals[idx]
+		d := iv.BaselineWh - (iv.ImportWh - iv.ExportWh)
+		if e.dir == baseline.Up {
+			d = -d
+		}
+		return d
+	}
+	worst := func(from, to int) map[int64]bool {
+		if from >= to {
+			return nil
+		}
+		w := from
+		for idx := from; idx < to; idx++ {
+			if delta(idx) < delta(w) {
+				w = idx
+			}
+		}
+		return map[int64]bool{first + int64(w): true}
+	}
+	tod := e.start - tr.cal.DayStart(tr.cal.DayOf(e.start))
+	switch k {
+	case withholdEvent:
+		return worst(int(g), len(cr.Intervals))
+	case withholdGuard:
+		return worst(0, int(g))
+	case withholdBaselineDays:
+		if len(cr.SelectedDays) < 2 {
+			return nil
+		}
+		wins := make([]int64, len(cr.SelectedDays))
+		var sum int64
+		for x, d := range cr.SelectedDays {
+			for i := tr.cal.DayStart(d) + tod; i < tr.cal.DayStart(d)+tod+e.end-e.start; i++ {
+				wins[x] += t.channelWh(m.channel, i)
+			}
+			sum += wins[x]
+		}
+		out := map[int64]bool{}
+		for x, d := range cr.SelectedDays {
+			n := int64(len(wins))
+			if (e.dir == baseline.Down && wins[x]*n < sum) || (e.dir == baseline.Up && wins[x]*n > sum) {
+				out[tr.cal.DayStart(d)+tod] = true
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case withholdGuardBaseline:
+		if g == 0 {
+			return nil
+		}
+		out := map[int64]bool{}
+		for d := tr.cal.DayOf(0); d < tr.cal.DayOf(e.posted); d++ {
+			out[tr.cal.DayStart(d)+tod-1] = true
+		}
+		return out
+	}
+	return nil
+}
+
+// withhold settles, for every complying home of the request that settled
+// with a baseline, each withholding strategy against the same home sending
+// every reading (the request's own settlement fs), in one request per
+// strategy with the same terms and escrow.
+func (tr *truthRun) withhold(m truthMethod, j int, req *ledger.FlexRequest, pairs []settledPair, fs *ledger.FlexSettlement, params *ledger.Params) ([numWithhold]withholdStats, error) {
+	var out [numWithhold]withholdStats
+	e := tr.events[j]
+	bp := ledger.FlexBaselineParams(req.Terms.Rules)
+	for k := range numWithhold {
+		r := *req
+		r.Commitments = nil
+		var inputs []ledger.FlexInputs
+		var sent []*ledger.FlexCommitmentResult
+		for i := range pairs {
+			p, cr := &pairs[i], &fs.Commitments[i]
+			if p.honest || p.behaviour != meter.BehaviourComply || cr.Status != uint8(baseline.Settled) {
+				continue
+			}
+			t := tr.tracks[p.track]
+			set := tr.withholdSet(k, t, m, e, cr)
+			if set == nil {
+				continue
+			}
+			r.Commitments = append(r.Commitments, req.Commitments[i])
+			inputs = append(inputs, ledger.BuildFlexInputs(&r.Terms, e.posted, tr.priorStarts(p.track, j), tr.cal, bp, params.FlexGuardIntervals, t.history(set)))
+			sent = append(sent, cr)
+		}
+		if len(inputs) == 0 {
+			continue
+		}
+		hs, err := ledger.SettleFlex(&r, inputs, tr.cal, params)
+		if err != nil {
+			return out, fmt.Errorf("withholding %d: %w", k, err)
+		}
+		st := &out[k]
+		for i, h := range hs.Commitments {
+			s := sent[i]
+			gain := h.PaidWh - s.PaidWh
+			if st.pairs == 0 || gain > st.maxGainWh {
+				st.maxGainWh = gain
+			}
+			st.pairs++
+			st.forfeited += b2i(h.Status == uint8(baseline.Forfeited))
+			st.noBaseline += b2i(h.Status == uint8(baseline.NoBaseline))
+			st.paidMore += b2i(h.PayoutBaseUnits > s.PayoutBaseUnits)
+			st.sentPaidWh += s.PaidWh
+			st.heldPaidWh += h.PaidWh
+			st.sentSlash += s.SlashBaseUnits
+			st.heldSlash += h.SlashBaseUnits
+		}
+	}
+	return out, nil
 }
 
 // sample turns a settled pair into an AgainstTruth sample.
@@ -531,8 +724,8 @@ func printSeeds(w io.Writer, runs []*truthRun) {
 	fmt.Fprintf(w, "## Other seeds\n\n")
 	fmt.Fprintf(w, "The headline figures again for %d populations and event plans (the same sizes, seeds %d–%d; the first is the run above). \"Inflated-day excess\" is gaming − honest paid − true over the gaming pairs whose baseline averaged a day the home inflated.\n\n",
 		len(runs), runs[0].cfg.Pop.Seed, runs[len(runs)-1].cfg.Pop.Seed)
-	fmt.Fprintln(w, "| method | seed | events | n | no baseline | bias Wh | bias % | relative RMSE % | false payouts | gaming pairs | gaming paid − true Wh | gaming − honest: paid − true Wh | inflated-day excess Wh (pairs) |")
-	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| method | seed | events | n | no baseline | bias Wh | bias % | relative RMSE % | false payouts | gaming pairs | gaming paid − true Wh | gaming − honest: paid − true Wh | inflated-day excess Wh (pairs) | withholding pairs paid more (of) |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for mi, m := range runs[0].methods {
 		for _, r := range runs {
 			var s []Sample
@@ -554,8 +747,12 @@ func printSeeds(w io.Writer, runs []*truthRun) {
 			st := AgainstTruth(s)
 			g := gamingSummary(r.pairs[mi], meter.BehaviourGame)
 			gi := gamingSummary(with, meter.BehaviourGame)
-			fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %+.0f | %s | %s | %s | %d | %+.0f | %+.0f | %+.0f (%d) |\n", m.name, r.cfg.Pop.Seed, len(r.events), st.N, nb,
-				st.BiasWh, pct(st.BiasPct), unsigned(st.CVRMSEPct), share(st.FalsePaid, st.Nothing), g.n, g.meanPaid-g.meanTrue, g.excess, gi.excess, gi.n)
+			var wh withholdStats
+			for _, h := range r.held[mi] {
+				wh.add(h)
+			}
+			fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %+.0f | %s | %s | %s | %d | %+.0f | %+.0f | %+.0f (%d) | %d of %d |\n", m.name, r.cfg.Pop.Seed, len(r.events), st.N, nb,
+				st.BiasWh, pct(st.BiasPct), unsigned(st.CVRMSEPct), share(st.FalsePaid, st.Nothing), g.n, g.meanPaid-g.meanTrue, g.excess, gi.excess, gi.n, wh.paidMore, wh.pairs)
 		}
 	}
 	fmt.Fprintln(w)
@@ -594,7 +791,7 @@ func (tr *truthRun) print(w io.Writer) {
 	fmt.Fprintf(w, "- Events (seed %d): %d down (evening, start 16:00–18:00, 2–4 h, on 40 %% of weekdays and 15 %% of weekend days) and %d up (start 11:00 or 12:00, 2–3 h, on 15 %% of days, to soak up PV); %d %s, %d %s, %d %s. Every home with a battery, EV charger or flexible load is dispatched with `Home.Schedule` on each of them (down: battery discharge at its full power, charger pause, flexible load curtailed by its nameplate; up: battery charge at full power) and commits to every event it can serve.\n",
 		cfg.EventSeed, nDown, nUp, nPost[0], postingNames[0], nPost[1], postingNames[1], nPost[2], postingNames[2])
 	fmt.Fprintf(w, "- Committed W: the home's dispatchable capacity on the settled channel (whole site down: battery power + charger power + flexible-load nameplate; whole site up and battery channel: battery power; EV channel: charger power). Price 1 FLX/kWh; payouts capped at the commitment (`FlexPayoutCapPpm` = 100 %%); escrow large enough that no claim is scaled.\n")
-	fmt.Fprintf(w, "- Estimate: one request per (event, method) with every committing home, settled by `ledger.BuildFlexInputs` (history over the homes' import, export, battery charge − discharge and EV channels; every reading present) and `ledger.SettleFlex` with `ledger.DefaultParams()` and the default baseline rules (PenalizeMissing on). Prior event days as the ledger keeps them: each home's event starts that settled before, at most the newest %d.\n", maxSiteEvents)
+	fmt.Fprintf(w, "- Estimate: one request per (event, method) with every committing home, settled by `ledger.BuildFlexInputs` (history over the homes' import, export, battery charge − discharge and EV channels; every reading present) and `ledger.SettleFlex` with `ledger.DefaultParams()` and the default baseline rules (missing data never pays: a missing reading the settlement reads forfeits the commitment, baseline days are chosen as if all data were present). Prior event days as the ledger keeps them: each home's event starts that settled before, at most the newest %d.\n", maxSiteEvents)
 	fmt.Fprintf(w, "- Truth: twin − actual over the window, signed for the direction: net grid import for the whole-site methods (`SimInterval.DeliveredWh`), battery charge − discharge for the battery channel, EV charging for the EV channel. The twin never had any dispatch, so an earlier event's after-effects (a battery not yet refilled, a flexible load still recovering) count as part of the truth.\n")
 	fmt.Fprintf(w, "- Estimated = the settlement's DeliveredWh (the net of the signed interval deltas, floored at 0 once per event). Bias = mean(estimated − true); bias %% and relative RMSE %% are relative to the mean true delivery. Settlements under the NoBaseline rule are counted apart and left out of the statistics.\n")
 	fmt.Fprintf(w, "- Did nothing: true delivered ≤ 1 %% of the committed Wh (that includes every Ignore pair, whose true delivery is exactly 0, and complying homes whose device had nothing to give, e.g. a charger paused with no car plugged in). A false payout is such a pair with PaidWh > 0.\n\n")
@@ -697,6 +894,7 @@ func (tr *truthRun) print(w io.Writer) {
 		fmt.Fprintf(w, "%s settlements are capped by the proof (`baseline.BatteryProvenWh`: the battery energy that provably reached the grid). Its guarantee is against the whole site's true delivery, the grid's view, when only the battery was dispatched. Here every device of a home is dispatched at once and the table's truth is the battery's own, so a paused charger or curtailed load in the same window can lift the site's export, and so the proof, above the battery's truth. The proof also assumes the site's other loads in the window are no higher than they would have been: a gaming home raising its load in this window's hours to inflate a later event's baseline, or a car or flexible load catching up after an earlier event, can leave the true delivery below the proof. Against the whole site's truth, paid > true in %d of %d gaming pairs (most %d Wh) and %d of %d complying pairs (most %d Wh).\n\n",
 			m.name, over[0], n[0], most[0], over[1], n[1], most[1])
 	}
+	tr.printWithholding(w)
 	fmt.Fprintf(w, "The same by posting (whole-site methods; the device methods gain only the energy pre-charged into the battery): gaming − honest paid Wh / gaming − honest paid − true Wh / pairs paid > true:\n\n")
 	fmt.Fprintln(w, "| method | "+strings.Join(postingNames[:], " | ")+" |")
 	fmt.Fprintln(w, "| --- | ---: | ---: | ---: |")
@@ -744,6 +942,40 @@ func (tr *truthRun) print(w io.Writer) {
 			sod/perHour, (sod+e.end-e.start)/perHour, postingNames[e.posting], n)
 	}
 	fmt.Fprintln(w)
+}
+
+// printWithholding prints the withholding pairs of every method and
+// strategy.
+func (tr *truthRun) printWithholding(w io.Writer) {
+	fmt.Fprintf(w, "## Withholding readings: paid against the same home sending every reading\n\n")
+	fmt.Fprintf(w, "Every complying home whose honest settlement had a baseline is settled once more per strategy with the chosen readings withheld (the home knows its baseline: the chain computes it from the home's own readings by published rules), against itself sending every reading (same home, event, terms and escrow). Before issue 17 a missing window or guard reading was charged only its interval's committed Wh (that pays only where the withheld reading was worse than a full miss, which a complying home rarely has: ledger TestMissingEventReadingNeverPays shows one), a gap on a baseline day made the rule take the next older day, and a guard without baseline days was dropped; the last two paid complying homes in most pairs (RESULTS.md, \"Before the fix\"). Now a missing reading the settlement reads forfeits the commitment (nothing paid, the bond slashed as at zero performance; these simulated commitments carry no bond, so the slash columns stay 0). The device method's guard is a meter-before level on the event day (the guard's window starts at its own posting), so the guard's-baseline strategy withholds nothing it reads when a request is posted 1 h before the window: those pairs settle exactly as with every reading sent. Pairs paid more must be 0 in every row, and for every seed (last column of the seeds table).\n\n")
+	fmt.Fprintln(w, "| method | strategy | pairs | forfeited | no baseline | pairs paid more than sending all | most gained Wh | mean paid Wh, all sent | mean paid Wh, withheld | slashed, all sent (FLX) | slashed, withheld (FLX) |")
+	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for mi, m := range tr.methods {
+		for k := range numWithhold {
+			st := tr.held[mi][k]
+			if st.pairs == 0 {
+				fmt.Fprintf(w, "| %s | %s | 0 | — | — | — | — | — | — | — | — |\n", m.name, withholdNames[k])
+				continue
+			}
+			n := float64(st.pairs)
+			fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %d | %+d | %.0f | %.0f | %.1f | %.1f |\n", m.name, withholdNames[k], st.pairs, st.forfeited, st.noBaseline,
+				st.paidMore, st.maxGainWh, float64(st.sentPaidWh)/n, float64(st.heldPaidWh)/n, float64(st.sentSlash)/1e6, float64(st.heldSlash)/1e6)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+// withholdTotals sums a run's withholding pairs over methods and
+// strategies.
+func (tr *truthRun) withholdTotals() withholdStats {
+	var t withholdStats
+	for _, hs := range tr.held {
+		for _, h := range hs {
+			t.add(h)
+		}
+	}
+	return t
 }
 
 type gaming struct {

@@ -51,7 +51,14 @@ missing reading). The terms file is JSON:
    "bond_base_units": 100000}
 
 (method: x-of-y, high-x-of-y or device; channel: net, battery or ev; rules,
-escrow_base_units and params are optional.)`,
+escrow_base_units, history_start_interval and params are optional.)
+
+Missing data never pays: a missing row in the window or the pre-event
+guard, or on a baseline day the rule chose as if all data were present
+(from history_start_interval, the interval the site registered in; default
+0, the genesis), forfeits the commitment — nothing paid, the bond slashed
+as at zero performance — and the output names the reason and the first
+missing interval.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if csvFile != "" || termsFile != "" {
@@ -126,6 +133,35 @@ func (a *app) mvAudit(id uint64, all, asJSON, intervals bool) error {
 
 func directionName(d uint8) string { return baseline.Direction(d).String() }
 
+// statusText is a commitment's status with the reason it was not settled
+// by comparing baseline and readings, and the first missing interval of a
+// forfeit: "forfeited: missing-guard-reading at 225".
+func statusText(m *ledger.FlexCommitmentResult) string {
+	st, why := baseline.Status(m.Status), baseline.Reason(m.Reason)
+	switch {
+	case why == baseline.ReasonNone:
+		return st.String()
+	case why.Forfeits():
+		return fmt.Sprintf("%s: %s at %d", st, why, m.MissingInterval)
+	}
+	return fmt.Sprintf("%s: %s", st, why)
+}
+
+// reasonText explains a status other than settled in a sentence.
+func reasonText(m *ledger.FlexCommitmentResult) string {
+	why := baseline.Reason(m.Reason)
+	switch {
+	case why.Forfeits():
+		return fmt.Sprintf("forfeited (%s): interval %d has no reading, and a missing reading counts as the worst case for the site — nothing delivered or paid, performance 0, bond slashed as at zero performance (%d of %d)",
+			why, m.MissingInterval, m.SlashBaseUnits, m.BondBaseUnits)
+	case why == baseline.ReasonNoGuardBaseline:
+		return "no baseline for the pre-event guard (too few eligible days for its hours): the guard is never dropped, so the request settles by the no-baseline rule — nothing paid, nothing slashed"
+	case why == baseline.ReasonNoBaseline:
+		return "no baseline (too few eligible days, or the site's history starts too late): nothing paid, nothing slashed"
+	}
+	return ""
+}
+
 func (a *app) printAudit(au *ledger.Audit, intervals bool) {
 	r, c, re := &au.Request, &au.Chain, &au.Recomputed
 	verdict := "AGREES with the chain"
@@ -143,7 +179,7 @@ func (a *app) printAudit(au *ledger.Audit, intervals bool) {
 		if i < len(c.Commitments) {
 			ch = c.Commitments[i]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", m.Site.Hex()[:10], baseline.Status(m.Status),
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", m.Site.Hex()[:10], statusText(m),
 			m.CommittedWh, ch.DeliveredWh, m.DeliveredWh, m.PerformancePPM, ch.PayoutBaseUnits, m.PayoutBaseUnits,
 			ch.SlashBaseUnits, m.SlashBaseUnits)
 	}
@@ -174,6 +210,9 @@ func (a *app) printIntervals(t *ledger.FlexTerms, m *ledger.FlexCommitmentResult
 	case ledger.ChannelEV:
 		in, out = "charging Wh", "-"
 	}
+	if baseline.Reason(m.Reason) == baseline.ReasonGuardFromWindowDays {
+		fmt.Fprintf(a.stdout, "  the guard's own baseline had too few eligible days: its baseline is the window's baseline days at the guard's hours, unadjusted\n")
+	}
 	proof := ""
 	if m.Proven {
 		proof = "proven Wh\t"
@@ -196,12 +235,19 @@ func (a *app) printIntervals(t *ledger.FlexTerms, m *ledger.FlexCommitmentResult
 			delta = -delta
 		}
 		if iv.Missing {
-			fmt.Fprintf(tw, "  %d\t%s\t%d\tmissing\t\t\t-%d\t%s\n", first+uint64(k), part, iv.BaselineWh, m.CommittedWhPerInterval, p)
+			fmt.Fprintf(tw, "  %d\t%s\t%d\tmissing\t\t\t-\t%s\n", first+uint64(k), part, iv.BaselineWh, p)
 			continue
+		}
+		if m.Status != uint8(baseline.Settled) {
+			delta = 0
 		}
 		fmt.Fprintf(tw, "  %d\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", first+uint64(k), part, iv.BaselineWh, iv.ImportWh, iv.ExportWh, actual, delta, p)
 	}
 	tw.Flush()
+	if m.Status != uint8(baseline.Settled) {
+		fmt.Fprintf(a.stdout, "  %s; delivered %d Wh of %d committed, paid %d Wh\n", reasonText(m), m.DeliveredWh, m.CommittedWh, m.PaidWh)
+		return
+	}
 	if m.Proven {
 		fmt.Fprintf(a.stdout, "  proven Wh: the battery energy the site's meters show reached the grid (down: min(discharge − charge, export − import)), or came from it (up)\n")
 		fmt.Fprintf(a.stdout, "  window net %d Wh, proven %d Wh, guard net %d Wh → delivered max(0, min(%d, %d) + min(0, %d)) = %d Wh of %d committed (%d ppm), paid %d Wh\n",
@@ -230,8 +276,9 @@ type offlineTerms struct {
 	PriceBaseUnits  uint64               `json:"price_base_units_per_kwh"`
 	CommittedW      uint64               `json:"committed_w"`
 	BondBaseUnits   uint64               `json:"bond_base_units"`
-	EscrowBaseUnits uint64               `json:"escrow_base_units"` // 0: the most the commitment can be paid
-	Params          *ledger.Params       `json:"params"`            // nil: the default chain rules
+	EscrowBaseUnits uint64               `json:"escrow_base_units"`      // 0: the most the commitment can be paid
+	HistoryStart    uint64               `json:"history_start_interval"` // the site's registration interval (0: genesis)
+	Params          *ledger.Params       `json:"params"`                 // nil: the default chain rules
 }
 
 func (a *app) mvOffline(csvFile, termsFile string, asJSON, intervals bool) (err error) {
@@ -320,6 +367,10 @@ func (a *app) mvOffline(csvFile, termsFile string, asJSON, intervals bool) (err 
 			r, ok := rows[i]
 			return r[0], r[1], r[2] - r[3], r[4], ok
 		})
+	if ot.HistoryStart > ot.Start {
+		return fmt.Errorf("%s: history_start_interval %d after the window start %d", termsFile, ot.HistoryStart, ot.Start)
+	}
+	in.SetHistoryStart(int64(ot.HistoryStart))
 	fs, err := ledger.SettleFlex(&req, []ledger.FlexInputs{in}, cal, &p)
 	if err != nil {
 		return err

@@ -93,3 +93,47 @@ func TestMVTermsTrailingData(t *testing.T) {
 	csvPath, termsPath := mvTermsFiles(t, good+"\n\t \n")
 	mustCLI(t, "mv", "--csv", csvPath, "--terms", termsPath)
 }
+
+// TestMVOfflineMissing: mv shows why a commitment was forfeited. The
+// flat site of mvTermsFiles with one reading removed — in the window, or at
+// the window's hour on a baseline day — forfeits (nothing paid, the bond
+// slashed as at zero performance), and the text names the reason and the
+// interval; with every reading it settles.
+func TestMVOfflineMissing(t *testing.T) {
+	const start = 5*96 + 56
+	for name, tc := range map[string]struct {
+		drop int
+		want string
+	}{
+		"none":         {-1, "settled"},
+		"window":       {start + 3, fmt.Sprintf("forfeited: missing-window-reading at %d", start+3)},
+		"guard":        {start - 2, fmt.Sprintf("forfeited: missing-guard-reading at %d", start-2)},
+		"baseline day": {4*96 + 60, fmt.Sprintf("forfeited: missing-baseline-reading at %d", 4*96+60)},
+		// The site registered on day 4: day 3 is not a baseline day, so a
+		// gap there changes nothing, and too few days are left.
+		"before history": {3*96 + 60, "no-baseline: no-baseline"},
+	} {
+		terms := offlineTermsJSON(1000, 200_000, start, start+16)
+		if name == "before history" {
+			terms = strings.Replace(terms, `"bond_base_units"`, `"history_start_interval": 384, "bond_base_units"`, 1)
+		}
+		csvPath, termsPath := mvTermsFiles(t, terms)
+		data, err := os.ReadFile(csvPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.drop >= 0 {
+			data = []byte(strings.Replace(string(data), fmt.Sprintf("\n%d,250,0\n", tc.drop), "\n", 1))
+		}
+		if err := os.WriteFile(csvPath, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out := mustCLI(t, "mv", "--csv", csvPath, "--terms", termsPath, "--intervals")
+		if !strings.Contains(out, tc.want) {
+			t.Fatalf("%s: no %q in\n%s", name, tc.want, out)
+		}
+		if tc.drop >= 0 && name != "before history" && !strings.Contains(out, "worst case for the site") {
+			t.Fatalf("%s: the reason is not explained:\n%s", name, out)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -106,6 +107,12 @@ type DayMatchParams struct {
 	// baseline at all. On, the site can move it by at most the cap (ratio)
 	// or without bound (additive) — the reason it is off.
 	AdjustAfterPosting bool
+	// StrictMissing chooses the days as if all data were present (the
+	// ledger's rule; see "Missing data" on XofY). Off, a day with a missing
+	// interval is rejected and the next older one taken, as the published
+	// rules do — which lets a site that chooses what it sends choose its
+	// baseline days.
+	StrictMissing bool
 }
 
 // DefaultXofY returns the CAISO-style rules: 10 in 10 weekdays, 4 in 4
@@ -198,6 +205,10 @@ const (
 	// RejectAfterPosting: an interval the method needs lies on or after the
 	// day of posting (an event window crossing midnight).
 	RejectAfterPosting
+	// RejectBeforeHistory: under StrictMissing, an interval the method
+	// needs lies before Event.HistoryStart (the site did not exist yet);
+	// the walk ends there, as at the end of the lookback.
+	RejectBeforeHistory
 )
 
 func (r RejectReason) String() string {
@@ -210,6 +221,8 @@ func (r RejectReason) String() string {
 		return "low-usage"
 	case RejectAfterPosting:
 		return "after-posting"
+	case RejectBeforeHistory:
+		return "before-history"
 	}
 	return fmt.Sprintf("RejectReason(%d)", uint8(r))
 }
@@ -329,9 +342,19 @@ func newLayout(c Calendar, e Event, gapSec, spanSec int64) layout {
 	return l
 }
 
+// history is where a site's history begins, for StrictMissing.
+type history struct {
+	strict bool
+	start  int64 // Event.HistoryStart
+}
+
+func newHistory(e Event, strict bool) history { return history{strict: strict, start: e.HistoryStart} }
+
 // candidate evaluates day d: its window and adjustment energies, or a
-// rejection reason.
-func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64) (DayInfo, RejectReason, error) {
+// rejection reason. Under h.strict a missing interval on a day that lies
+// within the site's history is a *MissingDataError, not a rejection: the
+// day is chosen whatever the site sent.
+func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64, h history) (DayInfo, RejectReason, error) {
 	if containsSorted(priorEvents, d) {
 		return DayInfo{}, RejectPriorEvent, nil
 	}
@@ -342,6 +365,20 @@ func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64) (D
 	}
 	if last > l.postedDayFirstInterval {
 		return DayInfo{}, RejectAfterPosting, nil
+	}
+	if h.strict {
+		first := ds + l.winOff
+		if l.adjLen > 0 {
+			first = min(first, ds+l.adjOff)
+		}
+		if first < h.start {
+			return DayInfo{}, RejectBeforeHistory, nil
+		}
+		for _, rg := range [][2]int64{{ds + l.winOff, l.winLen}, {ds + l.adjOff, l.adjLen}} {
+			if i, missing := s.firstMissing(rg[0], rg[1]); missing {
+				return DayInfo{}, 0, &MissingDataError{Day: d, Interval: i}
+			}
+		}
 	}
 	info := DayInfo{Day: d}
 	w, ok, err := s.sumRange(ds+l.winOff, l.winLen)
@@ -380,6 +417,12 @@ func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64) (D
 //     day) has no reading, or if one of those intervals is on or after the
 //     day of posting. Nothing the site does after the request is posted
 //     reaches the averaged days.
+//     Under StrictMissing (the ledger's rule) a missing interval does not
+//     reject the day: the day is taken as if its data were present and
+//     the result is *MissingDataError (the site forfeits); a day before
+//     Event.HistoryStart ends the walk as the end of the lookback does.
+//     See the package doc,
+//     "Missing data never pays".
 //  3. The pool is the first Y candidates. With fewer than Min [= X]
 //     candidates the result is *InsufficientDataError (Have = pool size).
 //  4. The n = min(X, pool) newest days of the pool are averaged:
@@ -389,8 +432,9 @@ func (l layout) candidate(c Calendar, s Series, d int64, priorEvents []int64) (D
 //     their window energy. RawRatioPPM = ⌊A·n·10^6 / B⌋, RatioPPM =
 //     clamp(RawRatioPPM, 10^6 − cap, 10^6 + cap). Skipped (RatioPPM = 10^6)
 //     when the window does not end by Event.Posted [unless
-//     AdjustAfterPosting], when an event-day window interval is missing, or
-//     when B ≤ 0 or A < 0.
+//     AdjustAfterPosting], when an event-day window interval is missing
+//     (under StrictMissing: *MissingDataError instead), or when B ≤ 0 or
+//     A < 0.
 //  6. BaselineWh[k] = ⌊SumWh[k] · RatioPPM / (n · 10^6)⌋ — one rounding,
 //     from the exact sum (without adjustment this is UnadjustedWh[k]).
 //
@@ -483,14 +527,28 @@ func dayMatch(m Method, s Series, e Event, c Calendar, p DayMatchParams) (Result
 	// Steps 1–2: candidates, newest first, produced lazily so that only the
 	// days the pool needs are summed.
 	d, oldest := l.postedDay-1, l.postedDay-int64(p.LookbackDays)
+	h := newHistory(e, p.StrictMissing)
+	short := false // the walk reached the start of the site's history
 	next := func() (DayInfo, bool, error) {
 		for ; d >= oldest; d-- {
 			if typeOf(d) != r.DayType {
 				continue
 			}
-			info, why, err := l.candidate(c, s, d, e.PriorEventDays)
+			info, why, err := l.candidate(c, s, d, e.PriorEventDays, h)
 			if err != nil {
+				var me *MissingDataError
+				if errors.As(err, &me) {
+					me.Method = m
+				}
 				return DayInfo{}, false, err
+			}
+			if why == RejectBeforeHistory {
+				// Every older day is before the history too: the walk
+				// ends, as at the end of the lookback. HistoryStart is a
+				// chain fact (the registration), so the site cannot move it.
+				r.Rejected = append(r.Rejected, Rejection{Day: d, Reason: why})
+				short, d = true, oldest-1
+				return DayInfo{}, false, nil
 			}
 			if why != 0 {
 				r.Rejected = append(r.Rejected, Rejection{Day: d, Reason: why})
@@ -568,7 +626,7 @@ func dayMatch(m Method, s Series, e Event, c Calendar, p DayMatchParams) (Result
 		r.Rejected = slices.DeleteFunc(r.Rejected, func(x Rejection) bool { return x.Day < oldest })
 	}
 	if len(r.Pool) < r.Rule.min() {
-		return r, &InsufficientDataError{Method: m, Have: len(r.Pool), Need: r.Rule.min(), DayType: r.DayType}
+		return r, &InsufficientDataError{Method: m, Have: len(r.Pool), Need: r.Rule.min(), DayType: r.DayType, BeforeHistory: short}
 	}
 
 	// Selection.
@@ -591,9 +649,64 @@ func dayMatch(m Method, s Series, e Event, c Calendar, p DayMatchParams) (Result
 		return r, err
 	}
 	if err := r.adjust(s, e, l, p); err != nil {
+		var me *MissingDataError
+		if errors.As(err, &me) {
+			me.Method = m
+		}
 		return r, err
 	}
 	return r, nil
+}
+
+// AverageDays is the unadjusted average of the given local days at the
+// event window's offsets from local midnight: BaselineWh[k] =
+// ⌊Σ_d Wh(DayStart(d) + offset_k) / n⌋, the offsets those of Event.Start+k
+// from the event day's midnight (an offset before midnight reads the
+// previous day). The ledger uses it for the pre-event guard when the
+// guard's own baseline has too few days: the window's days, laid on the
+// guard's hours. A missing interval is a *MissingDataError (Day = the day
+// it was read for): the days were chosen whatever the site sent.
+func AverageDays(s Series, e Event, c Calendar, days []int64) ([]int64, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	if err := e.validate(c); err != nil {
+		return nil, err
+	}
+	if len(days) == 0 || len(days) > 366 {
+		return nil, fmt.Errorf("%w: %d days to average", ErrInput, len(days))
+	}
+	eventDay := c.DayOf(e.Start)
+	off := e.Start - c.DayStart(eventDay)
+	n := e.End - e.Start
+	sum := make([]int64, n)
+	for _, d := range days {
+		if d < eventDay-366 || d >= eventDay {
+			return nil, fmt.Errorf("%w: day %d is not before the event day %d", ErrInput, d, eventDay)
+		}
+		base := c.DayStart(d) + off
+		for k := range n {
+			v, ok := s.At(base + k)
+			if !ok {
+				return nil, &MissingDataError{Day: d, Interval: base + k}
+			}
+			var err error
+			if sum[k], err = addI(sum[k], v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out := make([]int64, n)
+	for k := range sum {
+		var err error
+		if out[k], err = FloorMulDiv(sum[k], 1, int64(len(days))); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func cmpDesc(a, b int64) int {
@@ -649,6 +762,11 @@ func (r *Result) adjust(s Series, e Event, l layout, p DayMatchParams) error {
 	if a.WindowStart+a.Intervals > e.Posted && !p.AdjustAfterPosting {
 		a.Skip = SkipAfterPosting
 		return nil
+	}
+	if p.StrictMissing {
+		if i, missing := s.firstMissing(a.WindowStart, a.Intervals); missing {
+			return &MissingDataError{Day: r.EventDay, Interval: i, Adjustment: true}
+		}
 	}
 	evWh, ok, err := s.sumRange(a.WindowStart, a.Intervals)
 	if err != nil {

@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -374,5 +375,79 @@ func TestDayMatchRejectsBadInput(t *testing.T) {
 	p.Weekday = DayCount{X: 6, Y: 5}
 	if _, err := HighXofY(h.s, ev, c, p); !errors.Is(err, ErrInput) {
 		t.Errorf("X > Y: %v", err)
+	}
+}
+
+// StrictMissing: days are chosen as if all data were present. A gap on the
+// newest weekday is a *MissingDataError naming it, where the published
+// rule would take the next older day; a gap on a day the rule does not
+// read changes nothing; days before Event.HistoryStart are not candidates
+// (the walk ends there), so a site younger than the rule's days has no
+// baseline.
+func TestStrictMissing(t *testing.T) {
+	c := Calendar{GenesisUnix: 1_782_000_000, IntervalSeconds: 3600}
+	const evDay = 19 // a Friday
+	n := int64(evDay+1) * 24
+	s := Series{Wh: make([]int64, n), Missing: make([]bool, n)}
+	for i := range s.Wh {
+		s.Wh[i] = 100 + int64(i/24)
+	}
+	e := Event{Start: evDay*24 + 14, End: evDay*24 + 18, Posted: evDay*24 + 8}
+	p := DefaultXofY()
+	p.Weekday = DayCount{X: 3, Y: 3}
+	p.LookbackDays = 10
+	strict := p
+	strict.StrictMissing = true
+	all, err := XofY(s, e, c, strict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Missing[(evDay-1)*24+3] = true // 03:00 on Thursday: not read
+	if r, err := XofY(s, e, c, strict); err != nil || !slices.Equal(r.BaselineWh, all.BaselineWh) {
+		t.Fatalf("an unread gap changed the result: %v %v", r.BaselineWh, err)
+	}
+	s.Missing[(evDay-1)*24+15] = true // 15:00 on Thursday, in the window's hours
+	if r, err := XofY(s, e, c, p); err != nil || r.Selected[0].Day == all.Selected[0].Day {
+		t.Fatalf("published rule: %+v %v", r.Selected, err)
+	}
+	_, err = XofY(s, e, c, strict)
+	var me *MissingDataError
+	if !errors.As(err, &me) || !errors.Is(err, ErrMissingData) || me.Interval != (evDay-1)*24+15 || me.Method != MethodXofY {
+		t.Fatalf("strict: %v", err)
+	}
+	s.Missing[(evDay-1)*24+15] = false
+	e.HistoryStart = (evDay - 2) * 24 // registered on Wednesday
+	_, err = XofY(s, e, c, strict)
+	var ie *InsufficientDataError
+	if !errors.As(err, &ie) || !ie.BeforeHistory || ie.Have != 2 {
+		t.Fatalf("history: %v", err)
+	}
+}
+
+// AverageDays lays the given days on the event's hours, including an
+// offset before midnight (the previous day), and names a missing interval.
+func TestAverageDays(t *testing.T) {
+	c := Calendar{GenesisUnix: 1_782_000_000, IntervalSeconds: 3600}
+	s := Series{Wh: make([]int64, 10*24), Missing: make([]bool, 10*24)}
+	for i := range s.Wh {
+		s.Wh[i] = int64(i)
+	}
+	d0 := c.DayOf(0)
+	e := Event{Start: 9*24 + 0, End: 9*24 + 2, Posted: 9 * 24} // 00:00–02:00 on day 9
+	got, err := AverageDays(s, e, c, []int64{d0 + 8, d0 + 5})
+	if err != nil || !slices.Equal(got, []int64{(8*24 + 5*24) / 2, (8*24 + 1 + 5*24 + 1) / 2}) {
+		t.Fatalf("%v %v", got, err)
+	}
+	g := Event{Start: 8*24 + 23, End: 9 * 24, Posted: 8*24 + 20} // 23:00 on day 8
+	if got, err := AverageDays(s, g, c, []int64{d0 + 7, d0 + 4}); err != nil || got[0] != (7*24+23+4*24+23)/2 {
+		t.Fatalf("%v %v", got, err)
+	}
+	s.Missing[4*24+23] = true
+	var me *MissingDataError
+	if _, err := AverageDays(s, g, c, []int64{d0 + 7, d0 + 4}); !errors.As(err, &me) || me.Interval != 4*24+23 || me.Day != d0+4 {
+		t.Fatalf("%v", err)
+	}
+	if _, err := AverageDays(s, g, c, []int64{d0 + 8}); !errors.Is(err, ErrInput) {
+		t.Fatalf("the event day itself: %v", err)
 	}
 }

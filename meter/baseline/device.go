@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -39,6 +40,9 @@ type DeviceParams struct {
 	// averages; MinProfileDays the fewest it accepts; LookbackDays how far
 	// back before the day of posting it looks.
 	ProfileDays, MinProfileDays, LookbackDays int
+	// StrictMissing: as DayMatchParams.StrictMissing, for the profile days
+	// and the meter-before window.
+	StrictMissing bool
 }
 
 // DefaultDevice returns a one-hour meter-before window and a profile of the
@@ -116,6 +120,9 @@ func DeviceProfile(s Series, e Event, c Calendar, p DeviceParams) (Result, error
 	b, _ := FloorMulDiv(p.BeforeSeconds, 1, c.IntervalSeconds)
 	r.Device = DeviceInfo{BeforeStart: e.Start - b, BeforeIntervals: b}
 	if e.Start <= e.Posted {
+		if i, missing := s.firstMissing(e.Start-b, b); missing && p.StrictMissing {
+			return r, &MissingDataError{Method: MethodDevice, Day: l.eventDay, Interval: i, Adjustment: true}
+		}
 		sum, ok, err := s.sumRange(e.Start-b, b)
 		if err != nil {
 			return r, err
@@ -135,10 +142,19 @@ func DeviceProfile(s Series, e Event, c Calendar, p DeviceParams) (Result, error
 		}
 	}
 	r.Device.Mode = ModeProfile
+	h := newHistory(e, p.StrictMissing)
 	for d := l.postedDay - 1; d >= l.postedDay-int64(p.LookbackDays) && len(r.Pool) < p.ProfileDays; d-- {
-		info, why, err := l.candidate(c, s, d, e.PriorEventDays)
+		info, why, err := l.candidate(c, s, d, e.PriorEventDays, h)
 		if err != nil {
+			var me *MissingDataError
+			if errors.As(err, &me) {
+				me.Method = MethodDevice
+			}
 			return r, err
+		}
+		if why == RejectBeforeHistory {
+			r.Rejected = append(r.Rejected, Rejection{Day: d, Reason: why})
+			break // every older day is before the history too
 		}
 		if why != 0 {
 			r.Rejected = append(r.Rejected, Rejection{Day: d, Reason: why})

@@ -53,7 +53,9 @@
 //	x-of-y[k]     = ⌊Σ_d Wh_d[k] · ratio / (n·10^6)⌋
 //	high-x-of-y[k]= ⌊(Σ_d Wh_d[k]·m + A·n − B) / (n·m)⌋
 //	delta[k]      = baseline[k] − actual[k] (down), actual[k] − baseline[k]
-//	                (up), 0 if interval k has no reading; exact, signed
+//	                (up); exact, signed. A missing reading forfeits
+//	                (ForfeitMissing, the ledger's rule): delivered 0, slash
+//	                as at performance 0
 //	guard         = Σ_k delta[k] over the guard intervals before the window
 //	delivered     = max(0, Σ_k delta[k] + min(0, guard))   (one floor at 0,
 //	                for the event; k over the window)
@@ -106,16 +108,59 @@
 // against the simulator's ground truth). Whole-site commitments have no
 // such proof and keep the baseline's noise.
 //
-// Days with a missing interval are not used; with
+// # Missing data never pays
+//
+// A site chooses which readings it sends, so every rule the ledger uses
+// treats a missing reading as the worst case for the site, and
+// withholding any set of readings never pays more than sending them all
+// (ledger TestPropertyWithholdingNeverPays, bench/mv's withholding pairs):
+//
+//   - In the event window and the pre-event guard (Commitment.ForfeitMissing):
+//     the reading that would pay the site least is the highest load its
+//     meter could show (down; up: the lowest). No rule bounds a site's grid
+//     import — house load has no nameplate — so that reading floors the
+//     event's net at zero whatever the other intervals did. The commitment
+//     is Forfeited: nothing delivered or paid, performance 0, the bond
+//     slashed as at zero performance (the most the schedule takes), with
+//     the reason and the first missing interval in the Settlement. Charging
+//     only the interval's commitment (PenalizeMissing, the earlier rule)
+//     paid a site to withhold any reading worse than a full miss.
+//   - Baseline days (DayMatchParams.StrictMissing, DeviceParams.StrictMissing):
+//     the days are chosen by the calendar and the rule as if all data were
+//     present — a gap never makes the rule take another day. A gap in an
+//     interval a rule reads (a baseline day's window or adjustment hours,
+//     the event day's adjustment window, the device's meter-before window)
+//     is a *MissingDataError, and the ledger forfeits the commitment the
+//     same way (Reason ReasonMissingBaseline or ReasonMissingGuardBaseline).
+//     Filling the gap at the site's expense was the alternative; it needs
+//     the lowest net load the site could show for a down request (bounded
+//     by its PV and battery) and the highest for an up request (unbounded,
+//     as above), so it would forfeit up requests anyway and make down ones
+//     depend on device lists the audit would also have to carry. One rule
+//     for both is simpler to audit and never pays more.
+//   - Days before the site's history (Event.HistoryStart: the ledger
+//     passes the interval the site registered in, a fact the site cannot
+//     move) are not gaps: they are not candidates, and the walk ends there
+//     as at the end of the lookback; with too few days the result is
+//     *InsufficientDataError and settlement applies the NoBaseline rule
+//     (nothing delivered, paid or slashed, bond returned). The start of
+//     the history is deliberately not the site's first reading: a site
+//     that withheld its oldest readings could then shorten its pool.
+//   - The guard is never dropped: where its own baseline has too few
+//     eligible days, the ledger lays the window's baseline days on the
+//     guard's hours (AverageDays, ReasonGuardFromWindowDays) — the guard
+//     still nets what was drawn above it, so the request pays at most what
+//     the window alone would; only where the window averaged no days either
+//     does it settle by the NoBaseline rule (ReasonNoGuardBaseline), which
+//     pays nothing.
+//
+// Without StrictMissing (the published rules, the placebo bench), days
+// with a missing interval are rejected and the next older day taken; with
 // too few days a method returns *InsufficientDataError with the count it
-// had, and settlement applies the NoBaseline rule: nothing delivered, paid
-// or slashed, bond returned. A missing reading inside the event window
-// adds 0 Wh to the net (not its baseline, not a penalty) and so counts
-// against performance. Netting has one consequence the ledger must weigh:
-// a reading on the wrong side of the baseline subtracts, a missing one
-// does not, so a site that withholds exactly its unfavourable readings is
-// credited the per-interval floor Σ max(0, delta) of the rest (see
-// Settle).
+// had. Settle without ForfeitMissing counts a missing window reading as 0
+// Wh (or −CommittedWhPerInterval with PenalizeMissing), so a site that
+// withholds exactly its unfavourable readings is credited the per-interval
+// floor Σ max(0, delta) of the rest.
 //
 // # How it is tested
 //

@@ -40,15 +40,16 @@ func FuzzSettle(f *testing.F) {
 	f.Add(uint64(1000), int64(2000), int64(900), int64(500), int64(100), int64(0), uint64(250_000), int64(PPM), uint64(7), int64(500_000), int64(PPM), uint8(1))
 	f.Add(uint64(1000), int64(2000), int64(900), int64(500), int64(100), int64(300), uint64(250_000), int64(PPM), uint64(7), int64(500_000), int64(PPM), uint8(0x81))
 	f.Fuzz(func(t *testing.T, escrow uint64, w, l, base, imp, exp int64, price uint64, capPPM int64, bond uint64, thr, maxSlash int64, dir uint8) {
-		// The high bit of dir adds a proof cap.
+		// The high bit of dir adds a proof cap; 0x40 sets ForfeitMissing,
+		// 0x20 makes the second reading missing.
 		var proven []int64
 		if dir&0x80 != 0 {
 			proven = []int64{exp - imp, imp - base}
 		}
 		cs := []Commitment{
-			{Direction: Direction(dir & 0x7f), IntervalSeconds: l, CommittedW: w, BaselineWh: []int64{base, base - imp},
-				Actual: []Reading{{ImportWh: imp, ExportWh: exp}, {ImportWh: exp}}, PriceBaseUnitsPerKWh: price,
-				PayoutCapPPM: capPPM, BondBaseUnits: bond, ProvenWh: proven},
+			{Direction: Direction(dir & 0x1f), IntervalSeconds: l, CommittedW: w, BaselineWh: []int64{base, base - imp},
+				Actual: []Reading{{ImportWh: imp, ExportWh: exp}, {ImportWh: exp, Missing: dir&0x20 != 0}}, PriceBaseUnitsPerKWh: price,
+				PayoutCapPPM: capPPM, BondBaseUnits: bond, ProvenWh: proven, ForfeitMissing: dir&0x40 != 0},
 			{Direction: Down, IntervalSeconds: 900, CommittedW: 1000, NoBaseline: true, Actual: []Reading{{}},
 				BondBaseUnits: bond >> 1},
 		}
@@ -76,6 +77,9 @@ func FuzzSettle(f *testing.F) {
 			if st.Proven {
 				want = min(want, st.ProvenNetWh)
 			}
+			if st.Status == Forfeited && (st.DeliveredWh != 0 || st.ClaimBaseUnits != 0 || !st.Reason.Forfeits()) {
+				t.Fatalf("commitment %d: forfeited %+v", i, st)
+			}
 			if !net.IsInt64() || net.Int64() != st.NetDeltaWh || st.DeliveredWh != max(0, want) ||
 				(st.Status == NoBaseline && st.NetDeltaWh != 0) {
 				t.Fatalf("commitment %d: Σ deltas %s, net %d, delivered %d", i, net, st.NetDeltaWh, st.DeliveredWh)
@@ -91,18 +95,21 @@ func FuzzBaselines(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte, first, intervalSec, offset, start, length, postedBack int64, x, y uint8, capPPM, gap, span int64, adj uint8) {
 		c := Calendar{GenesisUnix: 1_700_000_000 - 1_700_000_000%86400 - offset, IntervalSeconds: intervalSec, UTCOffsetSeconds: offset,
 			Holidays: []int64{19700, 19701}}
-		s := Series{First: first, Wh: make([]int64, len(raw)*8)}
+		s := Series{First: first, Wh: make([]int64, len(raw)*8), Missing: make([]bool, len(raw)*8)}
 		for k := range s.Wh {
 			s.Wh[k] = int64(raw[k/8]) * int64(k%7-2) * 97
+			s.Missing[k] = raw[k/8]>>(k%8)&1 == 1 && raw[k/8]&0x80 != 0
 		}
 		e := Event{Start: start, End: start + length, Posted: start - postedBack}
 		p := DayMatchParams{Weekday: DayCount{X: int(x % 12), Y: int(y % 12)}, WeekendHoliday: DayCount{X: 1, Y: 2},
 			LookbackDays: 20, LowUsagePPM: 250_000, Adjustment: AdjustmentKind(adj % 4), AdjustGapSeconds: gap,
-			AdjustSpanSeconds: span, AdjustCapPPM: capPPM, SplitWeekend: adj&4 != 0, AdjustAfterPosting: adj&8 != 0}
+			AdjustSpanSeconds: span, AdjustCapPPM: capPPM, SplitWeekend: adj&4 != 0, AdjustAfterPosting: adj&8 != 0, StrictMissing: adj&16 != 0}
+		dp := DefaultDevice()
+		dp.StrictMissing = adj&16 != 0
 		for _, f := range []func() (Result, error){
 			func() (Result, error) { return XofY(s, e, c, p) },
 			func() (Result, error) { return HighXofY(s, e, c, p) },
-			func() (Result, error) { return DeviceProfile(s, e, c, DefaultDevice()) },
+			func() (Result, error) { return DeviceProfile(s, e, c, dp) },
 		} {
 			r, err := f()
 			if err == nil && int64(len(r.BaselineWh)) != length {

@@ -524,3 +524,59 @@ func TestPropertyDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// With ForfeitMissing, withholding readings never pays: for random
+// commitments and random withheld subsets of their readings, the claim is
+// never greater and the slash never smaller than with every reading, and
+// any withheld reading forfeits (claim 0, slash as at zero performance).
+// Under PenalizeMissing alone the same draw finds pairs where withholding
+// pays (the rule ForfeitMissing replaced).
+func TestPropertyForfeitMissingNeverPays(t *testing.T) {
+	rng := rand.New(rand.NewPCG(propSeed, 17))
+	penalizePays := 0
+	for it := range 3000 {
+		c := randGuarded(rng)
+		for k := range c.Actual {
+			c.Actual[k].Missing = false
+		}
+		c.NoBaseline = false
+		all := c
+		all.ForfeitMissing = true
+		sent, err := Settle(all, DefaultSlash())
+		if err != nil {
+			t.Fatalf("it %d: %v", it, err)
+		}
+		held := all
+		held.Actual = append([]Reading(nil), c.Actual...)
+		held.Actual[rng.IntN(len(held.Actual))].Missing = true
+		for k := range held.Actual {
+			held.Actual[k].Missing = held.Actual[k].Missing || rng.IntN(4) == 0
+		}
+		hs, err := Settle(held, DefaultSlash())
+		if err != nil {
+			t.Fatalf("it %d: %v", it, err)
+		}
+		if hs.Status != Forfeited || hs.ClaimBaseUnits != 0 || hs.ClaimBaseUnits > sent.ClaimBaseUnits ||
+			hs.SlashBaseUnits < sent.SlashBaseUnits || !hs.Reason.Forfeits() {
+			t.Fatalf("it %d: all sent %+v, withheld %+v", it, sent, hs)
+		}
+		pen := held
+		pen.ForfeitMissing, pen.PenalizeMissing = false, true
+		ps, err := Settle(pen, DefaultSlash())
+		if err != nil {
+			t.Fatalf("it %d: %v", it, err)
+		}
+		penalizePays += b2i(ps.ClaimBaseUnits > sent.ClaimBaseUnits)
+	}
+	if penalizePays == 0 {
+		t.Fatal("the draw never finds a pair where PenalizeMissing pays for withholding: it tests nothing")
+	}
+	t.Logf("PenalizeMissing alone paid for withholding in %d of 3000 pairs", penalizePays)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -46,6 +46,17 @@ func (s Series) At(i int64) (int64, bool) {
 	return s.Wh[k], true
 }
 
+// firstMissing returns the first interval of [from, from+n) without a
+// reading, and false if every one of them has one.
+func (s Series) firstMissing(from, n int64) (int64, bool) {
+	for i := from; i < from+n; i++ {
+		if _, ok := s.At(i); !ok {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
 // sumRange returns the sum of intervals [from, from+n) and false if any of
 // them is missing.
 func (s Series) sumRange(from, n int64) (int64, bool, error) {
@@ -76,6 +87,13 @@ type Event struct {
 	// which this site had an event (or a declared outage); they are never
 	// baseline days.
 	PriorEventDays []int64
+	// HistoryStart is used only under StrictMissing: the first interval of
+	// the site's history (the ledger: the interval it registered in). A day
+	// the rule would read an earlier interval of is not a candidate and ends
+	// the walk, as the end of the lookback does; a missing interval from
+	// HistoryStart on is the site's choice (*MissingDataError). It must be
+	// a fact the site cannot move (not, say, its first reading).
+	HistoryStart int64
 }
 
 func (e Event) validate(c Calendar) error {
@@ -85,7 +103,7 @@ func (e Event) validate(c Calendar) error {
 	if e.Posted > e.Start {
 		return fmt.Errorf("%w: request posted at interval %d after the window start %d", ErrInput, e.Posted, e.Start)
 	}
-	for _, v := range []int64{e.Start, e.End, e.Posted} {
+	for _, v := range []int64{e.Start, e.End, e.Posted, e.HistoryStart} {
 		if v < -maxAbsInterval || v > maxAbsInterval {
 			return fmt.Errorf("%w: interval %d out of range", ErrInput, v)
 		}
@@ -126,11 +144,47 @@ type InsufficientDataError struct {
 	// requires.
 	Have, Need int
 	DayType    DayType
+	// BeforeHistory: under StrictMissing, the walk ended at
+	// Event.HistoryStart (the site is younger than the rule's days).
+	BeforeHistory bool
 }
 
 func (e *InsufficientDataError) Error() string {
+	if e.BeforeHistory {
+		return fmt.Sprintf("baseline: %s: %d eligible %s days since the site's history began, need %d", e.Method, e.Have, e.DayType, e.Need)
+	}
 	return fmt.Sprintf("baseline: %s: %d eligible %s days, need %d", e.Method, e.Have, e.DayType, e.Need)
 }
 
 // Is makes errors.Is(err, ErrInsufficientData) true.
 func (e *InsufficientDataError) Is(target error) bool { return target == ErrInsufficientData }
+
+// ErrMissingData is matched (errors.Is) by *MissingDataError.
+var ErrMissingData = errors.New("baseline: a reading the rule needs is missing")
+
+// MissingDataError says that, under StrictMissing, an interval the method
+// reads has no valid reading: on a baseline day the rule chose as if all
+// data were present, in the event day's adjustment window, or in the
+// device method's meter-before window. A site chooses which readings it
+// sends, so the settlement treats it as the worst case for the site (the
+// ledger forfeits the commitment, see Settle).
+type MissingDataError struct {
+	Method Method
+	// Day is the local day the interval was read for (a baseline day, or
+	// the event day); Interval the first missing interval found.
+	Day, Interval int64
+	// Adjustment: the interval is in the event day's adjustment window (or
+	// the device's meter-before window), not on a baseline day.
+	Adjustment bool
+}
+
+func (e *MissingDataError) Error() string {
+	part := "baseline day"
+	if e.Adjustment {
+		part = "event-day adjustment window"
+	}
+	return fmt.Sprintf("baseline: %s: interval %d (%s %d) has no reading", e.Method, e.Interval, part, e.Day)
+}
+
+// Is makes errors.Is(err, ErrMissingData) true.
+func (e *MissingDataError) Is(target error) bool { return target == ErrMissingData }

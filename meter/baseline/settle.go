@@ -57,7 +57,25 @@ type Commitment struct {
 	BondBaseUnits uint64
 	// PenalizeMissing prices an interval without a valid reading as a full
 	// miss: DeltaWh = −CommittedWhPerInterval instead of 0 (see Settle).
+	// That still pays a site for withholding a reading worse than a full
+	// miss; the ledger uses ForfeitMissing instead.
 	PenalizeMissing bool
+	// ForfeitMissing forfeits the commitment when any entry of Actual (the
+	// guard's or the window's) is missing: the Forfeit rule on Settle, with
+	// ReasonMissingGuard or ReasonMissingWindow. It overrides
+	// PenalizeMissing, NoBaseline and Reason.
+	ForfeitMissing bool
+	// Reason, when set by the caller, says why the commitment is not
+	// settled by comparing baseline and readings: a forfeit reason
+	// (Reason.Forfeits: a reading the baseline needs is missing) applies the
+	// Forfeit rule; with NoBaseline, ReasonNoBaseline or
+	// ReasonNoGuardBaseline records which baseline could not be built.
+	// BaselineWh is ignored for a forfeit.
+	Reason Reason
+	// FirstInterval is the interval index of Actual[0], used only to record
+	// Settlement.MissingInterval; MissingInterval is the interval a
+	// caller's forfeit reason is about.
+	FirstInterval, MissingInterval int64
 	// GuardIntervals is how many of the first entries of Actual and
 	// BaselineWh lie before the window: the pre-event guard (see Settle).
 	// 0 ≤ GuardIntervals < len(Actual).
@@ -96,6 +114,10 @@ const (
 	// NoBaseline: the baseline method had too few eligible days; nothing is
 	// delivered, paid or slashed, the bond is returned in full.
 	NoBaseline
+	// Forfeited: a reading the settlement needs is missing; nothing is
+	// delivered or paid and the bond is slashed as at zero performance
+	// (see Settle, Forfeit rule).
+	Forfeited
 )
 
 func (s Status) String() string {
@@ -104,8 +126,74 @@ func (s Status) String() string {
 		return "settled"
 	case NoBaseline:
 		return "no-baseline"
+	case Forfeited:
+		return "forfeited"
 	}
 	return fmt.Sprintf("Status(%d)", uint8(s))
+}
+
+// Reason says why a commitment was not settled by comparing its baseline
+// with its readings (Settlement.Reason).
+type Reason uint8
+
+const (
+	ReasonNone Reason = iota
+	// ReasonMissingWindow (Forfeited): an interval of the event window has
+	// no reading.
+	ReasonMissingWindow
+	// ReasonMissingGuard (Forfeited): an interval of the pre-event guard
+	// has no reading.
+	ReasonMissingGuard
+	// ReasonMissingBaseline (Forfeited): an interval the window's baseline
+	// reads has no reading — on a baseline day chosen as if all data were
+	// present, or in the event day's adjustment window (*MissingDataError).
+	ReasonMissingBaseline
+	// ReasonMissingGuardBaseline (Forfeited): the same for the guard's
+	// baseline.
+	ReasonMissingGuardBaseline
+	// ReasonNoBaseline (NoBaseline): the window's baseline has too few
+	// eligible days, or the site's history starts too late
+	// (*InsufficientDataError).
+	ReasonNoBaseline
+	// ReasonNoGuardBaseline (NoBaseline): the window's baseline was built
+	// but the guard's was not, and the window's method averaged no days
+	// (so ReasonGuardFromWindowDays could not apply). The guard is never
+	// dropped: the request settles by the NoBaseline rule, which pays
+	// nothing.
+	ReasonNoGuardBaseline
+	// ReasonGuardFromWindowDays (Settled): the guard's own baseline had too
+	// few eligible days, so the guard's baseline is the unadjusted average
+	// of the window's baseline days at the guard's hours (AverageDays). The
+	// guard still nets what was drawn above it, so the request is paid at
+	// most what the window alone would pay.
+	ReasonGuardFromWindowDays
+)
+
+// Forfeits reports whether r is a missing-reading reason.
+func (r Reason) Forfeits() bool {
+	return r >= ReasonMissingWindow && r <= ReasonMissingGuardBaseline
+}
+
+func (r Reason) String() string {
+	switch r {
+	case ReasonNone:
+		return "none"
+	case ReasonMissingWindow:
+		return "missing-window-reading"
+	case ReasonMissingGuard:
+		return "missing-guard-reading"
+	case ReasonMissingBaseline:
+		return "missing-baseline-reading"
+	case ReasonMissingGuardBaseline:
+		return "missing-guard-baseline-reading"
+	case ReasonNoBaseline:
+		return "no-baseline"
+	case ReasonNoGuardBaseline:
+		return "no-guard-baseline"
+	case ReasonGuardFromWindowDays:
+		return "guard-from-window-days"
+	}
+	return fmt.Sprintf("Reason(%d)", uint8(r))
 }
 
 // IntervalSettlement is one event interval of a settlement.
@@ -138,8 +226,13 @@ type IntervalSettlement struct {
 
 // Settlement is the whole calculation for one commitment.
 type Settlement struct {
-	Status    Status
-	Intervals []IntervalSettlement
+	Status Status
+	// Reason says why Status is not Settled (ReasonNone when it is);
+	// MissingInterval is, for a forfeit, the first missing interval found
+	// (Commitment.FirstInterval + k for a reading of Actual).
+	Reason          Reason
+	MissingInterval int64
+	Intervals       []IntervalSettlement
 	// CommittedWhPerInterval = ⌊CommittedW · IntervalSeconds / 3600⌋;
 	// CommittedWh is that times the number of window intervals.
 	CommittedWhPerInterval, CommittedWh int64
@@ -190,7 +283,11 @@ func (c Commitment) validate() error {
 	if c.ProvenWh != nil && len(c.ProvenWh) != len(c.Actual) {
 		return fmt.Errorf("%w: %d proven values for %d intervals", ErrInput, len(c.ProvenWh), len(c.Actual))
 	}
-	if !c.NoBaseline && len(c.BaselineWh) != len(c.Actual) {
+	if c.Reason > ReasonGuardFromWindowDays || (c.Reason != ReasonNone && c.Reason != ReasonGuardFromWindowDays && !c.Reason.Forfeits() && !c.NoBaseline) ||
+		(c.Reason == ReasonGuardFromWindowDays && (c.NoBaseline || c.GuardIntervals == 0)) {
+		return fmt.Errorf("%w: reason %v", ErrInput, c.Reason)
+	}
+	if !c.NoBaseline && !c.Reason.Forfeits() && len(c.BaselineWh) != len(c.Actual) {
 		return fmt.Errorf("%w: %d baseline values for %d intervals", ErrInput, len(c.BaselineWh), len(c.Actual))
 	}
 	if c.PayoutCapPPM < 0 || c.PayoutCapPPM > 100*PPM {
@@ -272,6 +369,15 @@ func (s SlashSchedule) validate() error {
 // is on the window's sums, not per interval, so that an honest site whose
 // baseline is low in one interval and high in the next is not cut twice.
 //
+// Forfeit rule: with ForfeitMissing and a missing entry of Actual, or a
+// forfeit Reason from the caller (a reading the baseline needs is missing,
+// *MissingDataError), the missing reading counts as the worst case for the
+// site: every DeltaWh and sum is 0, DeliveredWh, PaidWh and the claim are
+// 0, PerformancePPM is 0, ShortfallPPM = ThresholdPPM and the bond is
+// slashed as at zero performance, ⌊bond · MaxSlashPPM / 10^6⌋; Status =
+// Forfeited, with Reason and MissingInterval. It comes before the
+// NoBaseline rule. See the package doc, "Missing data never pays".
+//
 // NoBaseline rule: when the baseline method could not build a baseline
 // (Commitment.NoBaseline, after ErrInsufficientData), the site can neither
 // be paid nor blamed: every DeltaWh, NetDeltaWh and DeliveredWh is 0, claim
@@ -296,6 +402,26 @@ func Settle(c Commitment, sched SlashSchedule) (Settlement, error) {
 	s.GuardIntervals = c.GuardIntervals
 	if s.CommittedWh, err = mulI(s.CommittedWhPerInterval, n-int64(c.GuardIntervals)); err != nil {
 		return s, err
+	}
+	if c.ForfeitMissing {
+		for k, r := range c.Actual {
+			if r.Missing {
+				s.Reason, s.MissingInterval = ReasonMissingWindow, c.FirstInterval+int64(k)
+				if k < c.GuardIntervals {
+					s.Reason = ReasonMissingGuard
+				}
+				break
+			}
+		}
+	}
+	if s.Reason == ReasonNone && c.Reason.Forfeits() {
+		s.Reason, s.MissingInterval = c.Reason, c.MissingInterval
+	}
+	if s.Reason != ReasonNone {
+		return forfeit(c, sched, s)
+	}
+	if c.Reason == ReasonGuardFromWindowDays {
+		s.Reason = c.Reason
 	}
 	for k, r := range c.Actual {
 		iv := &s.Intervals[k]
@@ -340,7 +466,10 @@ func Settle(c Commitment, sched SlashSchedule) (Settlement, error) {
 		}
 	}
 	if c.NoBaseline {
-		s.Status = NoBaseline
+		s.Status, s.Reason = NoBaseline, c.Reason
+		if s.Reason == ReasonNone {
+			s.Reason = ReasonNoBaseline
+		}
 		s.BondReturnedBaseUnits = c.BondBaseUnits
 		return s, nil
 	}
@@ -374,6 +503,37 @@ func Settle(c Commitment, sched SlashSchedule) (Settlement, error) {
 		}
 	}
 	s.BondReturnedBaseUnits = c.BondBaseUnits - s.SlashBaseUnits // slash ≤ bond
+	return s, nil
+}
+
+// forfeit applies the Forfeit rule to s, whose Reason and MissingInterval
+// are set: the readings are listed (with the baseline where there is one),
+// every DeltaWh and sum is 0, nothing is delivered or paid, performance is
+// 0 and the bond is slashed as at zero performance.
+func forfeit(c Commitment, sched SlashSchedule, s Settlement) (Settlement, error) {
+	s.Status = Forfeited
+	withBaseline := !c.NoBaseline && len(c.BaselineWh) == len(c.Actual)
+	for k, r := range c.Actual {
+		iv := &s.Intervals[k]
+		iv.ImportWh, iv.ExportWh, iv.Missing = r.ImportWh, r.ExportWh, r.Missing
+		iv.Guard = k < c.GuardIntervals
+		if !iv.Guard {
+			iv.CommittedWh = s.CommittedWhPerInterval
+		}
+		iv.ActualWh = r.ImportWh - r.ExportWh
+		if withBaseline {
+			iv.BaselineWh = c.BaselineWh[k]
+		}
+	}
+	var err error
+	if s.CapWh, err = FloorMulDiv(s.CommittedWh, c.PayoutCapPPM, PPM); err != nil {
+		return s, err
+	}
+	s.ShortfallPPM = sched.ThresholdPPM
+	if s.SlashBaseUnits, err = FloorMulDivU(c.BondBaseUnits, uint64(sched.MaxSlashPPM), PPM); err != nil {
+		return s, err
+	}
+	s.BondReturnedBaseUnits = c.BondBaseUnits - s.SlashBaseUnits
 	return s, nil
 }
 
