@@ -53,6 +53,8 @@ type P2PNet struct {
 	node  atomic.Pointer[Node]
 	in    chan delivery
 	serve chan serveReq
+	// committed is signalled (without blocking) after each commit.
+	committed chan struct{}
 	// catching is set while a catch-up request is out.
 	catching atomic.Bool
 	ctx      context.Context
@@ -107,7 +109,7 @@ func NewP2PNet(h *p2p.Host, log *slog.Logger) *P2PNet {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &P2PNet{host: h, log: log, Now: func() int64 { return time.Now().UnixMilli() },
-		in: make(chan delivery, 4096), serve: make(chan serveReq)}
+		in: make(chan delivery, 4096), serve: make(chan serveReq), committed: make(chan struct{}, 1)}
 }
 
 // Host is the libp2p host.
@@ -171,10 +173,35 @@ func (t *P2PNet) catchUp(from uint64) {
 			continue
 		}
 		t.log.Info("catching up", "from", from, "blocks", len(msgs), "peer", p)
+		// One block at a time: the node holds what arrives in the pause
+		// after a block and drops the rest once it decides again, so a
+		// batch handed over at once would commit one block per request.
 		for _, m := range msgs {
+			var cm consensus.Message
+			if codec.Decode(m, &cm) != nil || cm.Kind != consensus.MsgDecided {
+				t.log.Debug("catch-up response: not a decided block", "peer", p)
+				return
+			}
+			n := t.node.Load()
+			if cm.Height() <= n.Ledger().Height() {
+				continue
+			}
 			if !t.Inject(TopicConsensus, m) {
 				return
 			}
+			deadline := time.NewTimer(catchUpTimeout)
+			for n.Ledger().Height() < cm.Height() {
+				select {
+				case <-t.committed:
+				case <-deadline.C:
+					t.log.Debug("catch-up: block not applied", "height", cm.Height(), "peer", p)
+					return
+				case <-t.ctx.Done():
+					deadline.Stop()
+					return
+				}
+			}
+			deadline.Stop()
 		}
 		return
 	}
@@ -326,6 +353,12 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 	published, refreshed := ^uint64(0), true
 	for {
 		if h := n.Ledger().Height(); h != published || refreshed {
+			if h != published {
+				select {
+				case t.committed <- struct{}{}:
+				default:
+				}
+			}
 			t.publishStatus(n)
 			published, refreshed = h, false
 		}

@@ -127,7 +127,7 @@ func OpenService(home string, opts ServiceOptions) (*Service, error) {
 		Net: s.Net, BlockIntervalMs: cfg.Consensus.BlockIntervalMs, Timeouts: consensus.DefaultTimeouts(), Log: log.With("sys", "node"),
 		OnCommit: func(n *Node, b *ledger.Block, r *ledger.BlockResult) {
 			root := n.Ledger().StateRoot()
-			log.Info("committed", "height", n.Ledger().Height(), "receipts", len(r.Receipts), "root", fmt.Sprintf("%x", root[:8]))
+			log.Info("committed", "height", n.Ledger().Height(), "receipts", len(r.Receipts), "root", fmt.Sprintf("%x", root[:]))
 		}}, time.Now().UnixMilli())
 	if err != nil {
 		h.Close()

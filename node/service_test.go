@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -230,4 +231,26 @@ func mustGenesis(t *testing.T, home string) *ledger.Genesis {
 		t.Fatal(err)
 	}
 	return g
+}
+
+// TestP2PConfigFieldForField: every [p2p] option reaches p2p.Config.
+func TestP2PConfigFieldForField(t *testing.T) {
+	c := P2PConfig{Listen: []string{"/ip4/127.0.0.9/tcp/1"}, Announce: []string{"/ip4/127.0.0.9/tcp/2"},
+		Bootstrap: []string{"/ip4/127.0.0.8/tcp/3/p2p/x"}, MDNS: true, NATPortMap: true, LoopbackOnly: true, MaxPeers: 7,
+		LimitMemoryMiB: 11, LimitFDs: 12, LimitConns: 13, LimitConnsInbound: 14, LimitStreams: 15, LimitStreamsPerPeer: 16}
+	got := c.P2P()
+	want := p2p.Config{Listen: c.Listen, Announce: c.Announce, Bootstrap: c.Bootstrap, MDNS: true, NATPortMap: true,
+		LoopbackOnly: true, MaxPeers: 7, Limits: p2p.Limits{MemoryMiB: 11, FDs: 12, Conns: 13, ConnsInbound: 14, Streams: 15, StreamsPerPeer: 16},
+		MaxMessageBytes: p2p.DefaultMaxMessageBytes()}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+	// Every field of P2PConfig is set above (a new option must be added
+	// here and to P2P).
+	v := reflect.ValueOf(c)
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			t.Errorf("P2PConfig.%s not covered", v.Type().Field(i).Name)
+		}
+	}
 }
