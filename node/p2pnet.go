@@ -57,8 +57,11 @@ type P2PNet struct {
 	committed chan struct{}
 	// catching is set while a catch-up request is out.
 	catching atomic.Bool
-	ctx      context.Context
-	wg       sync.WaitGroup
+	// ctx ends when Run's context does (or Run returns); made with the
+	// P2PNet so that Inject from any goroutine reads it without a race.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 
 	status atomic.Pointer[RunStatus]
 	// lastAheadMs is when a peer last showed a height above ours.
@@ -108,7 +111,8 @@ func NewP2PNet(h *p2p.Host, log *slog.Logger) *P2PNet {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &P2PNet{host: h, log: log, Now: func() int64 { return time.Now().UnixMilli() },
+	ctx, cancel := context.WithCancel(context.Background())
+	return &P2PNet{host: h, log: log, Now: func() int64 { return time.Now().UnixMilli() }, ctx: ctx, cancel: cancel,
 		in: make(chan delivery, 4096), serve: make(chan serveReq), committed: make(chan struct{}, 1)}
 }
 
@@ -126,14 +130,12 @@ func (t *P2PNet) Broadcast(topic Topic, data []byte) {
 // RequestBlocks asks for the decided blocks from height from on: through
 // Sync if set, else one catch-up request at a time to a connected peer.
 func (t *P2PNet) RequestBlocks(from uint64) {
-	if t.ctx != nil {
-		t.lastAheadMs.Store(t.Now())
-	}
+	t.lastAheadMs.Store(t.Now())
 	if t.Sync != nil {
 		t.Sync.RequestBlocks(from)
 		return
 	}
-	if t.ctx == nil || !t.catching.CompareAndSwap(false, true) {
+	if t.node.Load() == nil || t.ctx.Err() != nil || !t.catching.CompareAndSwap(false, true) {
 		return
 	}
 	t.wg.Add(1)
@@ -209,11 +211,9 @@ func (t *P2PNet) catchUp(from uint64) {
 
 // Inject hands the node a message as if a peer had sent it (it goes
 // through Deliver, which checks everything); false once Run has ended.
-// For block sync and local submissions.
+// For block sync and local submissions; before Run, the message waits
+// for it (up to the queue's 4,096).
 func (t *P2PNet) Inject(topic Topic, data []byte) bool {
-	if t.ctx == nil {
-		return false
-	}
 	select {
 	case t.in <- delivery{topic, data}:
 		return true
@@ -300,10 +300,11 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 	if !t.node.CompareAndSwap(nil, n) {
 		return errors.New("node: P2PNet runs one node")
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	t.ctx = ctx
+	stop := context.AfterFunc(ctx, t.cancel)
+	defer stop()
 	defer t.wg.Wait()
+	defer t.cancel()
+	ctx = t.ctx
 	for _, topic := range []Topic{TopicConsensus, TopicTx, TopicReading} {
 		err := t.host.Join(p2p.TopicID(topic), func(_ peer.ID, data []byte) p2p.Verdict {
 			v := n.GossipVerdict(topic, data)
