@@ -262,6 +262,17 @@ func TestTestnetProcesses(t *testing.T) {
 		t.Fatal("node 3 logged no commit after rejoining")
 	}
 
+	// Resident memory of each validator process, as it runs.
+	for i, p := range tn.procs {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+		if err == nil {
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(l, "VmRSS:") || strings.HasPrefix(l, "VmHWM:") {
+					t.Logf("node %d %s", i, strings.Join(strings.Fields(l), " "))
+				}
+			}
+		}
+	}
 	// SIGTERM: each stops cleanly, exit 0.
 	for i, p := range tn.procs {
 		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
