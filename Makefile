@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 30s
 SIMSEEDS  ?= 1000
 
-.PHONY: all build test test-only deps bench fuzz lint cross cross-test sim mutate clean
+.PHONY: all build test test-only deps bench fuzz lint cross cross-test sim mutate testnet-test clean
 
 all: build
 
@@ -55,6 +55,12 @@ sim:
 # be killed by a test; the table goes to consensus/MUTATIONS.md.
 mutate:
 	./scripts/mutate-consensus
+
+# The multi-process testnet: builds the binary, runs `testnet init` with 4
+# validators and 4 `gridmint run` processes on 127.0.0.1-4, SIGKILLs one and
+# restarts it (about a minute; build tag testnet keeps it out of test-only).
+testnet-test:
+	$(GO) test -count=1 -tags testnet -run TestTestnetProcesses -v ./cmd/gridmint
 
 clean:
 	rm -rf $(BIN)

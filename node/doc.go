@@ -23,7 +23,15 @@
 // a topic, and RequestBlocks from a peer for heights it lacks (ServeBlocks
 // answers). SimNet is the in-process implementation, in virtual time
 // (deterministic by seed, with delays, silenced or detached nodes) or paced
-// to the wall clock; the libp2p implementation plugs in at the same seam.
+// to the wall clock. P2PNet is the libp2p one (package p2p): the three
+// gossip topics, whose validators answer with GossipVerdict (the canonical
+// decode and PreCheck, so what a validator accepted is not verified again),
+// the real-time loop that owns the node (P2PNet.Run: one goroutine
+// delivers and ticks from the wall clock), and a catch-up request
+// (catchup/1, ServeBlocks) behind the BlockSyncer seam for p2p/blocksync.
+// Service is the node of a data directory as `gridmint run` runs it, with
+// its status on the unix socket DIR/gridmint.sock (QueryStatus);
+// InitTestnet writes the data directories of a loopback testnet.
 // A decided value is the block plus its parent's commit certificate
 // (BlockValue); each block's certificate, value and any validator set it
 // replaced are stored with it in one batch, so a restarted node resumes
@@ -51,8 +59,9 @@
 // and the node signs and proposes nothing until block sync has brought
 // the ledger back there.
 //
-// What it does not do: it has no network code (Transport is the seam), no
-// HTTP API, and no device I/O of its own (the meter package's adapters
+// What it does not do: it has no libp2p code of its own (package p2p has
+// it), no block sync beyond the catch-up request (p2p/blocksync, at the
+// BlockSyncer seam), no HTTP API but the status socket, and no device I/O of its own (the meter package's adapters
 // read devices).
 //
 // Tests: the configuration template names every option and parses back to
@@ -78,5 +87,13 @@
 // give the same run as its event loop alone
 // (TestDevnetParallelChecksSameRun); no sync reaches the disk
 // with UnsafeNoSync, which a kept devnet refuses (TestUnsafeNoSyncFS,
-// TestDevnetUnsafeNoSync).
+// TestDevnetUnsafeNoSync); four validators on real libp2p hosts on
+// loopback commit with the same roots and a submitted transfer, and a
+// stopped one catches up (TestP2PNetCommits, TestP2PNetCatchUp); the
+// gossip validators' verdicts and no second recovery after one
+// (TestGossipVerdict); testnet init's directories (TestInitTestnet); a
+// Service's status socket, clean stop and restart
+// (TestServiceRunStatusAndRestart). The multi-process test (four `gridmint
+// run` processes, one SIGKILLed and restarted) is cmd/gridmint's
+// TestTestnetProcesses, `make testnet-test`.
 package node

@@ -31,6 +31,9 @@
 //     one length-prefixed frame each way under /gridmint/<chain id>/<name>;
 //     LibP2P exposes the host for protocols in other packages (block sync).
 //
+// PeerIDOf gives a node key's peer id without starting a host (testnet
+// init writes bootstrap lists with it).
+//
 // It does not decode gridmint messages (the validators passed to Join do)
 // and knows nothing of package node, which imports it.
 //

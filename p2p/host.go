@@ -337,3 +337,14 @@ func (h *Host) Close() error {
 	})
 	return err
 }
+
+// PeerIDOf is the peer id a host with node key key has (New's identity),
+// without starting one: `gridmint testnet init` writes each node's
+// bootstrap list with it.
+func PeerIDOf(key *wallet.PrivateKey) (peer.ID, error) {
+	pub, err := crypto.UnmarshalSecp256k1PublicKey(key.Public().Compressed())
+	if err != nil {
+		return "", fmt.Errorf("p2p: node key: %w", err)
+	}
+	return peer.IDFromPublicKey(pub)
+}

@@ -91,6 +91,9 @@ solar generation.`,
 		newDevnetCmd(a),
 		newMVCmd(a),
 		newWALCmd(a),
+		newRunCmd(a),
+		newStatusCmd(a),
+		newTestnetCmd(a),
 	)
 	return root
 }

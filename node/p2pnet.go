@@ -1,0 +1,447 @@
+package node
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gridmint/gridmint/codec"
+	"github.com/gridmint/gridmint/consensus"
+	"github.com/gridmint/gridmint/p2p"
+)
+
+// P2PNet is a node's Transport over libp2p (package p2p) and the loop that
+// drives the node in real time: the equivalent, on one machine among
+// others, of what SimNet does for a whole network in virtual time.
+//
+// Gossip: consensus messages, transactions and readings go on the chain's
+// three gossipsub topics. Each topic's validator runs on gossipsub's
+// workers, concurrently, and calls GossipVerdict: the canonical decode and
+// Node.PreCheck, which checks the signature through the node's one
+// signature cache. What the validator accepted reaches Deliver with its
+// signature in that cache, so the mempool, the reading pool, the
+// ledger's PreVerify and the consensus verifier do not check it again:
+// each signature is verified once per node.
+//
+// Driving: Run owns the node. One goroutine delivers the accepted
+// messages one at a time and ticks the node when its next deadline
+// (Node.NextWakeMs) comes on the wall clock; the clock is read here,
+// outside the state transitions, and handed to Tick.
+//
+// Catch-up: a node that sees a peer ahead asks for the decided blocks it
+// lacks (Transport.RequestBlocks). P2PNet answers that through Sync, the
+// seam for block sync (package p2p/blocksync); without one it asks a peer
+// on the catchup/1 request protocol, which serves Node.ServeBlocks, the
+// same answer SimNet gives.
+type P2PNet struct {
+	host *p2p.Host
+	log  *slog.Logger
+	// Sync, if set before Run, fetches the blocks a node lacks in place of
+	// the built-in catch-up request.
+	Sync BlockSyncer
+	// Now is the wall clock in Unix ms (default time.Now); tests may slow
+	// or shift it, never stop it.
+	Now func() int64
+
+	node  atomic.Pointer[Node]
+	in    chan delivery
+	serve chan serveReq
+	// committed is signalled (without blocking) after each commit.
+	committed chan struct{}
+	// catching is set while a catch-up request is out.
+	catching atomic.Bool
+	// ctx ends when Run's context does (or Run returns); made with the
+	// P2PNet so that Inject from any goroutine reads it without a race.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	status atomic.Pointer[RunStatus]
+	// lastAheadMs is when a peer last showed a height above ours.
+	lastAheadMs atomic.Int64
+	// Rejected and Ignored count the gossip validator's verdicts by topic.
+	Rejected, Ignored [4]atomic.Uint64
+}
+
+// BlockSyncer is the seam for block sync: it is asked for the decided
+// blocks from height from on, and hands them to the node (for instance
+// through P2PNet.Inject as consensus messages of kind MsgDecided, or by
+// its own verified path). RequestBlocks must not block; it is called on
+// the node's goroutine.
+type BlockSyncer interface {
+	RequestBlocks(from uint64)
+}
+
+type delivery struct {
+	topic Topic
+	data  []byte
+}
+
+type serveReq struct {
+	from  uint64
+	reply chan [][]byte
+}
+
+// RunStatus is what `gridmint status` shows of a running node.
+type RunStatus struct {
+	Moniker   string   `json:"moniker"`
+	ChainID   string   `json:"chain_id"`
+	PeerID    string   `json:"peer_id"`
+	Addrs     []string `json:"addrs"`
+	Height    uint64   `json:"height"`
+	StateRoot string   `json:"state_root"`
+	Round     int32    `json:"round"`
+	Peers     int      `json:"peers"`
+	// Sync is "synced", "catching_up" (a peer is ahead, or the ledger
+	// reopened below what this node had committed) or "no_peers".
+	Sync      string `json:"sync"`
+	Validator bool   `json:"validator"`
+	TimeMs    int64  `json:"time_ms"`
+}
+
+// NewP2PNet wraps a started host. The node comes with Run.
+func NewP2PNet(h *p2p.Host, log *slog.Logger) *P2PNet {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &P2PNet{host: h, log: log, Now: func() int64 { return time.Now().UnixMilli() }, ctx: ctx, cancel: cancel,
+		in: make(chan delivery, 4096), serve: make(chan serveReq), committed: make(chan struct{}, 1)}
+}
+
+// Host is the libp2p host.
+func (t *P2PNet) Host() *p2p.Host { return t.host }
+
+// Broadcast publishes data on topic; gossip is best effort, so a failure
+// (too large, host closed) is logged.
+func (t *P2PNet) Broadcast(topic Topic, data []byte) {
+	if err := t.host.Publish(p2p.TopicID(topic), data); err != nil {
+		t.log.Debug("broadcast dropped", "topic", topic, "bytes", len(data), "err", err)
+	}
+}
+
+// RequestBlocks asks for the decided blocks from height from on: through
+// Sync if set, else one catch-up request at a time to a connected peer.
+func (t *P2PNet) RequestBlocks(from uint64) {
+	t.lastAheadMs.Store(t.Now())
+	if t.Sync != nil {
+		t.Sync.RequestBlocks(from)
+		return
+	}
+	if t.node.Load() == nil || t.ctx.Err() != nil || !t.catching.CompareAndSwap(false, true) {
+		return
+	}
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		defer t.catching.Store(false)
+		t.catchUp(from)
+	}()
+}
+
+// The catch-up protocol: the request is the height to start from (8 bytes,
+// big-endian), the response up to catchUpBlocks consensus messages of kind
+// MsgDecided (EncodeBlocks).
+const (
+	catchUpProto    = "catchup/1"
+	catchUpBlocks   = 64
+	catchUpMaxBytes = 16 << 20
+	catchUpTimeout  = 10 * time.Second
+)
+
+func (t *P2PNet) catchUp(from uint64) {
+	req := binary.BigEndian.AppendUint64(nil, from)
+	for _, p := range t.host.Peers() {
+		ctx, cancel := context.WithTimeout(t.ctx, catchUpTimeout)
+		resp, err := t.host.Request(ctx, p, catchUpProto, req, catchUpMaxBytes)
+		cancel()
+		if err != nil {
+			t.log.Debug("catch-up request", "peer", p, "err", err)
+			continue
+		}
+		msgs, err := DecodeBlocks(resp)
+		if err != nil {
+			t.log.Debug("catch-up response", "peer", p, "err", err)
+			continue
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		t.log.Info("catching up", "from", from, "blocks", len(msgs), "peer", p)
+		// One block at a time: the node holds what arrives in the pause
+		// after a block and drops the rest once it decides again, so a
+		// batch handed over at once would commit one block per request.
+		for _, m := range msgs {
+			var cm consensus.Message
+			if codec.Decode(m, &cm) != nil || cm.Kind != consensus.MsgDecided {
+				t.log.Debug("catch-up response: not a decided block", "peer", p)
+				return
+			}
+			n := t.node.Load()
+			if cm.Height() <= n.Ledger().Height() {
+				continue
+			}
+			if !t.Inject(TopicConsensus, m) {
+				return
+			}
+			deadline := time.NewTimer(catchUpTimeout)
+			for n.Ledger().Height() < cm.Height() {
+				select {
+				case <-t.committed:
+				case <-deadline.C:
+					t.log.Debug("catch-up: block not applied", "height", cm.Height(), "peer", p)
+					return
+				case <-t.ctx.Done():
+					deadline.Stop()
+					return
+				}
+			}
+			deadline.Stop()
+		}
+		return
+	}
+}
+
+// Inject hands the node a message as if a peer had sent it (it goes
+// through Deliver, which checks everything); false once Run has ended.
+// For block sync and local submissions; before Run, the message waits
+// for it (up to the queue's 4,096).
+func (t *P2PNet) Inject(topic Topic, data []byte) bool {
+	select {
+	case t.in <- delivery{topic, data}:
+		return true
+	case <-t.ctx.Done():
+		return false
+	}
+}
+
+// Submit delivers a message of this node's own (a transaction, a reading
+// signed here) to the node and publishes it to the peers.
+func (t *P2PNet) Submit(topic Topic, data []byte) bool {
+	if !t.Inject(topic, data) {
+		return false
+	}
+	t.Broadcast(topic, data)
+	return true
+}
+
+// EncodeBlocks is the catch-up response: for each message its length (4
+// bytes, big-endian, at least 1) and its bytes.
+func EncodeBlocks(msgs [][]byte) []byte {
+	var out []byte
+	for _, m := range msgs {
+		out = binary.BigEndian.AppendUint32(out, uint32(len(m)))
+		out = append(out, m...)
+	}
+	return out
+}
+
+// ErrBadBlocks is a malformed catch-up response.
+var ErrBadBlocks = errors.New("node: malformed catch-up response")
+
+// DecodeBlocks reads EncodeBlocks' form: no empty message, no more than
+// catchUpBlocks, nothing left over.
+func DecodeBlocks(b []byte) ([][]byte, error) {
+	var out [][]byte
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return nil, fmt.Errorf("%w: %d stray bytes", ErrBadBlocks, len(b))
+		}
+		n := binary.BigEndian.Uint32(b)
+		b = b[4:]
+		if n == 0 || uint64(n) > uint64(len(b)) {
+			return nil, fmt.Errorf("%w: message of %d bytes with %d left", ErrBadBlocks, n, len(b))
+		}
+		if len(out) == catchUpBlocks {
+			return nil, fmt.Errorf("%w: more than %d messages", ErrBadBlocks, catchUpBlocks)
+		}
+		out = append(out, b[:n:n])
+		b = b[n:]
+	}
+	return out, nil
+}
+
+// GossipVerdict is a gossip validator's answer for a message from a peer,
+// safe on any goroutine: Reject for what is invalid whatever the node's
+// state (malformed, a bad signature, another chain: Node.PreCheck's
+// errors), Ignore for a consensus message of a height below the ledger's
+// (stale: nobody needs it forwarded, and its sender is not at fault),
+// else Accept. Duplicates by content never get here: every message has
+// one canonical encoding, and gossipsub drops a message whose SHA-256 it
+// has seen before calling a validator.
+func (n *Node) GossipVerdict(topic Topic, data []byte) p2p.Verdict {
+	if topic == TopicConsensus {
+		var m consensus.Message
+		if codec.Decode(data, &m) != nil {
+			return p2p.Reject
+		}
+		if hs := n.next.Load(); hs != nil && m.Height() < hs.low {
+			return p2p.Ignore
+		}
+	}
+	if n.PreCheck(topic, data) != nil {
+		return p2p.Reject
+	}
+	return p2p.Accept
+}
+
+// Run drives n until ctx ends: it joins the three topics with n's
+// validators, serves catch-up requests, and delivers and ticks on one
+// goroutine. It returns nil when ctx ends (the caller then closes the
+// host, then the node), or the node's first error.
+func (t *P2PNet) Run(ctx context.Context, n *Node) error {
+	if !t.node.CompareAndSwap(nil, n) {
+		return errors.New("node: P2PNet runs one node")
+	}
+	stop := context.AfterFunc(ctx, t.cancel)
+	defer stop()
+	defer t.wg.Wait()
+	defer t.cancel()
+	ctx = t.ctx
+	for _, topic := range []Topic{TopicConsensus, TopicTx, TopicReading} {
+		err := t.host.Join(p2p.TopicID(topic), func(_ peer.ID, data []byte) p2p.Verdict {
+			v := n.GossipVerdict(topic, data)
+			switch v {
+			case p2p.Reject:
+				t.Rejected[topic].Add(1)
+			case p2p.Ignore:
+				t.Ignored[topic].Add(1)
+			}
+			return v
+		}, func(_ p2p.TopicID, _ peer.ID, data []byte) {
+			select {
+			case t.in <- delivery{topic, data}:
+			case <-ctx.Done():
+			}
+		})
+		if err != nil && !errors.Is(err, p2p.ErrJoined) {
+			return err
+		}
+	}
+	t.host.HandleRequests(catchUpProto, 8, catchUpTimeout, func(rctx context.Context, _ peer.ID, req []byte) ([]byte, error) {
+		if len(req) != 8 {
+			return nil, errors.New("want an 8-byte height")
+		}
+		r := serveReq{from: binary.BigEndian.Uint64(req), reply: make(chan [][]byte, 1)}
+		select {
+		case t.serve <- r:
+		case <-rctx.Done():
+			return nil, errors.New("busy")
+		}
+		select {
+		case msgs := <-r.reply:
+			return EncodeBlocks(msgs), nil
+		case <-rctx.Done():
+			return nil, errors.New("busy")
+		}
+	})
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	// A status refresh every second keeps the peer count current while
+	// nothing happens.
+	refresh := time.NewTicker(time.Second)
+	defer refresh.Stop()
+	if err := n.Tick(t.Now()); err != nil {
+		return err
+	}
+	published, refreshed := ^uint64(0), true
+	for {
+		if h := n.Ledger().Height(); h != published || refreshed {
+			if h != published {
+				select {
+				case t.committed <- struct{}{}:
+				default:
+				}
+			}
+			t.publishStatus(n)
+			published, refreshed = h, false
+		}
+		now := t.Now()
+		if wake, ok := n.NextWakeMs(); ok {
+			if wake <= now {
+				if err := n.Tick(now); err != nil {
+					return err
+				}
+				continue
+			}
+			timer.Reset(time.Duration(wake-now) * time.Millisecond)
+		} else {
+			timer.Reset(time.Hour)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case d := <-t.in:
+			// The node's clock moves before each delivery: Deliver does
+			// not know the time, and the engine stamps its votes with
+			// the last it was given.
+			if err := n.Tick(t.Now()); err != nil {
+				return err
+			}
+			if err := n.Deliver(d.topic, d.data); err != nil {
+				return err
+			}
+		case r := <-t.serve:
+			r.reply <- serveBlocks(n, r.from)
+		case <-timer.C:
+			if err := n.Tick(t.Now()); err != nil {
+				return err
+			}
+		case <-refresh.C:
+			refreshed = true
+		}
+	}
+}
+
+// serveBlocks answers a catch-up request: up to catchUpBlocks decided
+// blocks from height from, cut to fit the response's size bound.
+func serveBlocks(n *Node, from uint64) [][]byte {
+	msgs := n.ServeBlocks(from, catchUpBlocks)
+	size := 0
+	for i, m := range msgs {
+		if size += 4 + len(m); size > catchUpMaxBytes {
+			return msgs[:i]
+		}
+	}
+	return msgs
+}
+
+// Status is the last status Run published (nil before Run).
+func (t *P2PNet) Status() *RunStatus { return t.status.Load() }
+
+func (t *P2PNet) publishStatus(n *Node) {
+	st := n.Status()
+	peers := len(t.host.Peers())
+	s := &RunStatus{Moniker: n.Name(), ChainID: t.host.ChainID(), PeerID: t.host.ID().String(), Addrs: t.host.Addrs(),
+		Height: n.Ledger().Height(), Round: st.Round, Peers: peers, Validator: n.guard != nil, TimeMs: t.Now()}
+	root := n.Ledger().StateRoot()
+	s.StateRoot = fmt.Sprintf("%x", root[:])
+	switch {
+	case peers == 0:
+		s.Sync = "no_peers"
+	case n.catchUpTo > s.Height || t.catching.Load() || t.Now()-t.lastAheadMs.Load() < 5_000:
+		s.Sync = "catching_up"
+	default:
+		s.Sync = "synced"
+	}
+	t.status.Store(s)
+}
+
+// P2P is the p2p.Config of these options (field for field; message size
+// bounds are p2p's defaults).
+func (c P2PConfig) P2P() p2p.Config {
+	return p2p.Config{
+		Listen: c.Listen, Announce: c.Announce, Bootstrap: c.Bootstrap,
+		MDNS: c.MDNS, NATPortMap: c.NATPortMap, MaxPeers: c.MaxPeers, LoopbackOnly: c.LoopbackOnly,
+		Limits: p2p.Limits{MemoryMiB: c.LimitMemoryMiB, FDs: c.LimitFDs, Conns: c.LimitConns,
+			ConnsInbound: c.LimitConnsInbound, Streams: c.LimitStreams, StreamsPerPeer: c.LimitStreamsPerPeer},
+		MaxMessageBytes: p2p.DefaultMaxMessageBytes(),
+	}
+}
