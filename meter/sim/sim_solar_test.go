@@ -1,4 +1,4 @@
-package meter
+package sim
 
 import (
 	"testing"
@@ -51,7 +51,7 @@ func TestSimReadingsPassNightCheck(t *testing.T) {
 		days = 10
 	}
 	checked := 0
-	var out []SimInterval
+	var out []Interval
 	for d := 0; d < days; d++ {
 		for range 96 {
 			out = f.Step(out)

@@ -1,6 +1,8 @@
-package meter
+package sunspec
 
 import (
+	"github.com/gridmint/gridmint/meter"
+
 	"encoding/binary"
 	"errors"
 	"math/big"
@@ -139,7 +141,7 @@ func TestStorageDispatchRates(t *testing.T) {
 			sto, _ = mapReader(d)(m.Addr, m.Len)
 		}
 	}
-	w, err := storageDispatch(sto, Dispatch{Kind: DispatchBatteryDischarge, PowerW: 1, Until: now.Add(time.Millisecond)}, now, 1)
+	w, err := storageDispatch(sto, meter.Dispatch{Kind: meter.DispatchBatteryDischarge, PowerW: 1, Until: now.Add(time.Millisecond)}, now, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +150,7 @@ func TestStorageDispatchRates(t *testing.T) {
 		t.Errorf("tiny discharge writes %v", w)
 	}
 	sto[stoInOutWRSF] = uint16(0xFFFD) // -3: 100 % = 100000 does not fit an int16
-	if _, err := storageDispatch(sto, Dispatch{Kind: DispatchNone}, now, 1); err == nil {
+	if _, err := storageDispatch(sto, meter.Dispatch{Kind: meter.DispatchNone}, now, 1); err == nil {
 		t.Error("unrepresentable 100 % accepted")
 	}
 }
@@ -186,13 +188,13 @@ func FuzzSunSpecDecode(f *testing.F) {
 				t.Fatalf("counter out of range: %d %d", imp, exp)
 			}
 		}
-		if soc, err := storageSoCPpm(d); err == nil && soc > MaxSoCPpm {
+		if soc, err := storageSoCPpm(d); err == nil && soc > meter.MaxSoCPpm {
 			t.Fatalf("SoC %d ppm", soc)
 		}
 		mpptBatteryPowerW(d)
 		now := time.Unix(1_800_000_000, 0)
-		for k := DispatchNone; k <= DispatchLoadCurtail; k++ {
-			storageDispatch(d, Dispatch{Kind: k, PowerW: int64(id), Until: now.Add(time.Duration(id) * time.Second)}, now, 1)
+		for k := meter.DispatchNone; k <= meter.DispatchLoadCurtail; k++ {
+			storageDispatch(d, meter.Dispatch{Kind: k, PowerW: int64(id), Until: now.Add(time.Duration(id) * time.Second)}, now, 1)
 		}
 		// The same words as a register space with the marker at 0.
 		space := func(addr, n uint16) ([]uint16, error) {

@@ -1,4 +1,4 @@
-package meter_test
+package sim_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gridmint/gridmint/meter"
+	"github.com/gridmint/gridmint/meter/sim"
 	"github.com/gridmint/gridmint/wallet"
 )
 
@@ -13,10 +14,10 @@ import (
 // reads the grid meter's power and the inverter's energy counter, stamps
 // each with its own clock, feeds one integrator per channel and saves their
 // state; each closed interval gives that channel's Wh for the reading.
-func ExampleIntegrator() {
+func Example_integrator() {
 	key, _ := wallet.PrivateKeyFromHex("0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
-	clk := meter.SimClock{GenesisUnix: 1767225600, IntervalS: 900, Start: 170 * 96}
-	home, _ := meter.NewHome(clk, meter.HomeConfig{
+	clk := sim.Clock{GenesisUnix: 1767225600, IntervalS: 900, Start: 170 * 96}
+	home, _ := sim.NewHome(clk, sim.HomeConfig{
 		LatE6: 38_581_600, LonE6: -121_494_400, PVNameplateW: 5000, InverterACW: 4600,
 		DailyLoadWh: 9000, ClearSky: true, Seed: 1,
 	}, key, nil)

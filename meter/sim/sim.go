@@ -1,5 +1,6 @@
-// The home simulator: the devnet's and the tests' default source of readings,
-// with ground truth.
+// Package sim is the home simulator: the devnet's and the tests' default
+// source of readings, with ground truth. It is also a device family
+// ("sim") of meter.Open, so a simulated home is just another adapter.
 //
 // A simulated Home has rooftop PV (solar geometry for its latitude,
 // longitude and date, a clear-sky model, seeded cloud variation, inverter
@@ -21,13 +22,13 @@
 // caller advances one sub-step at a time with Advance and reads the
 // instantaneous powers and lifetime counters as it would from hardware.
 // Registered as device kind "sim" (sim_adapter.go), a home is one
-// SimDevice that follows the node's real clock, for `gridmint run` and the
+// Device that follows the node's real clock, for `gridmint run` and the
 // devnet. HomeConfig.Capabilities is what the site registers, and every
 // simulated reading passes CheckPlausible against it.
 //
 // Ground truth. Every home runs a twin in lockstep: the same seed, the same
 // weather, the same household, but no dispatch and no gaming. Each
-// SimInterval carries both the actual energies (what the meter reports) and
+// Interval carries both the actual energies (what the meter reports) and
 // the counterfactual ones (what the home would have done without the
 // request), so the error of any baseline method against the truth can be
 // measured. Randomness never depends on what the home did: every random
@@ -76,10 +77,11 @@
 // without the dispatch; the device adapters; byte-identical readings for a
 // seed and for any number of workers; and a golden digest of a simulated
 // day that must match on amd64, arm64 and arm.
-
-package meter
+package sim
 
 import (
+	"github.com/gridmint/gridmint/meter"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -91,8 +93,8 @@ import (
 	"github.com/gridmint/gridmint/wallet"
 )
 
-// SimSubStepS is the length of one simulation sub-step in seconds.
-const SimSubStepS = 60
+// SubStepS is the length of one simulation sub-step in seconds.
+const SubStepS = 60
 
 // Behaviour is how a simulated home answers a dispatch.
 type Behaviour uint8
@@ -121,35 +123,35 @@ func (b Behaviour) String() string {
 
 // Simulator errors.
 var (
-	ErrSimConfig           = errors.New("meter: invalid simulator configuration")
+	ErrConfig              = errors.New("meter: invalid simulator configuration")
 	ErrUnsupportedDispatch = errors.New("meter: device cannot perform this dispatch")
 	ErrDispatchExpired     = errors.New("meter: dispatch ends before the current time")
 	ErrNothingToSign       = errors.New("meter: no closed interval to sign")
 )
 
-// SimClock places the simulation in time: interval i covers
+// Clock places the simulation in time: interval i covers
 // [GenesisUnix + i·IntervalS, GenesisUnix + (i+1)·IntervalS) in UTC.
-type SimClock struct {
+type Clock struct {
 	GenesisUnix int64  // start of interval 0, Unix seconds
-	IntervalS   int64  // interval length, a multiple of SimSubStepS (default 900)
+	IntervalS   int64  // interval length, a multiple of SubStepS (default 900)
 	Start       uint64 // the first interval the home simulates
 }
 
 // IntervalStart returns the Unix second at which interval i starts.
-func (c SimClock) IntervalStart(i uint64) int64 { return c.GenesisUnix + int64(i)*c.IntervalS }
+func (c Clock) IntervalStart(i uint64) int64 { return c.GenesisUnix + int64(i)*c.IntervalS }
 
 // IntervalAt returns the index of the interval containing Unix second s
 // (s must not be before genesis).
-func (c SimClock) IntervalAt(s int64) uint64 { return uint64((s - c.GenesisUnix) / c.IntervalS) }
+func (c Clock) IntervalAt(s int64) uint64 { return uint64((s - c.GenesisUnix) / c.IntervalS) }
 
-func (c SimClock) validate() error {
-	if c.IntervalS <= 0 || c.IntervalS%SimSubStepS != 0 || c.IntervalS > 86400 {
-		return fmt.Errorf("%w: interval %d s is not a positive multiple of %d s up to a day", ErrSimConfig, c.IntervalS, SimSubStepS)
+func (c Clock) validate() error {
+	if c.IntervalS <= 0 || c.IntervalS%SubStepS != 0 || c.IntervalS > 86400 {
+		return fmt.Errorf("%w: interval %d s is not a positive multiple of %d s up to a day", ErrConfig, c.IntervalS, SubStepS)
 	}
 	// The ephemeris arithmetic is exact up to about the year 2500.
 	const maxUnix = 1 << 34
 	if c.GenesisUnix < 0 || c.GenesisUnix >= maxUnix || c.Start >= uint64(maxUnix-c.GenesisUnix)/uint64(c.IntervalS) {
-		return fmt.Errorf("%w: genesis %d s and start interval %d outside 1970–2514", ErrSimConfig, c.GenesisUnix, c.Start)
+		return fmt.Errorf("%w: genesis %d s and start interval %d outside 1970–2514", ErrConfig, c.GenesisUnix, c.Start)
 	}
 	return nil
 }
@@ -187,7 +189,7 @@ type HomeConfig struct {
 
 func (c *HomeConfig) validate() error {
 	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s", ErrSimConfig, fmt.Sprintf(format, a...))
+		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, a...))
 	}
 	switch {
 	case c.LatE6 < -89_000_000 || c.LatE6 > 89_000_000:
@@ -204,7 +206,7 @@ func (c *HomeConfig) validate() error {
 		return bad("battery power %d W", c.BatteryMaxW)
 	case c.BatteryCapacityWh > 0 && (c.BatteryRoundTripPpm <= 0 || c.BatteryRoundTripPpm > 1_000_000):
 		return bad("battery round trip %d ppm", c.BatteryRoundTripPpm)
-	case c.BatteryInitSoCPpm < 0 || c.BatteryInitSoCPpm > MaxSoCPpm:
+	case c.BatteryInitSoCPpm < 0 || c.BatteryInitSoCPpm > meter.MaxSoCPpm:
 		return bad("battery initial SoC %d ppm", c.BatteryInitSoCPpm)
 	case c.EVChargerW < 0 || c.EVChargerW > 350_000:
 		return bad("EV charger %d W", c.EVChargerW)
@@ -230,8 +232,8 @@ func (c *HomeConfig) validate() error {
 // site registration declares them and the plausibility checks use them:
 // PV at its DC nameplate, the battery at its power and capacity, the
 // charger at its power.
-func (c HomeConfig) Capabilities() Capabilities {
-	return Capabilities{
+func (c HomeConfig) Capabilities() meter.Capabilities {
+	return meter.Capabilities{
 		PVW: uint64(c.PVNameplateW), BatteryW: uint64(c.BatteryMaxW), BatteryWh: uint64(c.BatteryCapacityWh),
 		ChargerW: uint64(c.EVChargerW), LatE6: c.LatE6, LonE6: c.LonE6,
 	}
@@ -253,8 +255,8 @@ type Flows struct {
 // NetImportWh is import minus export.
 func (f Flows) NetImportWh() int64 { return f.GridImportWh - f.GridExportWh }
 
-// SimInterval is the ground truth of one home for one interval.
-type SimInterval struct {
+// Interval is the ground truth of one home for one interval.
+type Interval struct {
 	Index          uint64
 	Actual         Flows // what happened, and what the home's reading reports
 	Counterfactual Flows // the twin: the same home with no dispatch and no gaming
@@ -264,17 +266,17 @@ type SimInterval struct {
 
 // DeliveredWh is the reduction of net import the dispatch caused: positive
 // for a home that delivered a "down" request.
-func (s SimInterval) DeliveredWh() int64 {
+func (s Interval) DeliveredWh() int64 {
 	return s.Counterfactual.NetImportWh() - s.Actual.NetImportWh()
 }
 
-// SimEvent is a scheduled flexibility event as a home sees it: posted at
+// Event is a scheduled flexibility event as a home sees it: posted at
 // one interval, dispatching from Start (inclusive) to End (exclusive).
 // PowerW is the battery's discharge or charge power (0 holds the battery
 // idle) or the flexible load's curtailment; a charger pause ignores it.
-type SimEvent struct {
+type Event struct {
 	Posted, Start, End uint64
-	Kind               DispatchKind
+	Kind               meter.DispatchKind
 	PowerW             int64
 }
 
@@ -284,7 +286,7 @@ type Actuation struct {
 	FromUnix  int64
 	UntilUnix int64
 	Device    string // "battery", "charger", "flex" or "schedule"
-	Kind      DispatchKind
+	Kind      meter.DispatchKind
 	PowerW    int64
 	Behaviour Behaviour
 }
@@ -292,7 +294,7 @@ type Actuation struct {
 // simEvent is an event in seconds.
 type simEvent struct {
 	postedS, startS, endS int64
-	kind                  DispatchKind
+	kind                  meter.DispatchKind
 	powerW                int64
 }
 
@@ -328,9 +330,9 @@ type homeState struct {
 type Home struct {
 	mu   sync.Mutex
 	cfg  HomeConfig
-	clk  SimClock
+	clk  Clock
 	key  *wallet.PrivateKey
-	site SiteID // key's address, derived once
+	site meter.SiteID // key's address, derived once
 	log  *slog.Logger
 
 	sinLat, cosLat int64     // × 1e9
@@ -353,7 +355,7 @@ type Home struct {
 	dispSeen bool // a dispatch was active in the current interval
 	gameSeen bool
 
-	last      SimInterval
+	last      Interval
 	hasLast   bool
 	lastSaved bool // last interval already signed
 	counter   uint64
@@ -362,7 +364,7 @@ type Home struct {
 
 // NewHome returns a home that starts at clk.Start. key is the site key its
 // readings are signed with; log may be nil.
-func NewHome(clk SimClock, cfg HomeConfig, key *wallet.PrivateKey, log *slog.Logger) (*Home, error) {
+func NewHome(clk Clock, cfg HomeConfig, key *wallet.PrivateKey, log *slog.Logger) (*Home, error) {
 	if err := clk.validate(); err != nil {
 		return nil, err
 	}
@@ -370,7 +372,7 @@ func NewHome(clk SimClock, cfg HomeConfig, key *wallet.PrivateKey, log *slog.Log
 		return nil, err
 	}
 	if key == nil {
-		return nil, fmt.Errorf("%w: no site key", ErrSimConfig)
+		return nil, fmt.Errorf("%w: no site key", ErrConfig)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -390,13 +392,13 @@ func NewHome(clk SimClock, cfg HomeConfig, key *wallet.PrivateKey, log *slog.Log
 		h.effPpm = simISqrt(cfg.BatteryRoundTripPpm * 1_000_000)
 	}
 	h.loadScale = cfg.DailyLoadWh * 1_000_000 / simLoadTableWh
-	init := homeState{socJ: h.capJ * cfg.BatteryInitSoCPpm / MaxSoCPpm, evSession: -1}
+	init := homeState{socJ: h.capJ * cfg.BatteryInitSoCPpm / meter.MaxSoCPpm, evSession: -1}
 	h.actual, h.twin = init, init
 	return h, nil
 }
 
 // Site returns the home's site id.
-func (h *Home) Site() SiteID { return h.site }
+func (h *Home) Site() meter.SiteID { return h.site }
 
 // Key returns the home's site key.
 func (h *Home) Key() *wallet.PrivateKey { return h.key }
@@ -411,7 +413,7 @@ func (h *Home) Now() time.Time {
 	return time.Unix(h.nowS(), 0).UTC()
 }
 
-func (h *Home) nowS() int64 { return h.clk.IntervalStart(h.interval) + h.sub*SimSubStepS }
+func (h *Home) nowS() int64 { return h.clk.IntervalStart(h.interval) + h.sub*SubStepS }
 
 // Interval returns the index of the interval being simulated (the next one
 // Step closes).
@@ -424,9 +426,9 @@ func (h *Home) Interval() uint64 {
 // Schedule records a flexibility event. The home acts on it according to
 // its behaviour: from Start to End it performs the dispatch, and a gaming
 // home starts inflating its baseline from Posted.
-func (h *Home) Schedule(e SimEvent) error {
+func (h *Home) Schedule(e Event) error {
 	if e.End <= e.Start || e.Posted > e.Start {
-		return fmt.Errorf("%w: event window [%d, %d) posted at %d", ErrSimConfig, e.Start, e.End, e.Posted)
+		return fmt.Errorf("%w: event window [%d, %d) posted at %d", ErrConfig, e.Start, e.End, e.Posted)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -441,27 +443,27 @@ func (h *Home) Schedule(e SimEvent) error {
 // it. h.mu is held.
 func (h *Home) addEvent(device string, ev simEvent) error {
 	switch ev.kind {
-	case DispatchBatteryDischarge, DispatchBatteryCharge:
+	case meter.DispatchBatteryDischarge, meter.DispatchBatteryCharge:
 		if h.capJ == 0 {
 			return fmt.Errorf("%w: %s has no battery", ErrUnsupportedDispatch, h.cfg.Name)
 		}
-	case DispatchChargerPause:
+	case meter.DispatchChargerPause:
 		if h.cfg.EVChargerW == 0 {
 			return fmt.Errorf("%w: %s has no EV charger", ErrUnsupportedDispatch, h.cfg.Name)
 		}
-	case DispatchLoadCurtail:
+	case meter.DispatchLoadCurtail:
 		if h.cfg.FlexW == 0 {
 			return fmt.Errorf("%w: %s has no flexible load", ErrUnsupportedDispatch, h.cfg.Name)
 		}
-	case DispatchNone:
+	case meter.DispatchNone:
 	default:
 		return fmt.Errorf("%w: kind %d", ErrUnsupportedDispatch, ev.kind)
 	}
 	if ev.powerW < 0 {
-		return fmt.Errorf("%w: negative dispatch power %d W", ErrSimConfig, ev.powerW)
+		return fmt.Errorf("%w: negative dispatch power %d W", ErrConfig, ev.powerW)
 	}
 	now := h.nowS()
-	if ev.kind == DispatchNone {
+	if ev.kind == meter.DispatchNone {
 		// Resume normal operation: end every running dispatch of the device.
 		for i := range h.events {
 			e := &h.events[i]
@@ -484,13 +486,13 @@ func (h *Home) addEvent(device string, ev simEvent) error {
 	return nil
 }
 
-func simDeviceOf(k DispatchKind) string {
+func simDeviceOf(k meter.DispatchKind) string {
 	switch k {
-	case DispatchBatteryDischarge, DispatchBatteryCharge:
+	case meter.DispatchBatteryDischarge, meter.DispatchBatteryCharge:
 		return "battery"
-	case DispatchChargerPause:
+	case meter.DispatchChargerPause:
 		return "charger"
-	case DispatchLoadCurtail:
+	case meter.DispatchLoadCurtail:
 		return "flex"
 	}
 	return ""
@@ -510,7 +512,7 @@ func (h *Home) ActuationLog() []Actuation {
 
 // Step simulates the rest of the current interval, closes it and returns
 // its ground truth.
-func (h *Home) Step() SimInterval {
+func (h *Home) Step() Interval {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for !h.advance() {
@@ -518,7 +520,7 @@ func (h *Home) Step() SimInterval {
 	return h.last
 }
 
-// Advance simulates one sub-step (SimSubStepS seconds). It reports whether
+// Advance simulates one sub-step (SubStepS seconds). It reports whether
 // that closed an interval, whose ground truth Last then returns.
 func (h *Home) Advance() (closed bool) {
 	h.mu.Lock()
@@ -527,7 +529,7 @@ func (h *Home) Advance() (closed bool) {
 }
 
 // Last returns the ground truth of the last closed interval.
-func (h *Home) Last() (SimInterval, bool) {
+func (h *Home) Last() (Interval, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.last, h.hasLast
@@ -535,14 +537,14 @@ func (h *Home) Last() (SimInterval, bool) {
 
 // Reading returns the signed reading of the last closed interval, chained
 // to the home's previous reading. Each interval is signed once.
-func (h *Home) Reading(chainID string) (*Reading, error) {
+func (h *Home) Reading(chainID string) (*meter.Reading, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.hasLast || h.lastSaved {
 		return nil, ErrNothingToSign
 	}
 	a := h.last.Actual
-	r := &Reading{
+	r := &meter.Reading{
 		Site: h.site, Interval: h.last.Index, Counter: h.counter + 1, PrevHash: h.prevHash,
 		GridImportWh: uint32(a.GridImportWh), GridExportWh: uint32(a.GridExportWh), PVWh: uint32(a.PVWh),
 		BatteryChargeWh: uint32(a.BatteryChargeWh), BatteryDischargeWh: uint32(a.BatteryDischargeWh),
@@ -551,7 +553,7 @@ func (h *Home) Reading(chainID string) (*Reading, error) {
 	// What Reading.Sign does, without deriving the public key twice per
 	// reading to check the site (h.site is the key's address by
 	// construction): that derivation cost more than the signature.
-	sig, err := h.key.SignTyped(ReadingTag, chainID, r.Body())
+	sig, err := h.key.SignTyped(meter.ReadingTag, chainID, r.Body())
 	if err != nil {
 		return nil, fmt.Errorf("home %s: %w", h.cfg.Name, err)
 	}
@@ -575,7 +577,7 @@ func (h *Home) ResumeChain(counter uint64, prevHash [32]byte) {
 // simControl is what the dispatch and the behaviour make a state do in
 // one sub-step.
 type simControl struct {
-	batteryMode  DispatchKind // DispatchNone: self-consumption
+	batteryMode  meter.DispatchKind // DispatchNone: self-consumption
 	batteryW     int64
 	evScalePpm   int64 // 1e6 normal, 0 paused
 	flexCurtailW int64
@@ -607,10 +609,10 @@ func (h *Home) advance() bool {
 	h.actual.step(h, in, ctl)
 	h.twin.step(h, in, simControl{evScalePpm: 1_000_000})
 	h.sub++
-	if h.sub*SimSubStepS < h.clk.IntervalS {
+	if h.sub*SubStepS < h.clk.IntervalS {
 		return false
 	}
-	h.last = SimInterval{
+	h.last = Interval{
 		Index: h.interval, Actual: h.actual.close(h), Counterfactual: h.twin.close(h),
 		Dispatched: h.dispSeen, Gaming: h.gameSeen,
 	}
@@ -654,13 +656,13 @@ func (h *Home) control(t int64) (c simControl, active, gaming bool) {
 			active = true
 			p := e.powerW * follow / 1_000_000
 			switch e.kind {
-			case DispatchBatteryDischarge, DispatchBatteryCharge:
+			case meter.DispatchBatteryDischarge, meter.DispatchBatteryCharge:
 				if follow > 0 {
 					c.batteryMode, c.batteryW = e.kind, p
 				}
-			case DispatchChargerPause:
+			case meter.DispatchChargerPause:
 				c.evScalePpm = 1_000_000 - follow
-			case DispatchLoadCurtail:
+			case meter.DispatchLoadCurtail:
 				c.flexCurtailW = p
 				c.curtailing = true
 			}
@@ -672,8 +674,8 @@ func (h *Home) control(t int64) (c simControl, active, gaming bool) {
 		// A gaming home that knows of a coming event.
 		if t >= e.startS-simGameLeadS {
 			gaming = true
-			if h.capJ > 0 && e.kind == DispatchBatteryDischarge && c.batteryMode == DispatchNone {
-				c.batteryMode, c.batteryW = DispatchBatteryCharge, h.cfg.BatteryMaxW
+			if h.capJ > 0 && e.kind == meter.DispatchBatteryDischarge && c.batteryMode == meter.DispatchNone {
+				c.batteryMode, c.batteryW = meter.DispatchBatteryCharge, h.cfg.BatteryMaxW
 			} else {
 				c.extraLoadW = h.cfg.GameExtraW
 			}
@@ -699,7 +701,7 @@ func simMod(a, m int64) int64 {
 
 // step runs one sub-step of one state.
 func (s *homeState) step(h *Home, in simInputs, c simControl) {
-	const dt = SimSubStepS
+	const dt = SubStepS
 	cfg := &h.cfg
 
 	// Flexible load: curtailed power is owed and recovered later, at up to
@@ -735,9 +737,9 @@ func (s *homeState) step(h *Home, in simInputs, c simControl) {
 	batW := int64(0)
 	if h.capJ > 0 {
 		switch c.batteryMode {
-		case DispatchBatteryDischarge:
+		case meter.DispatchBatteryDischarge:
 			batW = -c.batteryW
-		case DispatchBatteryCharge:
+		case meter.DispatchBatteryCharge:
 			batW = c.batteryW
 		default:
 			if !cfg.NoAutoBattery {
@@ -815,7 +817,7 @@ func (s *homeState) close(h *Home) Flows {
 		EVWh: wh[simEV], LoadWh: wh[simLoad],
 	}
 	if h.capJ > 0 {
-		f.BatterySoCPpm = uint32(s.socJ * MaxSoCPpm / h.capJ)
+		f.BatterySoCPpm = uint32(s.socJ * meter.MaxSoCPpm / h.capJ)
 	}
 	return f
 }
@@ -919,7 +921,7 @@ func (h *Home) inputs(t int64) simInputs {
 		if ivStart := h.clk.IntervalStart(h.interval); !h.ephOK || h.ephAt != ivStart {
 			h.eph, h.ephAt, h.ephOK = simSunEphemeris(ivStart+h.clk.IntervalS/2), ivStart, true
 		}
-		sinEl := h.eph.sinElevationE9(h.sinLat, h.cosLat, cfg.LonE6, t+SimSubStepS/2)
+		sinEl := h.eph.sinElevationE9(h.sinLat, h.cosLat, cfg.LonE6, t+SubStepS/2)
 		if cs := simClearSkyPpm(sinEl); cs > 0 {
 			cloud := int64(1_000_000)
 			if !cfg.ClearSky {
@@ -942,7 +944,7 @@ func (h *Home) inputs(t int64) simInputs {
 		hourF := 750_000 + simNoisePpm(cfg.Seed, simStreamLoadHour, local, 3600)/2 // 0.75–1.25
 		dayF := 850_000 + simRandPpm(cfg.Seed, simStreamLoadDay, day)*3/10         // 0.85–1.15
 		base = base * hourF / 1_000_000 * dayF / 1_000_000
-		subIdx := simFloorDiv(t, SimSubStepS)
+		subIdx := simFloorDiv(t, SubStepS)
 		if simRandPpm(cfg.Seed, simStreamSpike, subIdx) < 40_000 { // kettle, oven, dryer
 			base += 800 + simRandPpm(cfg.Seed, simStreamSpikeW, subIdx)*1700/1_000_000
 		}

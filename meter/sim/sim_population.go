@@ -1,6 +1,8 @@
-package meter
+package sim
 
 import (
+	"github.com/gridmint/gridmint/meter"
+
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -49,9 +51,9 @@ func DefaultPopulation(seed uint64, n int) PopulationConfig {
 	}
 }
 
-// SimSiteKey derives the site key of home i of a population seed, so that
+// SiteKey derives the site key of home i of a population seed, so that
 // a devnet can register the sites before it runs them.
-func SimSiteKey(seed uint64, i int) (*wallet.PrivateKey, error) {
+func SiteKey(seed uint64, i int) (*wallet.PrivateKey, error) {
 	var b [8 + 8 + 24]byte
 	copy(b[16:], "gridmint/sim/site-key/v1")
 	binary.BigEndian.PutUint64(b[:8], seed)
@@ -59,9 +61,9 @@ func SimSiteKey(seed uint64, i int) (*wallet.PrivateKey, error) {
 	return wallet.GenerateKeyFrom(rand.NewChaCha8(sha256.Sum256(b[:])))
 }
 
-// SimHomeConfig returns the configuration of home i of a population, by
+// HomeConfigFor returns the configuration of home i of a population, by
 // GamePpm (NewPopulation applies GameHomes, which depends on earlier homes).
-func SimHomeConfig(pc PopulationConfig, i int) HomeConfig {
+func HomeConfigFor(pc PopulationConfig, i int) HomeConfig {
 	r := rand.New(rand.NewPCG(pc.Seed, uint64(i)^0x5eed_0000_0000_0000))
 	ppm := func() int64 { return r.Int64N(1_000_000) }
 	between := func(lo, hi int64) int64 { return lo + r.Int64N(hi-lo+1) }
@@ -117,14 +119,14 @@ type Fleet struct {
 }
 
 // NewPopulation builds the homes of pc, all starting at clk.Start.
-func NewPopulation(clk SimClock, pc PopulationConfig, log *slog.Logger) (*Fleet, error) {
+func NewPopulation(clk Clock, pc PopulationConfig, log *slog.Logger) (*Fleet, error) {
 	if pc.Homes < 0 || pc.Homes > 10_000_000 {
-		return nil, fmt.Errorf("%w: %d homes", ErrSimConfig, pc.Homes)
+		return nil, fmt.Errorf("%w: %d homes", ErrConfig, pc.Homes)
 	}
 	f := &Fleet{Homes: make([]*Home, pc.Homes)}
 	cfgs := make([]HomeConfig, pc.Homes)
 	for i := range cfgs {
-		cfgs[i] = SimHomeConfig(pc, i)
+		cfgs[i] = HomeConfigFor(pc, i)
 	}
 	if pc.GameHomes > 0 {
 		gamers := 0
@@ -146,7 +148,7 @@ func NewPopulation(clk SimClock, pc PopulationConfig, log *slog.Logger) (*Fleet,
 		}
 	}
 	for i := range f.Homes {
-		k, err := SimSiteKey(pc.Seed, i)
+		k, err := SiteKey(pc.Seed, i)
 		if err != nil {
 			return nil, err
 		}
@@ -190,18 +192,18 @@ func (f *Fleet) parallel(fn func(i int)) {
 
 // Step closes one interval of every home; out[i] is home i's ground truth.
 // out is reused when it has the right length.
-func (f *Fleet) Step(out []SimInterval) []SimInterval {
+func (f *Fleet) Step(out []Interval) []Interval {
 	if len(out) != len(f.Homes) {
-		out = make([]SimInterval, len(f.Homes))
+		out = make([]Interval, len(f.Homes))
 	}
 	f.parallel(func(i int) { out[i] = f.Homes[i].Step() })
 	return out
 }
 
 // Readings signs the last closed interval of every home.
-func (f *Fleet) Readings(chainID string, out []*Reading) ([]*Reading, error) {
+func (f *Fleet) Readings(chainID string, out []*meter.Reading) ([]*meter.Reading, error) {
 	if len(out) != len(f.Homes) {
-		out = make([]*Reading, len(f.Homes))
+		out = make([]*meter.Reading, len(f.Homes))
 	}
 	errs := make([]error, len(f.Homes))
 	f.parallel(func(i int) { out[i], errs[i] = f.Homes[i].Reading(chainID) })
@@ -215,7 +217,7 @@ func (f *Fleet) Readings(chainID string, out []*Reading) ([]*Reading, error) {
 
 // Schedule posts e to every home that has the device it needs (a battery,
 // an EV charger or a flexible load) and returns their indices.
-func (f *Fleet) Schedule(e SimEvent) ([]int, error) {
+func (f *Fleet) Schedule(e Event) ([]int, error) {
 	var took []int
 	for i, h := range f.Homes {
 		err := h.Schedule(e)

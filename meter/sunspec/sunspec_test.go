@@ -1,6 +1,8 @@
-package meter
+package sunspec
 
 import (
+	"github.com/gridmint/gridmint/meter"
+
 	"context"
 	"errors"
 	"fmt"
@@ -11,17 +13,17 @@ import (
 	"github.com/simonvetter/modbus"
 )
 
-func openSunSpec(t *testing.T, srv *testModbus, cfg SunSpecConfig) *SunSpec {
+func openSunSpec(t *testing.T, srv *testModbus, cfg Config) *Device {
 	t.Helper()
 	cfg.Address = srv.addr
 	if cfg.Timeout == 0 {
-		cfg.Timeout = Duration(time.Second)
+		cfg.Timeout = meter.Duration(time.Second)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s, err := NewSunSpec(ctx, cfg)
+	s, err := New(ctx, cfg)
 	if err != nil {
-		t.Fatalf("NewSunSpec unit %d: %v", cfg.UnitID, err)
+		t.Fatalf("New unit %d: %v", cfg.UnitID, err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
@@ -35,7 +37,7 @@ func adapterCtx(t *testing.T) context.Context {
 
 func TestSunSpecDiscovery(t *testing.T) {
 	srv := startTestModbus(t, loadDump(t))
-	inv := openSunSpec(t, srv, SunSpecConfig{UnitID: 1})
+	inv := openSunSpec(t, srv, Config{UnitID: 1})
 	info := inv.Info()
 	if info.Manufacturer != "Fronius" || info.Model != "Symo GEN24 10.0 Plus" || info.Serial != "34119102" || info.Version != "1.30.7-1" {
 		t.Errorf("common model: %+v", info)
@@ -43,17 +45,17 @@ func TestSunSpecDiscovery(t *testing.T) {
 	if info.Base != 40000 || !slices.Equal(info.Models, []uint16{1, 103, 120, 160, 124}) {
 		t.Errorf("base %d models %v", info.Base, info.Models)
 	}
-	if got, want := inv.Capabilities(), CapPV|CapPVEnergy|CapBattery; got != want {
+	if got, want := inv.Capabilities(), meter.CapPV|meter.CapPVEnergy|meter.CapBattery; got != want {
 		t.Errorf("capabilities %s, want %s", got, want)
 	}
 	if inv.Name() != "sunspec "+srv.addr+" unit 1 (Fronius Symo GEN24 10.0 Plus)" {
 		t.Errorf("name %q", inv.Name())
 	}
-	if Supports(inv, CapGrid) || !Supports(inv, CapBattery) || Supports(inv, CapDispatch) {
+	if meter.Supports(inv, meter.CapGrid) || !meter.Supports(inv, meter.CapBattery) || meter.Supports(inv, meter.CapDispatch) {
 		t.Error("Supports disagrees with the discovered models")
 	}
 
-	sma := openSunSpec(t, srv, SunSpecConfig{UnitID: 3})
+	sma := openSunSpec(t, srv, Config{UnitID: 3})
 	if i := sma.Info(); i.Base != 50000 || i.Manufacturer != "SMA" || !slices.Equal(i.Models, []uint16{1, 113, 213}) {
 		t.Errorf("float unit: %+v", i)
 	}
@@ -63,10 +65,10 @@ func TestSunSpecDiscovery(t *testing.T) {
 	srv.units[4] = map[uint16]uint16{40000: 0x1234, 40001: 0x5678}
 	srv.mu.Unlock()
 	ctx := adapterCtx(t)
-	if _, err := NewSunSpec(ctx, SunSpecConfig{Address: srv.addr, UnitID: 4, Timeout: Duration(time.Second)}); !errors.Is(err, ErrNotSunSpec) {
+	if _, err := New(ctx, Config{Address: srv.addr, UnitID: 4, Timeout: meter.Duration(time.Second)}); !errors.Is(err, ErrNotSunSpec) {
 		t.Errorf("unit without SunS: %v", err)
 	}
-	if _, err := NewSunSpec(ctx, SunSpecConfig{Address: srv.addr, UnitID: 9, Timeout: Duration(time.Second)}); !errors.Is(err, modbus.ErrGWTargetFailedToRespond) {
+	if _, err := New(ctx, Config{Address: srv.addr, UnitID: 9, Timeout: meter.Duration(time.Second)}); !errors.Is(err, modbus.ErrGWTargetFailedToRespond) {
 		t.Errorf("unknown unit: %v", err)
 	}
 }
@@ -74,9 +76,9 @@ func TestSunSpecDiscovery(t *testing.T) {
 func TestSunSpecReadings(t *testing.T) {
 	srv := startTestModbus(t, loadDump(t))
 	ctx := adapterCtx(t)
-	inv := openSunSpec(t, srv, SunSpecConfig{UnitID: 1})
-	mtr := openSunSpec(t, srv, SunSpecConfig{UnitID: 200})
-	sma := openSunSpec(t, srv, SunSpecConfig{UnitID: 3, BaseAddress: 50000})
+	inv := openSunSpec(t, srv, Config{UnitID: 1})
+	mtr := openSunSpec(t, srv, Config{UnitID: 200})
+	sma := openSunSpec(t, srv, Config{UnitID: 3, BaseAddress: 50000})
 
 	check := func(what string, got, want int64, err error) {
 		t.Helper()
@@ -107,10 +109,10 @@ func TestSunSpecReadings(t *testing.T) {
 	check("float import", int64(imp), 7_654_321, err)
 	check("float export", int64(exp), 1_234_567, err)
 
-	if _, err := inv.GridPowerW(ctx); !errors.Is(err, ErrNotSupported) {
+	if _, err := inv.GridPowerW(ctx); !errors.Is(err, meter.ErrNotSupported) {
 		t.Errorf("grid power from an inverter unit: %v", err)
 	}
-	if _, err := mtr.BatterySoCPpm(ctx); !errors.Is(err, ErrNotSupported) {
+	if _, err := mtr.BatterySoCPpm(ctx); !errors.Is(err, meter.ErrNotSupported) {
 		t.Errorf("SoC from a meter unit: %v", err)
 	}
 
@@ -122,16 +124,16 @@ func TestSunSpecReadings(t *testing.T) {
 	if _, err := inv.PVPowerW(ctx); !errors.Is(err, ErrNotImplemented) {
 		t.Errorf("W n/i while in fault: %v", err)
 	}
-	inverted := openSunSpec(t, srv, SunSpecConfig{UnitID: 200, InvertGridPower: true})
+	inverted := openSunSpec(t, srv, Config{UnitID: 200, InvertGridPower: true})
 	w, err = inverted.GridPowerW(ctx)
 	check("inverted meter", w, 1520, err)
 
 	// Usage restricts what a unit offers.
-	pvOnly := openSunSpec(t, srv, SunSpecConfig{UnitID: 1, Usage: []string{"pv"}})
-	if _, err := pvOnly.BatterySoCPpm(ctx); !errors.Is(err, ErrNotSupported) {
+	pvOnly := openSunSpec(t, srv, Config{UnitID: 1, Usage: []string{"pv"}})
+	if _, err := pvOnly.BatterySoCPpm(ctx); !errors.Is(err, meter.ErrNotSupported) {
 		t.Errorf("battery with usage pv: %v", err)
 	}
-	if _, err := NewSunSpec(ctx, SunSpecConfig{Address: srv.addr, Usage: []string{"solar"}}); err == nil {
+	if _, err := New(ctx, Config{Address: srv.addr, Usage: []string{"solar"}}); err == nil {
 		t.Error("unknown usage accepted")
 	}
 }
@@ -154,13 +156,13 @@ func mustInt64[T any](v T, err error) int64 {
 func TestSunSpecDispatch(t *testing.T) {
 	srv := startTestModbus(t, loadDump(t))
 	ctx := adapterCtx(t)
-	readOnly := openSunSpec(t, srv, SunSpecConfig{UnitID: 1})
-	if err := readOnly.Dispatch(ctx, Dispatch{Kind: DispatchBatteryDischarge, PowerW: 1000, Until: time.Now().Add(time.Hour)}); !errors.Is(err, ErrNotSupported) {
+	readOnly := openSunSpec(t, srv, Config{UnitID: 1})
+	if err := readOnly.Dispatch(ctx, meter.Dispatch{Kind: meter.DispatchBatteryDischarge, PowerW: 1000, Until: time.Now().Add(time.Hour)}); !errors.Is(err, meter.ErrNotSupported) {
 		t.Fatalf("dispatch without control = true: %v", err)
 	}
 
-	inv := openSunSpec(t, srv, SunSpecConfig{UnitID: 1, Control: true})
-	if !Supports(inv, CapDispatch) {
+	inv := openSunSpec(t, srv, Config{UnitID: 1, Control: true})
+	if !meter.Supports(inv, meter.CapDispatch) {
 		t.Fatal("control = true but no dispatch capability")
 	}
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -178,30 +180,30 @@ func TestSunSpecDispatch(t *testing.T) {
 	srv.setReg(1, sto+stoChaGriSet, 0) // the owner does not allow grid charging
 
 	// Discharge 5120 W of 10240 W for 15 minutes: 50.00 %.
-	if err := inv.Dispatch(ctx, Dispatch{Kind: DispatchBatteryDischarge, PowerW: 5120, Until: now.Add(15 * time.Minute)}); err != nil {
+	if err := inv.Dispatch(ctx, meter.Dispatch{Kind: meter.DispatchBatteryDischarge, PowerW: 5120, Until: now.Add(15 * time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	if out, in, rvrt, mode, grid := regs(); out != 5000 || in != -5000 || rvrt != 900 || mode != 3 || grid != 0 {
 		t.Errorf("discharge: OutWRte %d InWRte %d RvrtTms %d StorCtl_Mod %d ChaGriSet %d", out, in, rvrt, mode, grid)
 	}
 	// Charge above the rating: 100 %, grid charging on.
-	if err := inv.Dispatch(ctx, Dispatch{Kind: DispatchBatteryCharge, PowerW: 20000, Until: now.Add(90 * time.Second)}); err != nil {
+	if err := inv.Dispatch(ctx, meter.Dispatch{Kind: meter.DispatchBatteryCharge, PowerW: 20000, Until: now.Add(90 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	if out, in, rvrt, mode, grid := regs(); out != -10000 || in != 10000 || rvrt != 90 || mode != 3 || grid != 1 {
 		t.Errorf("charge: OutWRte %d InWRte %d RvrtTms %d StorCtl_Mod %d ChaGriSet %d", out, in, rvrt, mode, grid)
 	}
 	// Resume: limits off, rates back to 100 %, the owner's grid setting restored.
-	if err := inv.Dispatch(ctx, Dispatch{Kind: DispatchNone}); err != nil {
+	if err := inv.Dispatch(ctx, meter.Dispatch{Kind: meter.DispatchNone}); err != nil {
 		t.Fatal(err)
 	}
 	if out, in, rvrt, mode, grid := regs(); out != 10000 || in != 10000 || rvrt != 0 || mode != 0 || grid != 0 {
 		t.Errorf("resume: OutWRte %d InWRte %d RvrtTms %d StorCtl_Mod %d ChaGriSet %d", out, in, rvrt, mode, grid)
 	}
-	for _, bad := range []Dispatch{
-		{Kind: DispatchChargerPause, Until: now.Add(time.Minute)},
-		{Kind: DispatchBatteryDischarge, PowerW: 0, Until: now.Add(time.Minute)},
-		{Kind: DispatchBatteryDischarge, PowerW: 100, Until: now.Add(-time.Minute)},
+	for _, bad := range []meter.Dispatch{
+		{Kind: meter.DispatchChargerPause, Until: now.Add(time.Minute)},
+		{Kind: meter.DispatchBatteryDischarge, PowerW: 0, Until: now.Add(time.Minute)},
+		{Kind: meter.DispatchBatteryDischarge, PowerW: 100, Until: now.Add(-time.Minute)},
 	} {
 		if err := inv.Dispatch(ctx, bad); err == nil {
 			t.Errorf("dispatch %+v accepted", bad)
@@ -222,8 +224,8 @@ func TestSunSpecDispatch(t *testing.T) {
 func TestSunSpecReconnect(t *testing.T) {
 	srv := startTestModbus(t, loadDump(t))
 	ctx := adapterCtx(t)
-	inv := openSunSpec(t, srv, SunSpecConfig{UnitID: 1, Timeout: Duration(300 * time.Millisecond),
-		MinBackoff: Duration(50 * time.Millisecond), MaxBackoff: Duration(200 * time.Millisecond)})
+	inv := openSunSpec(t, srv, Config{UnitID: 1, Timeout: meter.Duration(300 * time.Millisecond),
+		MinBackoff: meter.Duration(50 * time.Millisecond), MaxBackoff: meter.Duration(200 * time.Millisecond)})
 	if _, err := inv.PVPowerW(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -259,8 +261,8 @@ func TestSunSpecReconnect(t *testing.T) {
 func TestSunSpecTimeout(t *testing.T) {
 	srv := startTestModbus(t, loadDump(t))
 	ctx := adapterCtx(t)
-	mtr := openSunSpec(t, srv, SunSpecConfig{UnitID: 200, Timeout: Duration(150 * time.Millisecond),
-		MinBackoff: Duration(50 * time.Millisecond), MaxBackoff: Duration(100 * time.Millisecond)})
+	mtr := openSunSpec(t, srv, Config{UnitID: 200, Timeout: meter.Duration(150 * time.Millisecond),
+		MinBackoff: meter.Duration(50 * time.Millisecond), MaxBackoff: meter.Duration(100 * time.Millisecond)})
 
 	srv.setStall(400 * time.Millisecond)
 	start := time.Now()
@@ -287,7 +289,7 @@ func TestSunSpecTimeout(t *testing.T) {
 		t.Errorf("cancelled context: %v", err)
 	}
 	mtr.Close()
-	if _, err := mtr.GridPowerW(ctx); !errors.Is(err, ErrDeviceClosed) {
+	if _, err := mtr.GridPowerW(ctx); !errors.Is(err, meter.ErrDeviceClosed) {
 		t.Errorf("after Close: %v", err)
 	}
 }
@@ -307,25 +309,25 @@ func adapterWaitFor(t *testing.T, limit time.Duration, cond func() bool) {
 func TestSunSpecRegistry(t *testing.T) {
 	srv := startTestModbus(t, loadDump(t))
 	ctx := adapterCtx(t)
-	if !slices.Contains(Kinds(), "sunspec") {
-		t.Fatalf("kinds %v", Kinds())
+	if !slices.Contains(meter.Kinds(), "sunspec") {
+		t.Fatalf("kinds %v", meter.Kinds())
 	}
-	d, err := Open(ctx, "sunspec", ConfigValue(SunSpecConfig{Address: srv.addr, UnitID: 200}))
+	d, err := meter.Open(ctx, "sunspec", meter.ConfigValue(Config{Address: srv.addr, UnitID: 200}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	g, ok := d.(GridMeter)
-	if !ok || !Supports(d, CapGrid) || Supports(d, CapPV) {
-		t.Fatalf("opened %T with capabilities %v", d, d.(CapabilityReporter).Capabilities())
+	g, ok := d.(meter.GridMeter)
+	if !ok || !meter.Supports(d, meter.CapGrid) || meter.Supports(d, meter.CapPV) {
+		t.Fatalf("opened %T with capabilities %v", d, d.(meter.CapabilityReporter).Capabilities())
 	}
 	if w, err := g.GridPowerW(ctx); err != nil || w != -1520 {
 		t.Errorf("grid power %d, %v", w, err)
 	}
-	if _, err := Open(ctx, "nonesuch", ConfigValue(SunSpecConfig{})); !errors.Is(err, ErrUnknownKind) {
+	if _, err := meter.Open(ctx, "nonesuch", meter.ConfigValue(Config{})); !errors.Is(err, meter.ErrUnknownKind) {
 		t.Errorf("unknown kind: %v", err)
 	}
-	if _, err := Open(ctx, "sunspec", ConfigValue(42)); err == nil {
+	if _, err := meter.Open(ctx, "sunspec", meter.ConfigValue(42)); err == nil {
 		t.Error("a config of the wrong type was accepted")
 	}
 }
@@ -355,15 +357,15 @@ func TestSunSpecLongModel(t *testing.T) {
 	if mppt := len(mppt.d); mppt <= maxRegsPerRead {
 		t.Fatalf("model of %d registers fits one read", mppt)
 	}
-	long := openSunSpec(t, srv, SunSpecConfig{UnitID: 1})
+	long := openSunSpec(t, srv, Config{UnitID: 1})
 	if w, err := long.BatteryPowerW(ctx); err != nil || w != 2500 {
 		t.Errorf("battery power %d, %v", w, err)
 	}
 	if soc, err := long.BatterySoCPpm(ctx); err != nil || soc != 500_000 {
 		t.Errorf("SoC %d, %v", soc, err)
 	}
-	no160 := openSunSpec(t, srv, SunSpecConfig{UnitID: 2})
-	if _, err := no160.BatteryPowerW(ctx); !errors.Is(err, ErrNotSupported) {
+	no160 := openSunSpec(t, srv, Config{UnitID: 2})
+	if _, err := no160.BatteryPowerW(ctx); !errors.Is(err, meter.ErrNotSupported) {
 		t.Errorf("battery power without model 160: %v", err)
 	}
 	if soc, err := no160.BatterySoCPpm(ctx); err != nil || soc != 500_000 {
@@ -379,8 +381,8 @@ func TestSunSpecSharedConnection(t *testing.T) {
 	srv.clients = 1
 	srv.start()
 	ctx := adapterCtx(t)
-	inv := openSunSpec(t, srv, SunSpecConfig{UnitID: 1})
-	mtr := openSunSpec(t, srv, SunSpecConfig{UnitID: 200})
+	inv := openSunSpec(t, srv, Config{UnitID: 1})
+	mtr := openSunSpec(t, srv, Config{UnitID: 200})
 	if inv.conn != mtr.conn {
 		t.Fatal("two units at one address have two connections")
 	}
@@ -411,7 +413,7 @@ func TestSunSpecSharedConnection(t *testing.T) {
 	// new dial.)
 	srv.stop()
 	srv.start()
-	again := openSunSpec(t, srv, SunSpecConfig{UnitID: 200})
+	again := openSunSpec(t, srv, Config{UnitID: 200})
 	if _, err := again.GridPowerW(ctx); err != nil {
 		t.Fatal(err)
 	}

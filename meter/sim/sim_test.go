@@ -1,6 +1,8 @@
-package meter
+package sim
 
 import (
+	"github.com/gridmint/gridmint/meter"
+
 	"bytes"
 	"context"
 	"errors"
@@ -17,8 +19,8 @@ const simChain = "gridmint-simtest"
 // 2026-01-01 00:00 UTC.
 const simTestGenesis = 1767225600
 
-func simTestClock(startDay int) SimClock {
-	return SimClock{GenesisUnix: simTestGenesis, IntervalS: 900, Start: uint64(startDay) * 96}
+func simTestClock(startDay int) Clock {
+	return Clock{GenesisUnix: simTestGenesis, IntervalS: 900, Start: uint64(startDay) * 96}
 }
 
 // noaaSun returns sin(elevation) and solar noon (Unix s of the same UTC
@@ -121,7 +123,7 @@ func checkFlows(t *testing.T, h *Home, idx uint64, f Flows, what string) {
 	if f.BatteryChargeWh > cfg.BatteryMaxW*ivS/3600 || f.BatteryDischargeWh > cfg.BatteryMaxW*ivS/3600 {
 		fail("battery above its power limit %d W: %+v", cfg.BatteryMaxW, f)
 	}
-	if f.BatterySoCPpm > MaxSoCPpm || (cfg.BatteryCapacityWh == 0 && f.BatterySoCPpm != 0) {
+	if f.BatterySoCPpm > meter.MaxSoCPpm || (cfg.BatteryCapacityWh == 0 && f.BatterySoCPpm != 0) {
 		fail("SoC %d", f.BatterySoCPpm)
 	}
 	if f.EVWh > cfg.EVChargerW*ivS/3600 {
@@ -129,12 +131,12 @@ func checkFlows(t *testing.T, h *Home, idx uint64, f Flows, what string) {
 	}
 	// And the ledger's own check, against the capabilities the site
 	// registers.
-	r := Reading{
+	r := meter.Reading{
 		GridImportWh: uint32(f.GridImportWh), GridExportWh: uint32(f.GridExportWh), PVWh: uint32(f.PVWh),
 		BatteryChargeWh: uint32(f.BatteryChargeWh), BatteryDischargeWh: uint32(f.BatteryDischargeWh),
 		EVWh: uint32(f.EVWh), BatterySoCPpm: f.BatterySoCPpm,
 	}
-	if err := CheckPlausible(&r, cfg.Capabilities(), start, uint32(ivS)); err != nil {
+	if err := meter.CheckPlausible(&r, cfg.Capabilities(), start, uint32(ivS)); err != nil {
 		fail("implausible: %v", err)
 	}
 }
@@ -151,7 +153,7 @@ func TestSimPlausibleYear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []SimInterval
+	var out []Interval
 	var pvWh, loadWh int64
 	for i := 0; i < days*96; i++ {
 		out = f.Step(out)
@@ -175,7 +177,7 @@ func TestSimPlausibleYear(t *testing.T) {
 		s := &h.actual
 		in := s.cumJ[simCharge] * h.effPpm / 1_000_000
 		outJ := s.cumJ[simDischarge] * 1_000_000 / h.effPpm
-		init := h.capJ * h.cfg.BatteryInitSoCPpm / MaxSoCPpm
+		init := h.capJ * h.cfg.BatteryInitSoCPpm / meter.MaxSoCPpm
 		if d := init + in - outJ - s.socJ; d < -int64(days*96*60) || d > int64(days*96*60) {
 			t.Fatalf("home %s: battery energy off by %d J", h.cfg.Name, d)
 		}
@@ -202,7 +204,7 @@ func TestSimOddRatingsStayPlausible(t *testing.T) {
 	}
 	for d := uint64(0); d < 10; d++ {
 		s := uint64(170*96) + d*96 + 4 // every night, discharge flat out for 3 h
-		if err := h.Schedule(SimEvent{Posted: s, Start: s, End: s + 12, Kind: DispatchBatteryDischarge, PowerW: 3333}); err != nil {
+		if err := h.Schedule(Event{Posted: s, Start: s, End: s + 12, Kind: meter.DispatchBatteryDischarge, PowerW: 3333}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -237,7 +239,7 @@ func TestSimClearSkyPeakAtSolarNoon(t *testing.T) {
 			}
 			// Simulate two UTC days so that the local day is whole whatever
 			// the longitude, then look at the second.
-			var best SimInterval
+			var best Interval
 			var dayWh int64
 			for i := 0; i < 2*96; i++ {
 				iv := h.Step()
@@ -298,7 +300,7 @@ func TestSimDeterministic(t *testing.T) {
 		}
 		f.Workers = workers
 		var buf bytes.Buffer
-		var out []*Reading
+		var out []*meter.Reading
 		for i := 0; i < 96; i++ {
 			f.Step(nil)
 			if out, err = f.Readings(simChain, out); err != nil {
@@ -324,7 +326,7 @@ func TestSimReadingsChainAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev := make([]*Reading, 3)
+	prev := make([]*meter.Reading, 3)
 	for i := 0; i < 8; i++ {
 		f.Step(nil)
 		rs, err := f.Readings(simChain, nil)
@@ -372,10 +374,10 @@ func TestSimDispatchBehaviours(t *testing.T) {
 	// next UTC day: interval 96·(d+1) + 8.
 	start := uint64(day0 + 4*96 + 8)
 	end := start + 8 // two hours
-	events := []SimEvent{
-		{Posted: day0, Start: start, End: end, Kind: DispatchBatteryDischarge, PowerW: 5000},
-		{Posted: day0, Start: start, End: end, Kind: DispatchChargerPause},
-		{Posted: day0, Start: start, End: end, Kind: DispatchLoadCurtail, PowerW: 3000},
+	events := []Event{
+		{Posted: day0, Start: start, End: end, Kind: meter.DispatchBatteryDischarge, PowerW: 5000},
+		{Posted: day0, Start: start, End: end, Kind: meter.DispatchChargerPause},
+		{Posted: day0, Start: start, End: end, Kind: meter.DispatchLoadCurtail, PowerW: 3000},
 	}
 	type result struct {
 		window, before, preDays, after int64 // delivered Wh; load inflation Wh
@@ -446,9 +448,9 @@ func TestSimTwinIsReplay(t *testing.T) {
 	a := dispatchHome(t, BehaviourGame, 50)
 	b := dispatchHome(t, BehaviourGame, 50)
 	start := uint64(150*96 + 2*96 + 8)
-	for _, e := range []SimEvent{
-		{Posted: 150 * 96, Start: start, End: start + 8, Kind: DispatchBatteryDischarge, PowerW: 4000},
-		{Posted: 150 * 96, Start: start, End: start + 8, Kind: DispatchChargerPause},
+	for _, e := range []Event{
+		{Posted: 150 * 96, Start: start, End: start + 8, Kind: meter.DispatchBatteryDischarge, PowerW: 4000},
+		{Posted: 150 * 96, Start: start, End: start + 8, Kind: meter.DispatchChargerPause},
 	} {
 		if err := a.Schedule(e); err != nil {
 			t.Fatal(err)
@@ -476,26 +478,26 @@ func TestSimDeviceAdapters(t *testing.T) {
 	if len(devs) != 5 {
 		t.Fatalf("%d devices", len(devs))
 	}
-	var grid *SimGridMeter
-	var pv *SimPVInverter
-	var bat *SimBattery
-	var ch *SimCharger
+	var grid *GridMeter
+	var pv *PVInverter
+	var bat *Battery
+	var ch *Charger
 	for _, d := range devs {
 		switch d := d.(type) {
-		case *SimGridMeter:
+		case *GridMeter:
 			grid = d
-		case *SimPVInverter:
+		case *PVInverter:
 			pv = d
-		case *SimBattery:
+		case *Battery:
 			bat = d
-		case *SimCharger:
+		case *Charger:
 			ch = d
 		}
 		if d.Name() == "" || d.Close() != nil {
 			t.Fatal("name/close")
 		}
 	}
-	if _, ok := Device(grid).(Dispatchable); ok {
+	if _, ok := meter.Device(grid).(meter.Dispatchable); ok {
 		t.Fatal("grid meter claims to be dispatchable")
 	}
 	// Noon local ≈ 20:06 UTC: step there.
@@ -513,14 +515,14 @@ func TestSimDeviceAdapters(t *testing.T) {
 		t.Fatalf("grid %d W != load %d + battery %d + EV %d − PV %d", g, h.actual.loadW, b, e, p)
 	}
 	imp0, _, _ := grid.GridEnergyWh(ctx)
-	err := bat.Dispatch(ctx, Dispatch{Kind: DispatchBatteryDischarge, PowerW: 3000, Until: h.Now().Add(30 * time.Minute)})
+	err := bat.Dispatch(ctx, meter.Dispatch{Kind: meter.DispatchBatteryDischarge, PowerW: 3000, Until: h.Now().Add(30 * time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := bat.Dispatch(ctx, Dispatch{Kind: DispatchChargerPause, Until: h.Now().Add(time.Hour)}); !errors.Is(err, ErrUnsupportedDispatch) {
+	if err := bat.Dispatch(ctx, meter.Dispatch{Kind: meter.DispatchChargerPause, Until: h.Now().Add(time.Hour)}); !errors.Is(err, ErrUnsupportedDispatch) {
 		t.Fatalf("battery paused a charger: %v", err)
 	}
-	if err := ch.Dispatch(ctx, Dispatch{Kind: DispatchChargerPause, Until: h.Now().Add(-time.Hour)}); !errors.Is(err, ErrDispatchExpired) {
+	if err := ch.Dispatch(ctx, meter.Dispatch{Kind: meter.DispatchChargerPause, Until: h.Now().Add(-time.Hour)}); !errors.Is(err, ErrDispatchExpired) {
 		t.Fatalf("expired dispatch: %v", err)
 	}
 	h.Advance()
@@ -534,7 +536,7 @@ func TestSimDeviceAdapters(t *testing.T) {
 	if soc, _ := bat.BatterySoCPpm(ctx); soc >= soc0 {
 		t.Fatal("SoC did not fall while discharging")
 	}
-	if err := bat.Dispatch(ctx, Dispatch{Kind: DispatchNone}); err != nil {
+	if err := bat.Dispatch(ctx, meter.Dispatch{Kind: meter.DispatchNone}); err != nil {
 		t.Fatal(err)
 	}
 	h.Advance()
@@ -542,7 +544,7 @@ func TestSimDeviceAdapters(t *testing.T) {
 		t.Fatal("battery still dispatched after DispatchNone")
 	}
 	log := h.ActuationLog()
-	if len(log) != 2 || log[0].Device != "battery" || log[0].Kind != DispatchBatteryDischarge || log[1].Kind != DispatchNone {
+	if len(log) != 2 || log[0].Device != "battery" || log[0].Kind != meter.DispatchBatteryDischarge || log[1].Kind != meter.DispatchNone {
 		t.Fatalf("actuation log %+v", log)
 	}
 	imp1, _, _ := grid.GridEnergyWh(ctx)
@@ -556,7 +558,7 @@ func TestSimDeviceAdapters(t *testing.T) {
 	}
 	// A home without a battery refuses a battery dispatch.
 	h2, _ := NewHome(simTestClock(0), HomeConfig{DailyLoadWh: 5000}, testKey(t, 31), nil)
-	if err := h2.Schedule(SimEvent{Start: 1, End: 2, Kind: DispatchBatteryDischarge}); !errors.Is(err, ErrUnsupportedDispatch) {
+	if err := h2.Schedule(Event{Start: 1, End: 2, Kind: meter.DispatchBatteryDischarge}); !errors.Is(err, ErrUnsupportedDispatch) {
 		t.Fatalf("battery dispatch on a home without one: %v", err)
 	}
 	if len(h2.Devices()) != 1 {
@@ -573,7 +575,7 @@ func TestSimFleetEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := uint64(150*96 + 96 + 8) // 18:00 local on the next day
-	took, err := f.Schedule(SimEvent{Posted: 150 * 96, Start: start, End: start + 8, Kind: DispatchBatteryDischarge, PowerW: 3000})
+	took, err := f.Schedule(Event{Posted: 150 * 96, Start: start, End: start + 8, Kind: meter.DispatchBatteryDischarge, PowerW: 3000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -586,11 +588,11 @@ func TestSimFleetEvent(t *testing.T) {
 	if len(took) != batteries || batteries == 0 {
 		t.Fatalf("%d homes took the event, %d have a battery", len(took), batteries)
 	}
-	if _, err := f.Schedule(SimEvent{Start: 5, End: 5}); !errors.Is(err, ErrSimConfig) {
+	if _, err := f.Schedule(Event{Start: 5, End: 5}); !errors.Is(err, ErrConfig) {
 		t.Fatalf("empty window: %v", err)
 	}
 	byBehaviour := map[Behaviour]int64{}
-	var out []SimInterval
+	var out []Interval
 	for range 3 * 96 {
 		out = f.Step(out)
 		for j, iv := range out {
@@ -619,12 +621,12 @@ func TestSimConfigRejects(t *testing.T) {
 		{LatE6: 91_000_000},
 		{Behaviour: 9},
 	} {
-		if _, err := NewHome(simTestClock(0), c, k, nil); !errors.Is(err, ErrSimConfig) {
+		if _, err := NewHome(simTestClock(0), c, k, nil); !errors.Is(err, ErrConfig) {
 			t.Fatalf("%+v accepted: %v", c, err)
 		}
 	}
-	for _, c := range []SimClock{{IntervalS: 100}, {IntervalS: 900, GenesisUnix: -1}, {IntervalS: 900, Start: 1 << 40}, {IntervalS: 900, GenesisUnix: 1 << 40}} {
-		if _, err := NewHome(c, good, k, nil); !errors.Is(err, ErrSimConfig) {
+	for _, c := range []Clock{{IntervalS: 100}, {IntervalS: 900, GenesisUnix: -1}, {IntervalS: 900, Start: 1 << 40}, {IntervalS: 900, GenesisUnix: 1 << 40}} {
+		if _, err := NewHome(c, good, k, nil); !errors.Is(err, ErrConfig) {
 			t.Fatalf("clock %+v accepted", c)
 		}
 	}
@@ -639,8 +641,8 @@ func BenchmarkSimReadings(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Run("homes=1000", func(b *testing.B) {
-			var out []SimInterval
-			var rs []*Reading
+			var out []Interval
+			var rs []*meter.Reading
 			b.ReportAllocs()
 			for b.Loop() {
 				out = f.Step(out)
@@ -661,7 +663,7 @@ func BenchmarkSimStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	f.Workers = 1
-	var out []SimInterval
+	var out []Interval
 	b.ReportAllocs()
 	for b.Loop() {
 		out = f.Step(out)
@@ -673,7 +675,7 @@ func BenchmarkSimStep(b *testing.B) {
 // the first ones with a battery (with a flexible load where there are too
 // few batteries), and changes nothing else about any home.
 func TestPopulationGameHomes(t *testing.T) {
-	clk := SimClock{GenesisUnix: 1_780_000_000, IntervalS: 900}
+	clk := Clock{GenesisUnix: 1_780_000_000, IntervalS: 900}
 	pc := DefaultPopulation(1, 60)
 	byPpm, err := NewPopulation(clk, pc, nil)
 	if err != nil {

@@ -1,6 +1,8 @@
-package meter
+package sim
 
 import (
+	"github.com/gridmint/gridmint/meter"
+
 	"context"
 	"errors"
 	"testing"
@@ -15,7 +17,7 @@ func TestSimDeviceFromRegistry(t *testing.T) {
 	// Find a home with everything, so every capability is exercised.
 	home := -1
 	for i := 0; i < 200 && home < 0; i++ {
-		c := SimHomeConfig(DefaultPopulation(1, i+1), i)
+		c := HomeConfigFor(DefaultPopulation(1, i+1), i)
 		if c.PVNameplateW > 0 && c.BatteryCapacityWh > 0 && c.EVChargerW > 0 && c.Behaviour == BehaviourComply {
 			home = i
 		}
@@ -23,13 +25,13 @@ func TestSimDeviceFromRegistry(t *testing.T) {
 	if home < 0 {
 		t.Fatal("no home with PV, battery and EV in the first 200")
 	}
-	dev, err := Open(ctx, "sim", ConfigValue(SimDeviceConfig{Seed: 1, Home: home, Genesis: genesis, Clock: clock}))
+	dev, err := meter.Open(ctx, "sim", meter.ConfigValue(DeviceConfig{Seed: 1, Home: home, Genesis: genesis, Clock: clock}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := dev.(*SimDevice)
-	for _, c := range []Capability{CapGrid, CapGridEnergy, CapPV, CapPVEnergy, CapBattery, CapCharger, CapDispatch} {
-		if !Supports(d, c) {
+	d := dev.(*Device)
+	for _, c := range []meter.Capability{meter.CapGrid, meter.CapGridEnergy, meter.CapPV, meter.CapPVEnergy, meter.CapBattery, meter.CapCharger, meter.CapDispatch} {
+		if !meter.Supports(d, c) {
 			t.Fatalf("home %d does not support %v", home, c)
 		}
 	}
@@ -38,7 +40,7 @@ func TestSimDeviceFromRegistry(t *testing.T) {
 		t.Fatalf("home at %v, clock at %v", got, now)
 	}
 	// A restart finds the same home (nothing was dispatched yet).
-	again, err := NewSimDevice(SimDeviceConfig{Seed: 1, Home: home, Genesis: genesis, Clock: clock})
+	again, err := NewDevice(DeviceConfig{Seed: 1, Home: home, Genesis: genesis, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func TestSimDeviceFromRegistry(t *testing.T) {
 	if _, err := d.BatterySoCPpm(ctx); err != nil {
 		t.Fatal(err)
 	}
-	err = d.Dispatch(ctx, Dispatch{Kind: DispatchBatteryDischarge, PowerW: 2000, Until: now.Add(time.Hour)})
+	err = d.Dispatch(ctx, meter.Dispatch{Kind: meter.DispatchBatteryDischarge, PowerW: 2000, Until: now.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,45 +71,45 @@ func TestSimDeviceFromRegistry(t *testing.T) {
 	if w, _ := d.BatteryPowerW(ctx); w != -2000 {
 		t.Fatalf("battery %d W under a 2 kW discharge", w)
 	}
-	if err := d.Dispatch(ctx, Dispatch{Kind: DispatchNone}); err != nil {
+	if err := d.Dispatch(ctx, meter.Dispatch{Kind: meter.DispatchNone}); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Dispatch(ctx, Dispatch{Kind: 99, Until: now.Add(time.Hour)}); !errors.Is(err, ErrUnsupportedDispatch) {
+	if err := d.Dispatch(ctx, meter.Dispatch{Kind: 99, Until: now.Add(time.Hour)}); !errors.Is(err, ErrUnsupportedDispatch) {
 		t.Fatalf("kind 99: %v", err)
 	}
 	// A home without PV or battery says so.
 	bare := -1
 	for i := 0; i < 200 && bare < 0; i++ {
-		c := SimHomeConfig(DefaultPopulation(1, i+1), i)
+		c := HomeConfigFor(DefaultPopulation(1, i+1), i)
 		if c.PVNameplateW == 0 && c.BatteryCapacityWh == 0 && c.EVChargerW == 0 && c.FlexW == 0 {
 			bare = i
 		}
 	}
-	b, err := NewSimDevice(SimDeviceConfig{Seed: 1, Home: bare, Genesis: genesis, Clock: clock})
+	b, err := NewDevice(DeviceConfig{Seed: 1, Home: bare, Genesis: genesis, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.PVPowerW(ctx); !errors.Is(err, ErrNotSupported) {
+	if _, err := b.PVPowerW(ctx); !errors.Is(err, meter.ErrNotSupported) {
 		t.Fatalf("PV on a home without: %v", err)
 	}
-	if Supports(b, CapBattery) || Supports(b, CapDispatch) || !Supports(b, CapGrid) {
+	if meter.Supports(b, meter.CapBattery) || meter.Supports(b, meter.CapDispatch) || !meter.Supports(b, meter.CapGrid) {
 		t.Fatalf("capabilities %v", b.Capabilities())
 	}
-	for _, c := range []SimDeviceConfig{
+	for _, c := range []DeviceConfig{
 		{Seed: 1, Home: -1, Genesis: genesis, Clock: clock},
 		{Seed: 1, Home: 0, Clock: clock},
 		{Seed: 1, Home: 0, Genesis: now.Add(time.Hour), Clock: clock},
-		{Seed: 1, Home: 0, Genesis: genesis, Interval: Duration(1500 * time.Millisecond), Clock: clock},
+		{Seed: 1, Home: 0, Genesis: genesis, Interval: meter.Duration(1500 * time.Millisecond), Clock: clock},
 	} {
-		if _, err := NewSimDevice(c); !errors.Is(err, ErrSimConfig) {
+		if _, err := NewDevice(c); !errors.Is(err, ErrConfig) {
 			t.Fatalf("%+v: %v", c, err)
 		}
 	}
 }
 
-func mustKey(t *testing.T, seed uint64, i int) interface{ Address() SiteID } {
+func mustKey(t *testing.T, seed uint64, i int) interface{ Address() meter.SiteID } {
 	t.Helper()
-	k, err := SimSiteKey(seed, i)
+	k, err := SiteKey(seed, i)
 	if err != nil {
 		t.Fatal(err)
 	}

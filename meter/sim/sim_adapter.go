@@ -1,6 +1,8 @@
-package meter
+package sim
 
 import (
+	"github.com/gridmint/gridmint/meter"
+
 	"context"
 	"fmt"
 	"time"
@@ -17,75 +19,75 @@ import (
 //	interval = "15m"                  # the chain's interval length
 //
 // Unlike Home.Devices, which hands out one adapter per piece of hardware,
-// SimDevice is the whole home behind one connection (like a SunSpec
+// Device is the whole home behind one connection (like a SunSpec
 // inverter with a meter and a battery), reporting what it has through
 // Capabilities. It runs in real time: each call first simulates every
 // sub-step that has ended by the clock's now, so the node sees a home that
 // lives on its own clock.
 
 var (
-	_ Device             = (*SimDevice)(nil)
-	_ CapabilityReporter = (*SimDevice)(nil)
-	_ GridMeter          = (*SimDevice)(nil)
-	_ GridEnergyMeter    = (*SimDevice)(nil)
-	_ PVMeter            = (*SimDevice)(nil)
-	_ PVEnergyMeter      = (*SimDevice)(nil)
-	_ Battery            = (*SimDevice)(nil)
-	_ Charger            = (*SimDevice)(nil)
-	_ Dispatchable       = (*SimDevice)(nil)
+	_ meter.Device             = (*Device)(nil)
+	_ meter.CapabilityReporter = (*Device)(nil)
+	_ meter.GridMeter          = (*Device)(nil)
+	_ meter.GridEnergyMeter    = (*Device)(nil)
+	_ meter.PVMeter            = (*Device)(nil)
+	_ meter.PVEnergyMeter      = (*Device)(nil)
+	_ meter.Battery            = (*Device)(nil)
+	_ meter.Charger            = (*Device)(nil)
+	_ meter.Dispatchable       = (*Device)(nil)
 )
 
 func init() {
-	Register("sim", func(ctx context.Context, decode func(any) error) (Device, error) {
-		var cfg SimDeviceConfig
+	meter.Register("sim", func(ctx context.Context, decode func(any) error) (meter.Device, error) {
+		var cfg DeviceConfig
 		if err := decode(&cfg); err != nil {
 			return nil, err
 		}
-		return NewSimDevice(cfg)
+		return NewDevice(cfg)
 	})
 }
 
-// SimDeviceConfig configures a simulated home opened as a device.
-type SimDeviceConfig struct {
-	Seed     uint64    `toml:"seed"`     // population seed
-	Home     int       `toml:"home"`     // index of the home in the population
-	Genesis  time.Time `toml:"genesis"`  // start of interval 0; required
-	Interval Duration  `toml:"interval"` // interval length; 15 min when zero
+// DeviceConfig configures a simulated home opened as a device.
+type DeviceConfig struct {
+	Seed     uint64         `toml:"seed"`     // population seed
+	Home     int            `toml:"home"`     // index of the home in the population
+	Genesis  time.Time      `toml:"genesis"`  // start of interval 0; required
+	Interval meter.Duration `toml:"interval"` // interval length; 15 min when zero
 	// Clock is the node's clock; time.Now when nil. Not in the TOML file:
 	// tests and the devnet set it.
 	Clock func() time.Time `toml:"-"`
 }
 
-// SimDevice is one simulated home, stepped in real time.
-type SimDevice struct {
+// Device is one simulated home, stepped in real time.
+type Device struct {
 	home  *Home
 	clock func() time.Time
 	name  string
 }
 
-// NewSimDevice opens home cfg.Home of the default population of cfg.Seed,
+// NewDevice opens home cfg.Home of the default population of cfg.Seed,
 // simulated up to the clock's now.
-func NewSimDevice(cfg SimDeviceConfig) (*SimDevice, error) {
+func NewDevice(cfg DeviceConfig) (*Device, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
 	if cfg.Interval == 0 {
-		cfg.Interval = Duration(15 * time.Minute)
+		cfg.Interval = meter.Duration(15 * time.Minute)
 	}
 	if cfg.Home < 0 || cfg.Genesis.IsZero() {
-		return nil, fmt.Errorf("%w: sim device needs a genesis time and a home index >= 0", ErrSimConfig)
+		return nil, fmt.Errorf("%w: sim device needs a genesis time and a home index >= 0", ErrConfig)
 	}
 	ivS := int64(cfg.Interval.D() / time.Second)
 	if time.Duration(ivS)*time.Second != cfg.Interval.D() {
-		return nil, fmt.Errorf("%w: interval %v is not whole seconds", ErrSimConfig, cfg.Interval)
+		return nil, fmt.Errorf("%w: interval %v is not whole seconds", ErrConfig, cfg.Interval)
 	}
-	clk := SimClock{GenesisUnix: cfg.Genesis.Unix(), IntervalS: ivS}
+	clk := Clock{GenesisUnix: cfg.Genesis.Unix(), IntervalS: ivS}
 	if err := clk.validate(); err != nil {
 		return nil, err
 	}
 	now := cfg.Clock().Unix()
 	if now < clk.GenesisUnix {
-		return nil, fmt.Errorf("%w: the clock (%d) is before genesis (%d)", ErrSimConfig, now, clk.GenesisUnix)
+		return nil, fmt.Errorf("%w: the clock (%d) is before genesis (%d)", ErrConfig, now, clk.GenesisUnix)
 	}
 	// Start at genesis, or at the last 28-day boundary since genesis once the
 	// chain is older than that, and catch up (a day of one home is ~0.3 ms):
@@ -95,76 +97,76 @@ func NewSimDevice(cfg SimDeviceConfig) (*SimDevice, error) {
 	if startS := (now - clk.GenesisUnix) / periodS * periodS; startS > 0 {
 		clk.Start = clk.IntervalAt(clk.GenesisUnix + startS)
 	}
-	key, err := SimSiteKey(cfg.Seed, cfg.Home)
+	key, err := SiteKey(cfg.Seed, cfg.Home)
 	if err != nil {
 		return nil, err
 	}
-	h, err := NewHome(clk, SimHomeConfig(DefaultPopulation(cfg.Seed, cfg.Home+1), cfg.Home), key, nil)
+	h, err := NewHome(clk, HomeConfigFor(DefaultPopulation(cfg.Seed, cfg.Home+1), cfg.Home), key, nil)
 	if err != nil {
 		return nil, err
 	}
-	d := &SimDevice{home: h, clock: cfg.Clock, name: fmt.Sprintf("sim home %d of seed %d", cfg.Home, cfg.Seed)}
+	d := &Device{home: h, clock: cfg.Clock, name: fmt.Sprintf("sim home %d of seed %d", cfg.Home, cfg.Seed)}
 	d.sync()
 	return d, nil
 }
 
 // Home returns the simulated home, with its ground truth.
-func (d *SimDevice) Home() *Home { return d.home }
+func (d *Device) Home() *Home { return d.home }
 
 // sync simulates every sub-step that has ended by now.
-func (d *SimDevice) sync() {
+func (d *Device) sync() {
 	now := d.clock().Unix()
 	h := d.home
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for h.nowS()+SimSubStepS <= now {
+	for h.nowS()+SubStepS <= now {
 		h.advance()
 	}
 }
 
 // read syncs and reads the home's state.
-func (d *SimDevice) read(ctx context.Context, has bool, f func(s *homeState)) error {
+func (d *Device) read(ctx context.Context, has bool, f func(s *homeState)) error {
 	if !has {
-		return ErrNotSupported
+		return meter.ErrNotSupported
 	}
 	d.sync()
 	return d.home.read(ctx, f)
 }
 
 // Name implements Device.
-func (d *SimDevice) Name() string { return d.name }
+func (d *Device) Name() string { return d.name }
 
 // Close implements Device.
-func (d *SimDevice) Close() error { return nil }
+func (d *Device) Close() error { return nil }
 
 // Capabilities implements CapabilityReporter: a grid meter always, the rest
 // as the home has them.
-func (d *SimDevice) Capabilities() Capability {
-	c := CapGrid | CapGridEnergy
+func (d *Device) Capabilities() meter.Capability {
+	c := meter.CapGrid | meter.CapGridEnergy
 	cfg := &d.home.cfg
 	if cfg.PVNameplateW > 0 {
-		c |= CapPV | CapPVEnergy
+		c |= meter.CapPV | meter.CapPVEnergy
 	}
 	if d.home.capJ > 0 {
-		c |= CapBattery
+		c |= meter.CapBattery
 	}
 	if cfg.EVChargerW > 0 {
-		c |= CapCharger
+		c |= meter.CapCharger
 	}
 	if d.home.capJ > 0 || cfg.EVChargerW > 0 || cfg.FlexW > 0 {
-		c |= CapDispatch
+		c |= meter.CapDispatch
 	}
 	return c
 }
 
 // GridPowerW implements GridMeter.
-func (d *SimDevice) GridPowerW(ctx context.Context) (w int64, err error) {
+func (d *Device) GridPowerW(ctx context.Context) (w int64, err error) {
 	err = d.read(ctx, true, func(s *homeState) { w = s.gridW })
 	return w, err
 }
 
 // GridEnergyWh implements GridEnergyMeter.
-func (d *SimDevice) GridEnergyWh(ctx context.Context) (imp, exp uint64, err error) {
+func (d *Device) GridEnergyWh(ctx context.Context) (imp, exp uint64, err error) {
 	err = d.read(ctx, true, func(s *homeState) {
 		imp, exp = uint64(s.cumJ[simImport]/3600), uint64(s.cumJ[simExport]/3600)
 	})
@@ -172,31 +174,31 @@ func (d *SimDevice) GridEnergyWh(ctx context.Context) (imp, exp uint64, err erro
 }
 
 // PVPowerW implements PVMeter.
-func (d *SimDevice) PVPowerW(ctx context.Context) (w int64, err error) {
+func (d *Device) PVPowerW(ctx context.Context) (w int64, err error) {
 	err = d.read(ctx, d.home.cfg.PVNameplateW > 0, func(s *homeState) { w = s.pvW })
 	return w, err
 }
 
 // PVEnergyWh implements PVEnergyMeter.
-func (d *SimDevice) PVEnergyWh(ctx context.Context) (wh uint64, err error) {
+func (d *Device) PVEnergyWh(ctx context.Context) (wh uint64, err error) {
 	err = d.read(ctx, d.home.cfg.PVNameplateW > 0, func(s *homeState) { wh = uint64(s.cumJ[simPV] / 3600) })
 	return wh, err
 }
 
 // BatteryPowerW implements Battery.
-func (d *SimDevice) BatteryPowerW(ctx context.Context) (w int64, err error) {
+func (d *Device) BatteryPowerW(ctx context.Context) (w int64, err error) {
 	err = d.read(ctx, d.home.capJ > 0, func(s *homeState) { w = s.batteryW })
 	return w, err
 }
 
 // BatterySoCPpm implements Battery.
-func (d *SimDevice) BatterySoCPpm(ctx context.Context) (ppm uint32, err error) {
-	err = d.read(ctx, d.home.capJ > 0, func(s *homeState) { ppm = uint32(s.socJ * MaxSoCPpm / d.home.capJ) })
+func (d *Device) BatterySoCPpm(ctx context.Context) (ppm uint32, err error) {
+	err = d.read(ctx, d.home.capJ > 0, func(s *homeState) { ppm = uint32(s.socJ * meter.MaxSoCPpm / d.home.capJ) })
 	return ppm, err
 }
 
 // ChargePowerW implements Charger.
-func (d *SimDevice) ChargePowerW(ctx context.Context) (w int64, err error) {
+func (d *Device) ChargePowerW(ctx context.Context) (w int64, err error) {
 	err = d.read(ctx, d.home.cfg.EVChargerW > 0, func(s *homeState) { w = s.evW })
 	return w, err
 }
@@ -205,9 +207,9 @@ func (d *SimDevice) ChargePowerW(ctx context.Context) (w int64, err error) {
 // charger pause to the charger, a curtailment to the flexible load, and
 // DispatchNone ends every running dispatch. A kind the home has no device
 // for is ErrUnsupportedDispatch.
-func (d *SimDevice) Dispatch(ctx context.Context, disp Dispatch) error {
+func (d *Device) Dispatch(ctx context.Context, disp meter.Dispatch) error {
 	d.sync()
-	if disp.Kind == DispatchNone {
+	if disp.Kind == meter.DispatchNone {
 		for _, dev := range []string{"battery", "charger", "flex"} {
 			if err := d.home.dispatch(ctx, dev, disp); err != nil {
 				return err

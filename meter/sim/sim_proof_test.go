@@ -1,6 +1,8 @@
-package meter
+package sim
 
 import (
+	"github.com/gridmint/gridmint/meter"
+
 	"math/rand/v2"
 	"testing"
 
@@ -40,12 +42,12 @@ func TestBatteryProofBoundsTruth(t *testing.T) {
 		for d := uint64(1); d < days; d++ {
 			start := clk.Start + d*96 + uint64(rng.IntN(96-16))
 			w := window{start: start, end: start + 1 + uint64(rng.IntN(16)), up: rng.IntN(3) == 0}
-			kind := DispatchBatteryDischarge
+			kind := meter.DispatchBatteryDischarge
 			if w.up {
-				kind = DispatchBatteryCharge
+				kind = meter.DispatchBatteryCharge
 			}
 			p := cfg.BatteryMaxW * int64(1+rng.IntN(4)) / 4
-			if err := h.Schedule(SimEvent{Posted: clk.Start + d*96 - 40, Start: w.start, End: w.end, Kind: kind, PowerW: p}); err != nil {
+			if err := h.Schedule(Event{Posted: clk.Start + d*96 - 40, Start: w.start, End: w.end, Kind: kind, PowerW: p}); err != nil {
 				t.Fatal(err)
 			}
 			windows[k] = append(windows[k], w)

@@ -1,6 +1,8 @@
-package meter
+package sunspec
 
 import (
+	"github.com/gridmint/gridmint/meter"
+
 	"errors"
 	"fmt"
 	"strings"
@@ -99,8 +101,8 @@ func isFloatModel(id uint16) bool {
 	return id >= modelInverterF1P && id <= modelInverterF3P || id >= modelMeterF1P && id <= modelMeterF3PDelta
 }
 
-// SunSpecInfo is what the common model says about a device.
-type SunSpecInfo struct {
+// Info is what the common model says about a device.
+type Info struct {
 	Manufacturer string
 	Model        string
 	Options      string
@@ -110,12 +112,12 @@ type SunSpecInfo struct {
 	Models       []uint16 // model IDs in map order
 }
 
-func (i SunSpecInfo) String() string {
+func (i Info) String() string {
 	return strings.TrimSpace(fmt.Sprintf("%s %s %s (fw %s, models %v)", i.Manufacturer, i.Model, i.Serial, i.Version, i.Models))
 }
 
-func decodeCommon(d []uint16) SunSpecInfo {
-	return SunSpecInfo{
+func decodeCommon(d []uint16) Info {
+	return Info{
 		Manufacturer: decodeString(d, commonMn, 16),
 		Model:        decodeString(d, commonMd, 16),
 		Options:      decodeString(d, commonOpt, 8),
@@ -207,8 +209,8 @@ func storageSoCPpm(d []uint16) (uint32, error) {
 	if err != nil {
 		return 0, fmt.Errorf("storage model ChaState: %w", err)
 	}
-	if ppm < 0 || ppm > MaxSoCPpm {
-		return 0, fmt.Errorf("storage model ChaState: %w: %d ppm", ErrBadSoC, ppm)
+	if ppm < 0 || ppm > meter.MaxSoCPpm {
+		return 0, fmt.Errorf("storage model ChaState: %w: %d ppm", meter.ErrBadSoC, ppm)
 	}
 	return uint32(ppm), nil
 }
@@ -256,7 +258,7 @@ func mpptBatteryPowerW(d []uint16) (int64, error) {
 		found = true
 	}
 	if !found {
-		return 0, ErrNotSupported
+		return 0, meter.ErrNotSupported
 	}
 	return powerW, nil
 }
@@ -277,7 +279,7 @@ type regWrite struct {
 // battery power is the window [-OutWRte, +InWRte] of the rated power, so
 // InWRte = -x, OutWRte = x forces a discharge at x % and InWRte = x,
 // OutWRte = -x a charge at x % (the convention of Fronius GEN24 and SMA).
-func storageDispatch(d []uint16, disp Dispatch, now time.Time, gridCharge uint16) ([]regWrite, error) {
+func storageDispatch(d []uint16, disp meter.Dispatch, now time.Time, gridCharge uint16) ([]regWrite, error) {
 	if len(d) < stoLen {
 		return nil, fmt.Errorf("%w: storage model of length %d", ErrBadModelMap, len(d))
 	}
@@ -289,7 +291,7 @@ func storageDispatch(d []uint16, disp Dispatch, now time.Time, gridCharge uint16
 	if err != nil || full > 32767 || full < 1 {
 		return nil, fmt.Errorf("storage InOutWRte_SF %d: 100 %% does not fit the register", sf)
 	}
-	if disp.Kind == DispatchNone {
+	if disp.Kind == meter.DispatchNone {
 		return []regWrite{
 			{stoOutWRte, []uint16{uint16(full), uint16(full)}},
 			{stoRvrtTms, []uint16{0}},
@@ -297,8 +299,8 @@ func storageDispatch(d []uint16, disp Dispatch, now time.Time, gridCharge uint16
 			{stoStorCtlMod, []uint16{0}},
 		}, nil
 	}
-	if disp.Kind != DispatchBatteryDischarge && disp.Kind != DispatchBatteryCharge {
-		return nil, fmt.Errorf("storage: dispatch kind %d: %w", disp.Kind, ErrNotSupported)
+	if disp.Kind != meter.DispatchBatteryDischarge && disp.Kind != meter.DispatchBatteryCharge {
+		return nil, fmt.Errorf("storage: dispatch kind %d: %w", disp.Kind, meter.ErrNotSupported)
 	}
 	if disp.PowerW <= 0 {
 		return nil, fmt.Errorf("storage: dispatch power %d W must be positive", disp.PowerW)
@@ -328,7 +330,7 @@ func storageDispatch(d []uint16, disp Dispatch, now time.Time, gridCharge uint16
 	}
 	in, out := uint16(rate), uint16(-rate)
 	grid := gridCharge
-	if disp.Kind == DispatchBatteryDischarge {
+	if disp.Kind == meter.DispatchBatteryDischarge {
 		in, out = uint16(-rate), uint16(rate)
 	} else {
 		grid = 1

@@ -1,4 +1,4 @@
-package meter
+package sunspec
 
 import (
 	"bufio"
@@ -18,13 +18,13 @@ import (
 
 // The SunSpec tests run against a real Modbus TCP server (the server of
 // github.com/simonvetter/modbus) on 127.0.0.1, serving the register dump in
-// testdata/sunspec/. The dump is generated from the SunSpec model layouts
+// testdata/. The dump is generated from the SunSpec model layouts
 // by buildFroniusDump and checked in; `go test -run TestSunSpecDump
 // -update` rewrites it.
 
-var updateDump = flag.Bool("update", false, "rewrite testdata/sunspec dumps")
+var updateDump = flag.Bool("update", false, "rewrite testdata dumps")
 
-const froniusDump = "testdata/sunspec/fronius_gen24.regs"
+const froniusDump = "testdata/fronius_gen24.regs"
 
 // modelBuf is one SunSpec model under construction: header and data.
 type modelBuf struct {

@@ -1,6 +1,8 @@
-package meter
+package mqtt
 
 import (
+	"github.com/gridmint/gridmint/meter"
+
 	"bytes"
 	"context"
 	"errors"
@@ -157,9 +159,9 @@ func publish(t *testing.T, c paho.Client, topic, payload string, retain bool) {
 	}
 }
 
-func openMQTT(t *testing.T, cfg MQTTConfig) *MQTT {
+func openMQTT(t *testing.T, cfg Config) *Device {
 	t.Helper()
-	m, err := NewMQTT(adapterCtx(t), cfg)
+	m, err := New(adapterCtx(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,19 +184,19 @@ func eventually(t *testing.T, what string, want int64, read func() (int64, error
 	t.Fatalf("%s: got %d, %v; want %d", what, got, err, want)
 }
 
-func evccConfig(broker string) MQTTConfig {
-	return MQTTConfig{
+func evccConfig(broker string) Config {
+	return Config{
 		Broker:       broker,
-		MaxAge:       Duration(time.Minute),
-		MaxBackoff:   Duration(200 * time.Millisecond),
-		GridPower:    MQTTValue{Topic: "evcc/site/gridPower"},
-		PVPower:      MQTTValue{Topic: "evcc/site/pvPower"},
-		BatteryPower: MQTTValue{Topic: "evcc/site/batteryPower", Invert: true},
-		BatterySoC:   MQTTValue{Topic: "evcc/site/batterySoc", Unit: "%"},
-		ChargePower:  MQTTValue{Topic: "evcc/loadpoints/1/chargePower"},
-		Dispatch: MQTTDispatch{
-			ChargerPause: []MQTTCommand{{Topic: "evcc/loadpoints/1/mode/set", Payload: "off"}},
-			Resume:       []MQTTCommand{{Topic: "evcc/loadpoints/1/mode/set", Payload: "pv"}},
+		MaxAge:       meter.Duration(time.Minute),
+		MaxBackoff:   meter.Duration(200 * time.Millisecond),
+		GridPower:    Value{Topic: "evcc/site/gridPower"},
+		PVPower:      Value{Topic: "evcc/site/pvPower"},
+		BatteryPower: Value{Topic: "evcc/site/batteryPower", Invert: true},
+		BatterySoC:   Value{Topic: "evcc/site/batterySoc", Unit: "%"},
+		ChargePower:  Value{Topic: "evcc/loadpoints/1/chargePower"},
+		Dispatch: Dispatch{
+			ChargerPause: []Command{{Topic: "evcc/loadpoints/1/mode/set", Payload: "off"}},
+			Resume:       []Command{{Topic: "evcc/loadpoints/1/mode/set", Payload: "pv"}},
 		},
 	}
 }
@@ -208,10 +210,10 @@ func TestMQTTEvcc(t *testing.T) {
 	publish(t, pub, "evcc/site/pvPower", "4012", true)
 
 	m := openMQTT(t, evccConfig(b.url()))
-	if got, want := m.Capabilities(), CapGrid|CapPV|CapBattery|CapCharger|CapDispatch; got != want {
+	if got, want := m.Capabilities(), meter.CapGrid|meter.CapPV|meter.CapBattery|meter.CapCharger|meter.CapDispatch; got != want {
 		t.Errorf("capabilities %s, want %s", got, want)
 	}
-	if Supports(m, CapGridEnergy) || Supports(m, CapPVEnergy) {
+	if meter.Supports(m, meter.CapGridEnergy) || meter.Supports(m, meter.CapPVEnergy) {
 		t.Error("energy capabilities without energy topics")
 	}
 	eventually(t, "retained grid power", 1234, func() (int64, error) { return m.GridPowerW(ctx) })
@@ -232,7 +234,7 @@ func TestMQTTEvcc(t *testing.T) {
 	publish(t, pub, "evcc/site/batterySoc", "117", false)
 	eventually(t, "SoC above 100 %", 0, func() (int64, error) {
 		_, err := m.BatterySoCPpm(ctx)
-		if errors.Is(err, ErrBadSoC) {
+		if errors.Is(err, meter.ErrBadSoC) {
 			return 0, nil
 		}
 		return -1, err
@@ -246,10 +248,10 @@ func TestMQTTEvcc(t *testing.T) {
 		t.Fatal(tok.Error())
 	}
 	until := time.Now().Add(15 * time.Minute)
-	if err := m.Dispatch(ctx, Dispatch{Kind: DispatchChargerPause, Until: until}); err != nil {
+	if err := m.Dispatch(ctx, meter.Dispatch{Kind: meter.DispatchChargerPause, Until: until}); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Dispatch(ctx, Dispatch{Kind: DispatchNone}); err != nil {
+	if err := m.Dispatch(ctx, meter.Dispatch{Kind: meter.DispatchNone}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"off", "pv"} {
@@ -262,7 +264,7 @@ func TestMQTTEvcc(t *testing.T) {
 			t.Fatalf("command %q never arrived", want)
 		}
 	}
-	if err := m.Dispatch(ctx, Dispatch{Kind: DispatchBatteryDischarge, PowerW: 1000, Until: until}); !errors.Is(err, ErrNotSupported) {
+	if err := m.Dispatch(ctx, meter.Dispatch{Kind: meter.DispatchBatteryDischarge, PowerW: 1000, Until: until}); !errors.Is(err, meter.ErrNotSupported) {
 		t.Errorf("battery dispatch without commands: %v", err)
 	}
 }
@@ -271,23 +273,23 @@ func TestMQTTHomeAssistant(t *testing.T) {
 	b := startMosquitto(t)
 	pub := publisher(t, b)
 	ctx := adapterCtx(t)
-	m := openMQTT(t, MQTTConfig{
+	m := openMQTT(t, Config{
 		Broker:           b.url(),
-		GridPower:        MQTTValue{Topic: "homeassistant/sensor/grid_power/state"},
-		GridImportEnergy: MQTTValue{Topic: "homeassistant/sensor/smartmeter/state", Path: "energy.import_kwh", Unit: "kWh"},
-		GridExportEnergy: MQTTValue{Topic: "homeassistant/sensor/smartmeter/state", Path: "energy.export_kwh", Unit: "kWh"},
-		PVPower:          MQTTValue{Topic: "homeassistant/sensor/inverter/state", Path: "ac.power", Unit: "kW"},
-		PVEnergy:         MQTTValue{Topic: "homeassistant/sensor/inverter/state", Path: "$.counters[1].value", Unit: "MWh"},
-		ChargePower:      MQTTValue{Topic: "tele/wallbox/SENSOR", Path: "ENERGY.Power"},
-		Dispatch: MQTTDispatch{
-			BatteryDischarge: []MQTTCommand{{Topic: "homeassistant/number/battery_discharge_w/set", Payload: "{power_w}"}},
-			Resume:           []MQTTCommand{{Topic: "homeassistant/number/battery_discharge_w/set", Payload: "0"}},
+		GridPower:        Value{Topic: "homeassistant/sensor/grid_power/state"},
+		GridImportEnergy: Value{Topic: "homeassistant/sensor/smartmeter/state", Path: "energy.import_kwh", Unit: "kWh"},
+		GridExportEnergy: Value{Topic: "homeassistant/sensor/smartmeter/state", Path: "energy.export_kwh", Unit: "kWh"},
+		PVPower:          Value{Topic: "homeassistant/sensor/inverter/state", Path: "ac.power", Unit: "kW"},
+		PVEnergy:         Value{Topic: "homeassistant/sensor/inverter/state", Path: "$.counters[1].value", Unit: "MWh"},
+		ChargePower:      Value{Topic: "tele/wallbox/SENSOR", Path: "ENERGY.Power"},
+		Dispatch: Dispatch{
+			BatteryDischarge: []Command{{Topic: "homeassistant/number/battery_discharge_w/set", Payload: "{power_w}"}},
+			Resume:           []Command{{Topic: "homeassistant/number/battery_discharge_w/set", Payload: "0"}},
 		},
 	})
-	if got, want := m.Capabilities(), CapGrid|CapGridEnergy|CapPV|CapPVEnergy|CapCharger|CapDispatch; got != want {
+	if got, want := m.Capabilities(), meter.CapGrid|meter.CapGridEnergy|meter.CapPV|meter.CapPVEnergy|meter.CapCharger|meter.CapDispatch; got != want {
 		t.Errorf("capabilities %s, want %s", got, want)
 	}
-	if Supports(m, CapBattery) {
+	if meter.Supports(m, meter.CapBattery) {
 		t.Error("battery capability without battery topics")
 	}
 	publish(t, pub, "homeassistant/sensor/grid_power/state", "452.3", false)
@@ -312,13 +314,13 @@ func TestMQTTHomeAssistant(t *testing.T) {
 		}
 		return -1, err
 	})
-	if _, err := m.BatteryPowerW(ctx); !errors.Is(err, ErrNotSupported) {
+	if _, err := m.BatteryPowerW(ctx); !errors.Is(err, meter.ErrNotSupported) {
 		t.Errorf("battery power: %v", err)
 	}
 
 	got := make(chan string, 2)
 	pub.Subscribe("homeassistant/number/battery_discharge_w/set", 1, func(_ paho.Client, msg paho.Message) { got <- string(msg.Payload()) }).Wait()
-	if err := m.Dispatch(ctx, Dispatch{Kind: DispatchBatteryDischarge, PowerW: 2500, Until: time.Now().Add(time.Hour)}); err != nil {
+	if err := m.Dispatch(ctx, meter.Dispatch{Kind: meter.DispatchBatteryDischarge, PowerW: 2500, Until: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -337,8 +339,8 @@ func TestMQTTStale(t *testing.T) {
 	pub := publisher(t, b)
 	ctx := adapterCtx(t)
 	cfg := evccConfig(b.url())
-	cfg.MaxAge = Duration(30 * time.Second)
-	cfg.PVPower.MaxAge = Duration(2 * time.Minute)
+	cfg.MaxAge = meter.Duration(30 * time.Second)
+	cfg.PVPower.MaxAge = meter.Duration(2 * time.Minute)
 	m := openMQTT(t, cfg)
 	var mu sync.Mutex
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -368,7 +370,7 @@ func TestMQTTReconnect(t *testing.T) {
 	pub := publisher(t, b)
 	ctx := adapterCtx(t)
 	cfg := evccConfig(b.url())
-	cfg.MaxAge = Duration(500 * time.Millisecond)
+	cfg.MaxAge = meter.Duration(500 * time.Millisecond)
 	m := openMQTT(t, cfg)
 	publish(t, pub, "evcc/site/gridPower", "300", false)
 	eventually(t, "before", 300, func() (int64, error) { return m.GridPowerW(ctx) })
@@ -381,7 +383,7 @@ func TestMQTTReconnect(t *testing.T) {
 		}
 		return -1, err
 	})
-	if err := m.Dispatch(ctx, Dispatch{Kind: DispatchChargerPause, Until: time.Now().Add(time.Minute)}); err == nil {
+	if err := m.Dispatch(ctx, meter.Dispatch{Kind: meter.DispatchChargerPause, Until: time.Now().Add(time.Minute)}); err == nil {
 		t.Error("dispatch with the broker down succeeded")
 	}
 	b.start()
@@ -404,18 +406,18 @@ func TestMQTTReconnect(t *testing.T) {
 
 func TestMQTTConfigRejects(t *testing.T) {
 	ctx := adapterCtx(t)
-	for name, cfg := range map[string]MQTTConfig{
+	for name, cfg := range map[string]Config{
 		"no broker":        {},
-		"bad unit":         {Broker: "tcp://127.0.0.1:1", GridPower: MQTTValue{Topic: "a", Unit: "kWh"}},
-		"soc in W":         {Broker: "tcp://127.0.0.1:1", BatterySoC: MQTTValue{Topic: "a", Unit: "W"}},
-		"bad path":         {Broker: "tcp://127.0.0.1:1", GridPower: MQTTValue{Topic: "a", Path: "a..b"}},
-		"path no topic":    {Broker: "tcp://127.0.0.1:1", GridPower: MQTTValue{Path: "a"}},
-		"wildcard":         {Broker: "tcp://127.0.0.1:1", GridPower: MQTTValue{Topic: "a/+/b"}},
-		"no resume":        {Broker: "tcp://127.0.0.1:1", Dispatch: MQTTDispatch{ChargerPause: []MQTTCommand{{Topic: "x", Payload: "off"}}}},
-		"bad qos":          {Broker: "tcp://127.0.0.1:1", Dispatch: MQTTDispatch{Resume: []MQTTCommand{{Topic: "x", QoS: 3}}}},
-		"command wildcard": {Broker: "tcp://127.0.0.1:1", Dispatch: MQTTDispatch{Resume: []MQTTCommand{{Topic: "#"}}}},
+		"bad unit":         {Broker: "tcp://127.0.0.1:1", GridPower: Value{Topic: "a", Unit: "kWh"}},
+		"soc in W":         {Broker: "tcp://127.0.0.1:1", BatterySoC: Value{Topic: "a", Unit: "W"}},
+		"bad path":         {Broker: "tcp://127.0.0.1:1", GridPower: Value{Topic: "a", Path: "a..b"}},
+		"path no topic":    {Broker: "tcp://127.0.0.1:1", GridPower: Value{Path: "a"}},
+		"wildcard":         {Broker: "tcp://127.0.0.1:1", GridPower: Value{Topic: "a/+/b"}},
+		"no resume":        {Broker: "tcp://127.0.0.1:1", Dispatch: Dispatch{ChargerPause: []Command{{Topic: "x", Payload: "off"}}}},
+		"bad qos":          {Broker: "tcp://127.0.0.1:1", Dispatch: Dispatch{Resume: []Command{{Topic: "x", QoS: 3}}}},
+		"command wildcard": {Broker: "tcp://127.0.0.1:1", Dispatch: Dispatch{Resume: []Command{{Topic: "#"}}}},
 	} {
-		if _, err := NewMQTT(ctx, cfg); err == nil || errors.Is(err, context.DeadlineExceeded) {
+		if _, err := New(ctx, cfg); err == nil || errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -424,7 +426,7 @@ func TestMQTTConfigRejects(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	start := time.Now()
-	if _, err := NewMQTT(ctx, MQTTConfig{Broker: addr, Timeout: Duration(time.Second)}); err == nil {
+	if _, err := New(ctx, Config{Broker: addr, Timeout: meter.Duration(time.Second)}); err == nil {
 		t.Error("connected to nothing")
 	}
 	if d := time.Since(start); d > 3*time.Second {
@@ -434,18 +436,18 @@ func TestMQTTConfigRejects(t *testing.T) {
 
 func TestMQTTRegistry(t *testing.T) {
 	b := startMosquitto(t)
-	d, err := Open(adapterCtx(t), "mqtt", ConfigValue(evccConfig(b.url())))
+	d, err := meter.Open(adapterCtx(t), "mqtt", meter.ConfigValue(evccConfig(b.url())))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if _, ok := d.(Charger); !ok || !Supports(d, CapCharger) {
+	if _, ok := d.(meter.Charger); !ok || !meter.Supports(d, meter.CapCharger) {
 		t.Errorf("opened %T without the charger capability", d)
 	}
 	if d.Close() != nil || d.Close() != nil {
 		t.Error("Close twice")
 	}
-	if _, err := d.(GridMeter).GridPowerW(adapterCtx(t)); !errors.Is(err, ErrDeviceClosed) {
+	if _, err := d.(meter.GridMeter).GridPowerW(adapterCtx(t)); !errors.Is(err, meter.ErrDeviceClosed) {
 		t.Errorf("read after close: %v", err)
 	}
 }

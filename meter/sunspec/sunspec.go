@@ -1,6 +1,8 @@
-package meter
+package sunspec
 
 import (
+	"github.com/gridmint/gridmint/meter"
+
 	"context"
 	"errors"
 	"fmt"
@@ -43,8 +45,8 @@ import (
 //
 // The Modbus client (github.com/simonvetter/modbus) does not take a
 // context: a call returns at most Timeout after its context is done.
-type SunSpec struct {
-	cfg  SunSpecConfig
+type Device struct {
+	cfg  Config
 	name string
 	now  func() time.Time
 
@@ -55,38 +57,38 @@ type SunSpec struct {
 	conn     *modbusConn
 	gen      uint64 // the connection generation the models were discovered on
 	models   []sunspecModel
-	caps     Capability
+	caps     meter.Capability
 	closed   bool
 	gridChg  uint16 // ChaGriSet before our first dispatch, restored by DispatchNone
 	savedChg bool
 
 	infoMu   sync.Mutex
-	info     SunSpecInfo
-	infoCaps Capability
+	info     Info
+	infoCaps meter.Capability
 }
 
 var (
-	_ Device             = (*SunSpec)(nil)
-	_ CapabilityReporter = (*SunSpec)(nil)
-	_ GridMeter          = (*SunSpec)(nil)
-	_ GridEnergyMeter    = (*SunSpec)(nil)
-	_ PVMeter            = (*SunSpec)(nil)
-	_ PVEnergyMeter      = (*SunSpec)(nil)
-	_ Battery            = (*SunSpec)(nil)
-	_ Dispatchable       = (*SunSpec)(nil)
+	_ meter.Device             = (*Device)(nil)
+	_ meter.CapabilityReporter = (*Device)(nil)
+	_ meter.GridMeter          = (*Device)(nil)
+	_ meter.GridEnergyMeter    = (*Device)(nil)
+	_ meter.PVMeter            = (*Device)(nil)
+	_ meter.PVEnergyMeter      = (*Device)(nil)
+	_ meter.Battery            = (*Device)(nil)
+	_ meter.Dispatchable       = (*Device)(nil)
 )
 
 func init() {
-	Register("sunspec", func(ctx context.Context, decode func(any) error) (Device, error) {
-		var cfg SunSpecConfig
+	meter.Register("sunspec", func(ctx context.Context, decode func(any) error) (meter.Device, error) {
+		var cfg Config
 		if err := decode(&cfg); err != nil {
 			return nil, err
 		}
-		return NewSunSpec(ctx, cfg)
+		return New(ctx, cfg)
 	})
 }
 
-// SunSpecConfig configures one SunSpec Modbus TCP device. In the node's
+// Config configures one SunSpec Modbus TCP device. In the node's
 // TOML file:
 //
 //	[[device]]
@@ -102,7 +104,7 @@ func init() {
 //	address = "192.168.1.20"
 //	unit_id = 200
 //	usage = ["grid"]
-type SunSpecConfig struct {
+type Config struct {
 	// Address is host:port of the Modbus TCP server; port 502 by default.
 	Address string `toml:"address"`
 	// UnitID is the Modbus unit (slave) id; 1 by default.
@@ -120,25 +122,23 @@ type SunSpecConfig struct {
 	// default: a node only moves a battery when its owner said it may.
 	Control bool `toml:"control"`
 	// Timeout bounds one Modbus request; 2 s by default.
-	Timeout Duration `toml:"timeout"`
+	Timeout meter.Duration `toml:"timeout"`
 	// MinBackoff and MaxBackoff bound the wait between reconnects; 1 s and
 	// 60 s by default.
-	MinBackoff Duration `toml:"min_backoff"`
-	MaxBackoff Duration `toml:"max_backoff"`
+	MinBackoff meter.Duration `toml:"min_backoff"`
+	MaxBackoff meter.Duration `toml:"max_backoff"`
 }
 
 // Errors of the SunSpec adapter.
 var (
 	// ErrBackoff is returned while the adapter waits before reconnecting.
 	ErrBackoff = errors.New("sunspec: device unreachable, waiting before reconnect")
-	// ErrDeviceClosed is returned after Close.
-	ErrDeviceClosed = errors.New("meter: device closed")
 )
 
 // maxRegsPerRead is the Modbus limit for one read of holding registers.
 const maxRegsPerRead = 125
 
-func (c *SunSpecConfig) setDefaults() error {
+func (c *Config) setDefaults() error {
 	if c.Address == "" {
 		return errors.New("sunspec: address is empty")
 	}
@@ -149,13 +149,13 @@ func (c *SunSpecConfig) setDefaults() error {
 		c.UnitID = 1
 	}
 	if c.Timeout <= 0 {
-		c.Timeout = Duration(2 * time.Second)
+		c.Timeout = meter.Duration(2 * time.Second)
 	}
 	if c.MinBackoff <= 0 {
-		c.MinBackoff = Duration(time.Second)
+		c.MinBackoff = meter.Duration(time.Second)
 	}
 	if c.MaxBackoff < c.MinBackoff {
-		c.MaxBackoff = max(Duration(60*time.Second), c.MinBackoff)
+		c.MaxBackoff = max(meter.Duration(60*time.Second), c.MinBackoff)
 	}
 	for _, u := range c.Usage {
 		switch u {
@@ -167,14 +167,14 @@ func (c *SunSpecConfig) setDefaults() error {
 	return nil
 }
 
-// NewSunSpec connects to the device and discovers its models. It fails
+// New connects to the device and discovers its models. It fails
 // when the device cannot be reached or has no SunSpec map; the caller may
 // retry later.
-func NewSunSpec(ctx context.Context, cfg SunSpecConfig) (*SunSpec, error) {
+func New(ctx context.Context, cfg Config) (*Device, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	s := &SunSpec{
+	s := &Device{
 		cfg:  cfg,
 		name: "sunspec " + cfg.Address + " unit " + strconv.Itoa(int(cfg.UnitID)),
 		now:  time.Now,
@@ -188,7 +188,7 @@ func NewSunSpec(ctx context.Context, cfg SunSpecConfig) (*SunSpec, error) {
 }
 
 // Name says where the device is and what it is.
-func (s *SunSpec) Name() string {
+func (s *Device) Name() string {
 	s.infoMu.Lock()
 	defer s.infoMu.Unlock()
 	if s.info.Manufacturer != "" {
@@ -198,7 +198,7 @@ func (s *SunSpec) Name() string {
 }
 
 // Info is what discovery found, as of the last connection.
-func (s *SunSpec) Info() SunSpecInfo {
+func (s *Device) Info() Info {
 	s.infoMu.Lock()
 	defer s.infoMu.Unlock()
 	i := s.info
@@ -207,14 +207,14 @@ func (s *SunSpec) Info() SunSpecInfo {
 }
 
 // Capabilities are those of the discovered models, restricted by Usage.
-func (s *SunSpec) Capabilities() Capability {
+func (s *Device) Capabilities() meter.Capability {
 	s.infoMu.Lock()
 	defer s.infoMu.Unlock()
 	return s.infoCaps
 }
 
 // Close closes the connection. It is safe to call more than once.
-func (s *SunSpec) Close() error {
+func (s *Device) Close() error {
 	s.conn.mu.Lock()
 	closed := s.closed
 	s.closed = true
@@ -246,7 +246,7 @@ var modbusConns = struct {
 	m map[string]*modbusConn
 }{m: map[string]*modbusConn{}}
 
-func acquireModbusConn(cfg SunSpecConfig) *modbusConn {
+func acquireModbusConn(cfg Config) *modbusConn {
 	modbusConns.Lock()
 	defer modbusConns.Unlock()
 	c, ok := modbusConns.m[cfg.Address]
@@ -379,17 +379,17 @@ func (o *sunspecIO) model(match func(uint16) bool) (sunspecModel, []uint16, erro
 			return m, d, err
 		}
 	}
-	return sunspecModel{}, nil, ErrNotSupported
+	return sunspecModel{}, nil, meter.ErrNotSupported
 }
 
 // with runs fn on a connected, discovered device, connecting first when
 // needed, and drops the connection when fn fails at the transport.
-func (s *SunSpec) with(ctx context.Context, fn func(*sunspecIO) error) error {
+func (s *Device) with(ctx context.Context, fn func(*sunspecIO) error) error {
 	c := s.conn
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s.closed {
-		return ErrDeviceClosed
+		return meter.ErrDeviceClosed
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -438,7 +438,7 @@ func (s *SunSpec) with(ctx context.Context, fn func(*sunspecIO) error) error {
 var modbusQuietLogger = log.New(io.Discard, "", 0)
 
 // discoverLocked finds the SunS marker and walks the model chain.
-func (s *SunSpec) discoverLocked(o *sunspecIO) error {
+func (s *Device) discoverLocked(o *sunspecIO) error {
 	bases := []uint16{40000, 0, 50000}
 	if s.cfg.BaseAddress != 0 {
 		bases = []uint16{s.cfg.BaseAddress}
@@ -462,25 +462,25 @@ func (s *SunSpec) discoverLocked(o *sunspecIO) error {
 		return fmt.Errorf("discovery: %w", errors.Join(errs...))
 	}
 	o.models = models
-	info := SunSpecInfo{}
+	info := Info{}
 	if _, d, err := o.model(func(id uint16) bool { return id == modelCommon }); err == nil {
 		info = decodeCommon(d)
-	} else if !errors.Is(err, ErrNotSupported) {
+	} else if !errors.Is(err, meter.ErrNotSupported) {
 		return fmt.Errorf("common model: %w", err)
 	}
 	info.Base = base
-	var caps Capability
+	var caps meter.Capability
 	for _, m := range models {
 		info.Models = append(info.Models, m.ID)
 		switch {
 		case isInverterModel(m.ID) && s.uses("pv"):
-			caps |= CapPV | CapPVEnergy
+			caps |= meter.CapPV | meter.CapPVEnergy
 		case isMeterModel(m.ID) && s.uses("grid"):
-			caps |= CapGrid | CapGridEnergy
+			caps |= meter.CapGrid | meter.CapGridEnergy
 		case m.ID == modelStorage && s.uses("battery"):
-			caps |= CapBattery
+			caps |= meter.CapBattery
 			if s.cfg.Control {
-				caps |= CapDispatch
+				caps |= meter.CapDispatch
 			}
 		}
 	}
@@ -491,22 +491,22 @@ func (s *SunSpec) discoverLocked(o *sunspecIO) error {
 	return nil
 }
 
-func (s *SunSpec) uses(u string) bool {
+func (s *Device) uses(u string) bool {
 	return len(s.cfg.Usage) == 0 || slices.Contains(s.cfg.Usage, u)
 }
 
 // need fails with ErrNotSupported unless the device has c.
-func (s *SunSpec) need(c Capability) error {
+func (s *Device) need(c meter.Capability) error {
 	if s.caps&c == 0 {
-		return fmt.Errorf("%s: %s: %w", s.name, c, ErrNotSupported)
+		return fmt.Errorf("%s: %s: %w", s.name, c, meter.ErrNotSupported)
 	}
 	return nil
 }
 
 // PVPowerW is the inverter's AC power.
-func (s *SunSpec) PVPowerW(ctx context.Context) (powerW int64, err error) {
+func (s *Device) PVPowerW(ctx context.Context) (powerW int64, err error) {
 	err = s.with(ctx, func(o *sunspecIO) error {
-		if err := s.need(CapPV); err != nil {
+		if err := s.need(meter.CapPV); err != nil {
 			return err
 		}
 		m, d, err := o.model(isInverterModel)
@@ -520,9 +520,9 @@ func (s *SunSpec) PVPowerW(ctx context.Context) (powerW int64, err error) {
 }
 
 // PVEnergyWh is the inverter's lifetime AC energy counter.
-func (s *SunSpec) PVEnergyWh(ctx context.Context) (energyWh uint64, err error) {
+func (s *Device) PVEnergyWh(ctx context.Context) (energyWh uint64, err error) {
 	err = s.with(ctx, func(o *sunspecIO) error {
-		if err := s.need(CapPVEnergy); err != nil {
+		if err := s.need(meter.CapPVEnergy); err != nil {
 			return err
 		}
 		m, d, err := o.model(isInverterModel)
@@ -536,9 +536,9 @@ func (s *SunSpec) PVEnergyWh(ctx context.Context) (energyWh uint64, err error) {
 }
 
 // GridPowerW is the meter's total real power, + import.
-func (s *SunSpec) GridPowerW(ctx context.Context) (powerW int64, err error) {
+func (s *Device) GridPowerW(ctx context.Context) (powerW int64, err error) {
 	err = s.with(ctx, func(o *sunspecIO) error {
-		if err := s.need(CapGrid); err != nil {
+		if err := s.need(meter.CapGrid); err != nil {
 			return err
 		}
 		m, d, err := o.model(isMeterModel)
@@ -555,9 +555,9 @@ func (s *SunSpec) GridPowerW(ctx context.Context) (powerW int64, err error) {
 }
 
 // GridEnergyWh is the meter's lifetime import and export counters.
-func (s *SunSpec) GridEnergyWh(ctx context.Context) (importWh, exportWh uint64, err error) {
+func (s *Device) GridEnergyWh(ctx context.Context) (importWh, exportWh uint64, err error) {
 	err = s.with(ctx, func(o *sunspecIO) error {
-		if err := s.need(CapGridEnergy); err != nil {
+		if err := s.need(meter.CapGridEnergy); err != nil {
 			return err
 		}
 		m, d, err := o.model(isMeterModel)
@@ -574,9 +574,9 @@ func (s *SunSpec) GridEnergyWh(ctx context.Context) (importWh, exportWh uint64, 
 }
 
 // BatterySoCPpm is the storage model's state of charge.
-func (s *SunSpec) BatterySoCPpm(ctx context.Context) (socPpm uint32, err error) {
+func (s *Device) BatterySoCPpm(ctx context.Context) (socPpm uint32, err error) {
 	err = s.with(ctx, func(o *sunspecIO) error {
-		if err := s.need(CapBattery); err != nil {
+		if err := s.need(meter.CapBattery); err != nil {
 			return err
 		}
 		_, d, err := o.model(func(id uint16) bool { return id == modelStorage })
@@ -592,9 +592,9 @@ func (s *SunSpec) BatterySoCPpm(ctx context.Context) (socPpm uint32, err error) 
 // BatteryPowerW is the battery's DC power (+ charging), from the storage
 // modules of model 160. Model 124 carries no power reading; a device
 // without such modules returns ErrNotSupported.
-func (s *SunSpec) BatteryPowerW(ctx context.Context) (powerW int64, err error) {
+func (s *Device) BatteryPowerW(ctx context.Context) (powerW int64, err error) {
 	err = s.with(ctx, func(o *sunspecIO) error {
-		if err := s.need(CapBattery); err != nil {
+		if err := s.need(meter.CapBattery); err != nil {
 			return err
 		}
 		_, d, err := o.model(func(id uint16) bool { return id == modelMPPT })
@@ -610,9 +610,9 @@ func (s *SunSpec) BatteryPowerW(ctx context.Context) (powerW int64, err error) {
 // Dispatch forces the battery to charge or discharge at up to d.PowerW
 // until d.Until (the device itself reverts then), or with DispatchNone
 // hands control back to the device. It needs model 124 and Control.
-func (s *SunSpec) Dispatch(ctx context.Context, disp Dispatch) error {
+func (s *Device) Dispatch(ctx context.Context, disp meter.Dispatch) error {
 	return s.with(ctx, func(o *sunspecIO) error {
-		if err := s.need(CapDispatch); err != nil {
+		if err := s.need(meter.CapDispatch); err != nil {
 			return err
 		}
 		m, d, err := o.model(func(id uint16) bool { return id == modelStorage })
@@ -631,7 +631,7 @@ func (s *SunSpec) Dispatch(ctx context.Context, disp Dispatch) error {
 				return fmt.Errorf("storage control: %w", err)
 			}
 		}
-		if disp.Kind == DispatchNone {
+		if disp.Kind == meter.DispatchNone {
 			s.savedChg = false
 		}
 		slog.Info("sunspec: battery dispatch", "device", s.name, "kind", disp.Kind, "power_w", disp.PowerW, "until", disp.Until)

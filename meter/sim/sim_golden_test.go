@@ -1,6 +1,8 @@
-package meter
+package sim
 
 import (
+	"github.com/gridmint/gridmint/meter"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"flag"
@@ -22,7 +24,7 @@ func TestSimGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := sha256.New()
-	var rs []*Reading
+	var rs []*meter.Reading
 	for range 96 {
 		f.Step(nil)
 		if rs, err = f.Readings(simChain, rs); err != nil {

@@ -1,4 +1,4 @@
-package meter
+package sim
 
 // Integer solar geometry for the simulator.
 //

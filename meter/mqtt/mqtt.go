@@ -1,6 +1,8 @@
-package meter
+package mqtt
 
 import (
+	"github.com/gridmint/gridmint/meter"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -49,13 +51,13 @@ import (
 // subscription counts as received then: its real age is unknown, so a value
 // from a publisher that died is accepted for at most MaxAge after the
 // subscription.
-type MQTT struct {
-	cfg    MQTTConfig
+type Device struct {
+	cfg    Config
 	name   string
 	client paho.Client
 	now    func() time.Time
 	values []*mqttValue // configured values, in config order
-	caps   Capability
+	caps   meter.Capability
 
 	mu      sync.Mutex
 	samples map[string]mqttSample // by topic
@@ -63,28 +65,28 @@ type MQTT struct {
 }
 
 var (
-	_ Device             = (*MQTT)(nil)
-	_ CapabilityReporter = (*MQTT)(nil)
-	_ GridMeter          = (*MQTT)(nil)
-	_ GridEnergyMeter    = (*MQTT)(nil)
-	_ PVMeter            = (*MQTT)(nil)
-	_ PVEnergyMeter      = (*MQTT)(nil)
-	_ Battery            = (*MQTT)(nil)
-	_ Charger            = (*MQTT)(nil)
-	_ Dispatchable       = (*MQTT)(nil)
+	_ meter.Device             = (*Device)(nil)
+	_ meter.CapabilityReporter = (*Device)(nil)
+	_ meter.GridMeter          = (*Device)(nil)
+	_ meter.GridEnergyMeter    = (*Device)(nil)
+	_ meter.PVMeter            = (*Device)(nil)
+	_ meter.PVEnergyMeter      = (*Device)(nil)
+	_ meter.Battery            = (*Device)(nil)
+	_ meter.Charger            = (*Device)(nil)
+	_ meter.Dispatchable       = (*Device)(nil)
 )
 
 func init() {
-	Register("mqtt", func(ctx context.Context, decode func(any) error) (Device, error) {
-		var cfg MQTTConfig
+	meter.Register("mqtt", func(ctx context.Context, decode func(any) error) (meter.Device, error) {
+		var cfg Config
 		if err := decode(&cfg); err != nil {
 			return nil, err
 		}
-		return NewMQTT(ctx, cfg)
+		return New(ctx, cfg)
 	})
 }
 
-// MQTTConfig configures an MQTT device: a broker and the topics to read.
+// Config configures an MQTT device: a broker and the topics to read.
 // Only the values that are configured are capabilities of the device. In
 // the node's TOML file, for evcc:
 //
@@ -115,7 +117,7 @@ func init() {
 //	[device.dispatch]
 //	battery_discharge = [{ topic = "homeassistant/number/battery_discharge_w/set", payload = "{power_w}" }]
 //	resume            = [{ topic = "homeassistant/number/battery_discharge_w/set", payload = "0" }]
-type MQTTConfig struct {
+type Config struct {
 	// Broker is the broker URL: tcp://host:1883, ssl://host:8883, ws://host/mqtt.
 	Broker string `toml:"broker"`
 	// ClientID defaults to "gridmint-" and a random suffix.
@@ -124,26 +126,26 @@ type MQTTConfig struct {
 	Username string `toml:"username"`
 	Password string `toml:"password"`
 	// MaxAge is how long a received value is good; 60 s by default.
-	MaxAge Duration `toml:"max_age"`
+	MaxAge meter.Duration `toml:"max_age"`
 	// Timeout bounds connecting and publishing; 5 s by default.
-	Timeout Duration `toml:"timeout"`
+	Timeout meter.Duration `toml:"timeout"`
 	// MaxBackoff caps the wait between reconnects; 30 s by default.
-	MaxBackoff Duration `toml:"max_backoff"`
+	MaxBackoff meter.Duration `toml:"max_backoff"`
 
-	GridPower        MQTTValue `toml:"grid_power"`         // W, + import
-	GridImportEnergy MQTTValue `toml:"grid_import_energy"` // Wh counter
-	GridExportEnergy MQTTValue `toml:"grid_export_energy"` // Wh counter
-	PVPower          MQTTValue `toml:"pv_power"`           // W
-	PVEnergy         MQTTValue `toml:"pv_energy"`          // Wh counter
-	BatteryPower     MQTTValue `toml:"battery_power"`      // W, + charging
-	BatterySoC       MQTTValue `toml:"battery_soc"`        // % by default
-	ChargePower      MQTTValue `toml:"charge_power"`       // W
+	GridPower        Value `toml:"grid_power"`         // W, + import
+	GridImportEnergy Value `toml:"grid_import_energy"` // Wh counter
+	GridExportEnergy Value `toml:"grid_export_energy"` // Wh counter
+	PVPower          Value `toml:"pv_power"`           // W
+	PVEnergy         Value `toml:"pv_energy"`          // Wh counter
+	BatteryPower     Value `toml:"battery_power"`      // W, + charging
+	BatterySoC       Value `toml:"battery_soc"`        // % by default
+	ChargePower      Value `toml:"charge_power"`       // W
 
-	Dispatch MQTTDispatch `toml:"dispatch"`
+	Dispatch Dispatch `toml:"dispatch"`
 }
 
-// MQTTValue says where one value is published.
-type MQTTValue struct {
+// Value says where one value is published.
+type Value struct {
 	// Topic is the topic to subscribe to; empty means not configured.
 	Topic string `toml:"topic"`
 	// Path selects a number in a JSON payload ("a.b[0].c"); empty means
@@ -157,25 +159,25 @@ type MQTTValue struct {
 	// opposite of ours (evcc's battery power is + when discharging).
 	Invert bool `toml:"invert"`
 	// MaxAge overrides the device's MaxAge for this value.
-	MaxAge Duration `toml:"max_age"`
+	MaxAge meter.Duration `toml:"max_age"`
 }
 
-// MQTTDispatch lists the messages to publish for each dispatch kind. A kind
+// Dispatch lists the messages to publish for each dispatch kind. A kind
 // with no messages is not supported. Resume (DispatchNone) is required as
 // soon as any other kind is configured: what the node starts, it must be
 // able to end.
-type MQTTDispatch struct {
-	BatteryDischarge []MQTTCommand `toml:"battery_discharge"`
-	BatteryCharge    []MQTTCommand `toml:"battery_charge"`
-	ChargerPause     []MQTTCommand `toml:"charger_pause"`
-	LoadCurtail      []MQTTCommand `toml:"load_curtail"`
-	Resume           []MQTTCommand `toml:"resume"`
+type Dispatch struct {
+	BatteryDischarge []Command `toml:"battery_discharge"`
+	BatteryCharge    []Command `toml:"battery_charge"`
+	ChargerPause     []Command `toml:"charger_pause"`
+	LoadCurtail      []Command `toml:"load_curtail"`
+	Resume           []Command `toml:"resume"`
 }
 
-// MQTTCommand is one message to publish. In Payload, {power_w} is replaced
+// Command is one message to publish. In Payload, {power_w} is replaced
 // by the dispatch's power in W, {until_unix} by its end in Unix seconds and
 // {duration_s} by the seconds left until then.
-type MQTTCommand struct {
+type Command struct {
 	Topic   string `toml:"topic"`
 	Payload string `toml:"payload"`
 	QoS     byte   `toml:"qos"` // 1 (the default, also for 0) or 2: a command is never fire-and-forget
@@ -188,7 +190,7 @@ var ErrStale = errors.New("mqtt: value is stale")
 // mqttValue is a configured value, validated.
 type mqttValue struct {
 	what   string // config key, for errors
-	cap    Capability
+	cap    meter.Capability
 	topic  string
 	path   jsonPath
 	exp10  int
@@ -208,7 +210,7 @@ var (
 	socUnits    = map[string]int{"": 4, "%": 4, "ppm": 0, "fraction": 6}
 )
 
-func (c *MQTTConfig) validate() ([]*mqttValue, error) {
+func (c *Config) validate() ([]*mqttValue, error) {
 	if c.Broker == "" {
 		return nil, errors.New("mqtt: broker is empty")
 	}
@@ -221,29 +223,29 @@ func (c *MQTTConfig) validate() ([]*mqttValue, error) {
 		c.ClientID = "gridmint-" + hex.EncodeToString(b[:])
 	}
 	if c.MaxAge <= 0 {
-		c.MaxAge = Duration(60 * time.Second)
+		c.MaxAge = meter.Duration(60 * time.Second)
 	}
 	if c.Timeout <= 0 {
-		c.Timeout = Duration(5 * time.Second)
+		c.Timeout = meter.Duration(5 * time.Second)
 	}
 	if c.MaxBackoff <= 0 {
-		c.MaxBackoff = Duration(30 * time.Second)
+		c.MaxBackoff = meter.Duration(30 * time.Second)
 	}
 	var vals []*mqttValue
 	for _, f := range []struct {
 		what  string
-		v     MQTTValue
-		cap   Capability
+		v     Value
+		cap   meter.Capability
 		units map[string]int
 	}{
-		{"grid_power", c.GridPower, CapGrid, powerUnits},
-		{"grid_import_energy", c.GridImportEnergy, CapGridEnergy, energyUnits},
-		{"grid_export_energy", c.GridExportEnergy, CapGridEnergy, energyUnits},
-		{"pv_power", c.PVPower, CapPV, powerUnits},
-		{"pv_energy", c.PVEnergy, CapPVEnergy, energyUnits},
-		{"battery_power", c.BatteryPower, CapBattery, powerUnits},
-		{"battery_soc", c.BatterySoC, CapBattery, socUnits},
-		{"charge_power", c.ChargePower, CapCharger, powerUnits},
+		{"grid_power", c.GridPower, meter.CapGrid, powerUnits},
+		{"grid_import_energy", c.GridImportEnergy, meter.CapGridEnergy, energyUnits},
+		{"grid_export_energy", c.GridExportEnergy, meter.CapGridEnergy, energyUnits},
+		{"pv_power", c.PVPower, meter.CapPV, powerUnits},
+		{"pv_energy", c.PVEnergy, meter.CapPVEnergy, energyUnits},
+		{"battery_power", c.BatteryPower, meter.CapBattery, powerUnits},
+		{"battery_soc", c.BatterySoC, meter.CapBattery, socUnits},
+		{"charge_power", c.ChargePower, meter.CapCharger, powerUnits},
 	} {
 		if f.v.Topic == "" {
 			if f.v.Path != "" || f.v.Unit != "" || f.v.Invert {
@@ -272,7 +274,7 @@ func (c *MQTTConfig) validate() ([]*mqttValue, error) {
 	hasCmd := false
 	for _, l := range []struct {
 		what string
-		cmds []MQTTCommand
+		cmds []Command
 	}{{"battery_discharge", d.BatteryDischarge}, {"battery_charge", d.BatteryCharge}, {"charger_pause", d.ChargerPause}, {"load_curtail", d.LoadCurtail}, {"resume", d.Resume}} {
 		for _, cmd := range l.cmds {
 			if cmd.Topic == "" || strings.ContainsAny(cmd.Topic, "+#") {
@@ -303,15 +305,15 @@ func unitNames(m map[string]int) []string {
 	return out
 }
 
-// NewMQTT validates cfg, connects to the broker and subscribes. It fails
+// New validates cfg, connects to the broker and subscribes. It fails
 // when the broker cannot be reached within Timeout; after that, the client
 // reconnects by itself.
-func NewMQTT(ctx context.Context, cfg MQTTConfig) (*MQTT, error) {
+func New(ctx context.Context, cfg Config) (*Device, error) {
 	vals, err := cfg.validate()
 	if err != nil {
 		return nil, err
 	}
-	m := &MQTT{
+	m := &Device{
 		cfg:     cfg,
 		name:    "mqtt " + redactURL(cfg.Broker),
 		now:     time.Now,
@@ -327,14 +329,14 @@ func NewMQTT(ctx context.Context, cfg MQTTConfig) (*MQTT, error) {
 	}
 	// Energy and battery need both of their values.
 	if cfg.GridImportEnergy.Topic == "" || cfg.GridExportEnergy.Topic == "" {
-		m.caps &^= CapGridEnergy
+		m.caps &^= meter.CapGridEnergy
 	}
 	if cfg.BatteryPower.Topic == "" || cfg.BatterySoC.Topic == "" {
-		m.caps &^= CapBattery
+		m.caps &^= meter.CapBattery
 	}
 	d := cfg.Dispatch
 	if len(d.BatteryDischarge)+len(d.BatteryCharge)+len(d.ChargerPause)+len(d.LoadCurtail) > 0 {
-		m.caps |= CapDispatch
+		m.caps |= meter.CapDispatch
 	}
 
 	opts := paho.NewClientOptions().
@@ -374,7 +376,7 @@ func NewMQTT(ctx context.Context, cfg MQTTConfig) (*MQTT, error) {
 			if err != nil {
 				slog.Warn("mqtt: subscribe failed", "device", m.name, "err", err)
 			}
-			select { // the first subscription is waited for by NewMQTT
+			select { // the first subscription is waited for by New
 			case subscribed <- err:
 			default:
 			}
@@ -388,7 +390,7 @@ func NewMQTT(ctx context.Context, cfg MQTTConfig) (*MQTT, error) {
 		m.client.Disconnect(0)
 		return nil, fmt.Errorf("%s: connect: %w", m.name, err)
 	}
-	// Return subscribed, so that no message published after NewMQTT is missed.
+	// Return subscribed, so that no message published after New is missed.
 	t := time.NewTimer(cfg.Timeout.D())
 	defer t.Stop()
 	select {
@@ -406,7 +408,7 @@ func NewMQTT(ctx context.Context, cfg MQTTConfig) (*MQTT, error) {
 }
 
 // wait waits for a Paho token, for at most Timeout and while ctx lasts.
-func (m *MQTT) wait(ctx context.Context, tok paho.Token) error {
+func (m *Device) wait(ctx context.Context, tok paho.Token) error {
 	t := time.NewTimer(m.cfg.Timeout.D())
 	defer t.Stop()
 	select {
@@ -419,7 +421,7 @@ func (m *MQTT) wait(ctx context.Context, tok paho.Token) error {
 	}
 }
 
-func (m *MQTT) receive(_ paho.Client, msg paho.Message) {
+func (m *Device) receive(_ paho.Client, msg paho.Message) {
 	p := msg.Payload()
 	if len(p) > maxPayload {
 		p = p[:maxPayload+1] // kept too large: decoding reports it
@@ -431,13 +433,13 @@ func (m *MQTT) receive(_ paho.Client, msg paho.Message) {
 }
 
 // Name says which broker the device reads.
-func (m *MQTT) Name() string { return m.name }
+func (m *Device) Name() string { return m.name }
 
 // Capabilities are the configured values and dispatch kinds.
-func (m *MQTT) Capabilities() Capability { return m.caps }
+func (m *Device) Capabilities() meter.Capability { return m.caps }
 
 // Close disconnects. It is safe to call more than once.
-func (m *MQTT) Close() error {
+func (m *Device) Close() error {
 	m.mu.Lock()
 	closed := m.closed
 	m.closed = true
@@ -449,7 +451,7 @@ func (m *MQTT) Close() error {
 }
 
 // read returns the named value's latest number, scaled to W, Wh or ppm.
-func (m *MQTT) read(ctx context.Context, what string) (int64, error) {
+func (m *Device) read(ctx context.Context, what string) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -460,7 +462,7 @@ func (m *MQTT) read(ctx context.Context, what string) (int64, error) {
 		}
 	}
 	if v == nil {
-		return 0, fmt.Errorf("%s: %s: %w", m.name, what, ErrNotSupported)
+		return 0, fmt.Errorf("%s: %s: %w", m.name, what, meter.ErrNotSupported)
 	}
 	m.mu.Lock()
 	s, ok := m.samples[v.topic]
@@ -468,7 +470,7 @@ func (m *MQTT) read(ctx context.Context, what string) (int64, error) {
 	m.mu.Unlock()
 	switch {
 	case closed:
-		return 0, ErrDeviceClosed
+		return 0, meter.ErrDeviceClosed
 	case !ok:
 		return 0, fmt.Errorf("%s: %s: %w (no message on %s yet)", m.name, what, ErrNoValue, v.topic)
 	}
@@ -488,7 +490,7 @@ func (m *MQTT) read(ctx context.Context, what string) (int64, error) {
 	return n, nil
 }
 
-func (m *MQTT) readCounter(ctx context.Context, what string) (uint64, error) {
+func (m *Device) readCounter(ctx context.Context, what string) (uint64, error) {
 	n, err := m.read(ctx, what)
 	if err != nil {
 		return 0, err
@@ -500,10 +502,10 @@ func (m *MQTT) readCounter(ctx context.Context, what string) (uint64, error) {
 }
 
 // GridPowerW is the grid power, + import.
-func (m *MQTT) GridPowerW(ctx context.Context) (int64, error) { return m.read(ctx, "grid_power") }
+func (m *Device) GridPowerW(ctx context.Context) (int64, error) { return m.read(ctx, "grid_power") }
 
 // GridEnergyWh is the grid meter's import and export counters.
-func (m *MQTT) GridEnergyWh(ctx context.Context) (importWh, exportWh uint64, err error) {
+func (m *Device) GridEnergyWh(ctx context.Context) (importWh, exportWh uint64, err error) {
 	if importWh, err = m.readCounter(ctx, "grid_import_energy"); err != nil {
 		return 0, 0, err
 	}
@@ -514,53 +516,53 @@ func (m *MQTT) GridEnergyWh(ctx context.Context) (importWh, exportWh uint64, err
 }
 
 // PVPowerW is the PV power.
-func (m *MQTT) PVPowerW(ctx context.Context) (int64, error) { return m.read(ctx, "pv_power") }
+func (m *Device) PVPowerW(ctx context.Context) (int64, error) { return m.read(ctx, "pv_power") }
 
 // PVEnergyWh is the PV energy counter.
-func (m *MQTT) PVEnergyWh(ctx context.Context) (uint64, error) {
+func (m *Device) PVEnergyWh(ctx context.Context) (uint64, error) {
 	return m.readCounter(ctx, "pv_energy")
 }
 
 // BatteryPowerW is the battery power, + charging.
-func (m *MQTT) BatteryPowerW(ctx context.Context) (int64, error) {
+func (m *Device) BatteryPowerW(ctx context.Context) (int64, error) {
 	return m.read(ctx, "battery_power")
 }
 
 // BatterySoCPpm is the battery's state of charge.
-func (m *MQTT) BatterySoCPpm(ctx context.Context) (uint32, error) {
+func (m *Device) BatterySoCPpm(ctx context.Context) (uint32, error) {
 	n, err := m.read(ctx, "battery_soc")
 	if err != nil {
 		return 0, err
 	}
-	if n < 0 || n > MaxSoCPpm {
-		return 0, fmt.Errorf("%s: battery_soc: %w: %d ppm", m.name, ErrBadSoC, n)
+	if n < 0 || n > meter.MaxSoCPpm {
+		return 0, fmt.Errorf("%s: battery_soc: %w: %d ppm", m.name, meter.ErrBadSoC, n)
 	}
 	return uint32(n), nil
 }
 
 // ChargePowerW is the EV charger's power.
-func (m *MQTT) ChargePowerW(ctx context.Context) (int64, error) {
+func (m *Device) ChargePowerW(ctx context.Context) (int64, error) {
 	return m.read(ctx, "charge_power")
 }
 
 // Dispatch publishes the commands configured for d.Kind, in order, and
 // waits for the broker to take each (QoS 1 by default).
-func (m *MQTT) Dispatch(ctx context.Context, d Dispatch) error {
-	var cmds []MQTTCommand
+func (m *Device) Dispatch(ctx context.Context, d meter.Dispatch) error {
+	var cmds []Command
 	switch dc := m.cfg.Dispatch; d.Kind {
-	case DispatchNone:
+	case meter.DispatchNone:
 		cmds = dc.Resume
-	case DispatchBatteryDischarge:
+	case meter.DispatchBatteryDischarge:
 		cmds = dc.BatteryDischarge
-	case DispatchBatteryCharge:
+	case meter.DispatchBatteryCharge:
 		cmds = dc.BatteryCharge
-	case DispatchChargerPause:
+	case meter.DispatchChargerPause:
 		cmds = dc.ChargerPause
-	case DispatchLoadCurtail:
+	case meter.DispatchLoadCurtail:
 		cmds = dc.LoadCurtail
 	}
 	if len(cmds) == 0 {
-		return fmt.Errorf("%s: dispatch kind %d: %w", m.name, d.Kind, ErrNotSupported)
+		return fmt.Errorf("%s: dispatch kind %d: %w", m.name, d.Kind, meter.ErrNotSupported)
 	}
 	left := int64(0)
 	if !d.Until.IsZero() {
