@@ -568,7 +568,7 @@ func TestIntegratorConfigAndDecodeRejects(t *testing.T) {
 		func(c *IntegratorConfig) { c.MaxPowerW = 2_000_000_000 },
 		func(c *IntegratorConfig) { c.Genesis = time.Unix(-1, 0) },
 		func(c *IntegratorConfig) { c.CounterStepWh = 10 }, // a power channel has no counter step
-		func(c *IntegratorConfig) { c.Kind, c.CounterStepWh = ChannelCounter, MaxCounterStepWh + 1 },
+		func(c *IntegratorConfig) { c.Kind, c.CounterStepWh = ChannelCounter, MaxCounterStepWh+1 },
 	} {
 		c := base
 		mod(&c)
