@@ -144,16 +144,39 @@ func decodePend(b []byte) (*pend, error) {
 	}
 	p.hasSoC = d.Bool()
 	p.socPpm = d.Uint32()
-	return p, d.Finish()
+	if err := d.Finish(); err != nil {
+		return nil, err
+	}
+	if p.socPpm > meter.MaxSoCPpm || (!p.hasSoC && p.socPpm != 0) {
+		return nil, errors.New("state of charge out of range")
+	}
+	return p, nil
 }
 
-func (a *Agent) encodeHead() []byte {
+func (s *state) encodeHead() []byte {
 	e := codec.NewEncoder(64)
 	e.Uint8(journalVersion)
-	e.Uint64(a.st.counter)
-	e.Fixed(a.st.prevHash[:])
-	e.Uint64(a.st.lastSigned)
+	e.Uint64(s.counter)
+	e.Fixed(s.prevHash[:])
+	e.Uint64(s.lastSigned)
 	return e.Bytes()
+}
+
+// decodeHead reads the chain head. Before the first reading everything is
+// zero; after it the counter is at least 1.
+func (s *state) decodeHead(v []byte) error {
+	d := codec.NewDecoder(v)
+	d.Version(journalVersion)
+	s.counter = d.Uint64()
+	d.Fixed(s.prevHash[:])
+	s.lastSigned = d.Uint64()
+	if err := d.Finish(); err != nil {
+		return err
+	}
+	if s.counter == 0 && (s.prevHash != [32]byte{} || s.lastSigned != 0) {
+		return errors.New("chain head without a reading")
+	}
+	return nil
 }
 
 func encodeChannel(ch *channel) []byte {
@@ -171,7 +194,7 @@ func (a *Agent) commit(sync bool) error {
 	b := a.db.NewBatch()
 	defer b.Close()
 	set := func(k, v []byte) error { return b.Set(k, v, nil) }
-	if err := set(keyHead, a.encodeHead()); err != nil {
+	if err := set(keyHead, a.st.encodeHead()); err != nil {
 		return fmt.Errorf("%w: %v", ErrJournal, err)
 	}
 	for _, ch := range a.chans {
@@ -213,12 +236,7 @@ func (a *Agent) load() error {
 	case err != nil:
 		return fmt.Errorf("%w: %v", ErrJournal, err)
 	default:
-		d := codec.NewDecoder(v)
-		d.Version(journalVersion)
-		a.st.counter = d.Uint64()
-		d.Fixed(a.st.prevHash[:])
-		a.st.lastSigned = d.Uint64()
-		err := d.Finish()
+		err := a.st.decodeHead(v)
 		closer.Close()
 		if err != nil {
 			return fmt.Errorf("%w: chain head: %v", ErrJournal, err)
@@ -261,16 +279,24 @@ func (a *Agent) load() error {
 	return it.Error()
 }
 
-func (a *Agent) restoreChannel(ch *channel, v []byte) error {
+// decodeChannel reads a channel's journal value.
+func decodeChannel(v []byte) (has bool, through uint64, g *meter.Integrator, err error) {
 	d := codec.NewDecoder(v)
 	d.Version(journalVersion)
-	has := d.Bool()
-	through := d.Uint64()
+	has = d.Bool()
+	through = d.Uint64()
 	st := d.BytesVar(1 << 10)
 	if err := d.Finish(); err != nil {
-		return err
+		return false, 0, nil, err
 	}
-	g, err := meter.DecodeIntegrator(st)
+	if g, err = meter.DecodeIntegrator(st); err != nil {
+		return false, 0, nil, err
+	}
+	return has, through, g, nil
+}
+
+func (a *Agent) restoreChannel(ch *channel, v []byte) error {
+	has, through, g, err := decodeChannel(v)
 	if err != nil {
 		return err
 	}
