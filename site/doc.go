@@ -30,9 +30,15 @@
 // it adds no dependency; the agent opens it with a small memtable for a
 // Raspberry Pi.
 //
-// What it does not do (yet): commit to flexibility requests, actuate
-// devices during a committed window, or talk to a node; Sink is the seam
-// the node satisfies.
+// Commitments by policy: Decide (policy.go) applies the owner's Policy
+// (directions, baseline methods, most W and bond per request, lowest
+// price, quiet hours, battery reserve) to one flexibility request and the
+// home's Situation, and returns the FlexCommitTx to send or a typed
+// Reason why not. It is a pure integer function; the agent does not yet
+// watch the chain's requests or send the transaction.
+//
+// What it does not do (yet): submit commitments, actuate devices during a
+// committed window, or talk to a node; Sink is the seam the node satisfies.
 //
 // Time is the caller's: Poll takes the node's clock reading, so tests drive
 // the agent sample by sample without sleeping. Run is the loop that polls
@@ -45,5 +51,8 @@
 // outbox and a restarted agent hands off the very same bytes without
 // signing again; a power cut (pebble's crashable in-memory filesystem,
 // dropping unsynced writes) loses no signed reading and signs no interval
-// twice.
+// twice. policy_test.go: Decide's commitment (battery energy above the
+// reserve over the window, the policy's and the request's limits, the
+// ledger's minimum bond, the largest commitment whose bond fits the
+// budget), each decline reason, and overflow-free extremes.
 package site
