@@ -68,20 +68,20 @@ type Reason uint8
 
 // Reasons, in the order Decide checks them.
 const (
-	ReasonCommit        Reason = iota // commit: Decision.Tx is the commitment
-	ReasonNotOpen                     // cancelled, settled or void
-	ReasonWrongZone                   // a request for another zone
-	ReasonDeadline                    // the commitment deadline has passed
-	ReasonAlreadyIn                   // the site already committed to it
-	ReasonDirection                   // the policy does not take this direction
-	ReasonMethod                      // or this baseline method
-	ReasonPrice                       // the price is below the policy's
-	ReasonWindow                      // a window the ledger would not accept
-	ReasonQuietHours                  // the window touches a quiet hour
-	ReasonBusy                        // the site is committed elsewhere in the window
-	ReasonFull                        // the request's target is already committed
-	ReasonNoCapacity                  // the home cannot shift a whole Wh per interval
-	ReasonBond                        // no commitment's minimum bond fits the policy's
+	ReasonCommit     Reason = iota // commit: Decision.Tx is the commitment
+	ReasonNotOpen                  // cancelled, settled or void
+	ReasonWrongZone                // a request for another zone
+	ReasonDeadline                 // the commitment deadline has passed
+	ReasonAlreadyIn                // the site already committed to it
+	ReasonDirection                // the policy does not take this direction
+	ReasonMethod                   // or this baseline method
+	ReasonPrice                    // the price is below the policy's
+	ReasonWindow                   // a window the ledger would not accept
+	ReasonQuietHours               // the window touches a quiet hour
+	ReasonBusy                     // the site is committed elsewhere in the window
+	ReasonFull                     // the request's target is already committed
+	ReasonNoCapacity               // the home cannot shift a whole Wh per interval
+	ReasonBond                     // no commitment's minimum bond fits the policy's
 )
 
 var reasonNames = [...]string{"commit", "not open", "wrong zone", "deadline passed", "already committed",

@@ -111,7 +111,9 @@ func TestDecideDeclines(t *testing.T) {
 			p.QuietHours = []HourRange{{22, 6}}
 			s.UTCOffsetSeconds = 4 * 3600 // 18:00 UTC is 22:00 here
 		}, ReasonQuietHours},
-		{"busy", func(_ *Policy, r *ledger.FlexRequest, s *Situation) { s.Busy = [][2]uint64{{r.Terms.End - 1, r.Terms.End + 4}} }, ReasonBusy},
+		{"busy", func(_ *Policy, r *ledger.FlexRequest, s *Situation) {
+			s.Busy = [][2]uint64{{r.Terms.End - 1, r.Terms.End + 4}}
+		}, ReasonBusy},
 		{"full", func(_ *Policy, r *ledger.FlexRequest, _ *Situation) { r.CommittedW = r.Terms.TargetW }, ReasonFull},
 		{"no capacity", func(_ *Policy, _ *ledger.FlexRequest, s *Situation) { s.BatteryW, s.FlexibleLoadW = 0, 3 }, ReasonNoCapacity},
 		{"bond", func(p *Policy, _ *ledger.FlexRequest, _ *Situation) { p.MaxBondBaseUnits = 100 }, ReasonBond},
