@@ -92,8 +92,9 @@ func OpenDevices(ctx context.Context, specs []DeviceSpec) ([]meter.Device, error
 
 // Open opens (or creates) the agent's journal in cfg.Dir and restores its
 // state: the reading chain, every channel's integrator, the energies of
-// unsigned intervals and the outbox.
-func Open(cfg Config) (*Agent, error) {
+// unsigned intervals and the outbox. ctx bounds asking the devices for
+// their counters' resolution.
+func Open(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.MaxGap == 0 {
 		cfg.MaxGap = 2 * time.Minute
 	}
@@ -121,7 +122,7 @@ func Open(cfg Config) (*Agent, error) {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
-	chans, socs, err := buildChannels(cfg)
+	chans, socs, err := buildChannels(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -129,7 +129,7 @@ func (s *sink) readings() []*meter.Reading {
 
 func openAgent(t *testing.T, h *home, dir string, fs vfs.FS, sk Sink) *Agent {
 	t.Helper()
-	a, err := Open(Config{
+	a, err := Open(testCtx(t), Config{
 		ChainID: chainID, Key: siteKey(t), Genesis: genesis, Interval: 15 * time.Minute,
 		Devices: h.devs, Dir: dir, FS: fs, Sink: sk,
 	})
@@ -318,4 +318,43 @@ func TestAgentPowerCut(t *testing.T) {
 		prev = r.Hash()
 	}
 	t.Logf("%d power cuts, %d readings handed (%d distinct)", cuts, len(sk.readings()), len(chain))
+}
+
+// TestAgentCoarseCounter: the inverter's WH_SF is +1 (its counter steps by
+// 10 Wh) and the agent polls every 0.5 s: the agent asks the adapter for
+// the resolution, so every 10 Wh step is counted and the reading's PV is
+// the counter's rise over the interval (one-minute intervals here).
+func TestAgentCoarseCounter(t *testing.T) {
+	h := newHome(t)
+	h.srv.SetReg(1, h.inv+24, 1) // WH_SF = +1: the register counts tens of Wh
+	ctx := testCtx(t)
+	if s, err := h.devs[0].(meter.CounterResolution).CounterStepWh(ctx, meter.CapPVEnergy); err != nil || s != 10 {
+		t.Fatalf("step %d, %v", s, err)
+	}
+	sk := &sink{}
+	a, err := Open(ctx, Config{ChainID: chainID, Key: siteKey(t), Genesis: genesis, Interval: time.Minute,
+		Devices: h.devs, Dir: t.TempDir(), Sink: sk, MaxPowerW: 10_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	regWh := func(ms int64) uint32 { return h.pvWh(ms/1000) / 10 } // the register, in tens of Wh
+	for ms := int64(0); ms <= 120_000; ms += 500 {
+		h.set(ms / 1000)
+		h.srv.SetU32(1, h.inv+22, regWh(ms))
+		if err := a.Poll(ctx, genesis.Add(time.Duration(ms)*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs := sk.readings()
+	if len(rs) != 2 {
+		t.Fatalf("%d readings", len(rs))
+	}
+	for i, r := range rs {
+		want := 10 * (regWh(int64(i+1)*60_000) - regWh(int64(i)*60_000))
+		if r.PVWh != want || want == 0 {
+			t.Fatalf("interval %d: PV %d Wh, the counter rose %d Wh", i, r.PVWh, want)
+		}
+	}
+	t.Logf("4 kW, WH_SF=+1, 0.5 s poll: PV %d and %d Wh in two one-minute intervals", rs[0].PVWh, rs[1].PVWh)
 }

@@ -28,6 +28,7 @@ type channel struct {
 	slot      slot
 	power     func(ctx context.Context) (int64, error)  // a power channel's read
 	counter   func(ctx context.Context) (uint64, error) // a counter channel's read
+	stepWh    uint64                                    // a counter's resolution (meter.CounterResolution)
 	integ     *meter.Integrator
 	hasSample bool
 	through   uint64 // interval of the last sample the integrator took
@@ -51,12 +52,14 @@ func (ch *channel) sample(ctx context.Context, now time.Time) ([]meter.IntervalE
 // buildChannels makes the channels of every device, in device order and
 // then in a fixed order of quantities, so that a restart with the same
 // devices finds the same channel ids.
-func buildChannels(cfg Config) ([]*channel, []meter.Battery, error) {
+func buildChannels(ctx context.Context, cfg Config) ([]*channel, []meter.Battery, error) {
 	var chans []*channel
 	var socs []meter.Battery
 	add := func(i int, name string, s slot, kind meter.ChannelKind, ch *channel) error {
 		ch.id, ch.slot = fmt.Sprintf("%d/%s", i, name), s
-		g, err := meter.NewIntegrator(integratorConfig(cfg, kind))
+		ic := integratorConfig(cfg, kind)
+		ic.CounterStepWh = ch.stepWh
+		g, err := meter.NewIntegrator(ic)
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrConfig, err)
 		}
@@ -65,16 +68,18 @@ func buildChannels(cfg Config) ([]*channel, []meter.Battery, error) {
 		return nil
 	}
 	for i, d := range cfg.Devices {
+		gridStep, gridOK := counterStep(ctx, d, meter.CapGridEnergy)
+		pvStep, pvOK := counterStep(ctx, d, meter.CapPVEnergy)
 		var err error
 		switch {
-		case meter.Supports(d, meter.CapGridEnergy):
+		case gridOK:
 			m := d.(meter.GridEnergyMeter)
-			err = add(i, "grid_import", slotGridImport, meter.ChannelCounter, &channel{counter: func(ctx context.Context) (uint64, error) {
+			err = add(i, "grid_import", slotGridImport, meter.ChannelCounter, &channel{stepWh: gridStep, counter: func(ctx context.Context) (uint64, error) {
 				imp, _, err := m.GridEnergyWh(ctx)
 				return imp, err
 			}})
 			if err == nil {
-				err = add(i, "grid_export", slotGridExport, meter.ChannelCounter, &channel{counter: func(ctx context.Context) (uint64, error) {
+				err = add(i, "grid_export", slotGridExport, meter.ChannelCounter, &channel{stepWh: gridStep, counter: func(ctx context.Context) (uint64, error) {
 					_, exp, err := m.GridEnergyWh(ctx)
 					return exp, err
 				}})
@@ -86,8 +91,8 @@ func buildChannels(cfg Config) ([]*channel, []meter.Battery, error) {
 			return nil, nil, err
 		}
 		switch {
-		case meter.Supports(d, meter.CapPVEnergy):
-			err = add(i, "pv", slotPV, meter.ChannelCounter, &channel{counter: d.(meter.PVEnergyMeter).PVEnergyWh})
+		case pvOK:
+			err = add(i, "pv", slotPV, meter.ChannelCounter, &channel{stepWh: pvStep, counter: d.(meter.PVEnergyMeter).PVEnergyWh})
 		case meter.Supports(d, meter.CapPV):
 			err = add(i, "pv", slotPV, meter.ChannelPower, &channel{power: d.(meter.PVMeter).PVPowerW})
 		}
@@ -111,6 +116,25 @@ func buildChannels(cfg Config) ([]*channel, []meter.Battery, error) {
 		return nil, nil, fmt.Errorf("%w: no device measures anything", ErrConfig)
 	}
 	return chans, socs, nil
+}
+
+// counterStep says whether d's counter behind c is used, and its
+// resolution. A counter whose resolution the adapter cannot tell now is
+// not used (the device's power is, if it has power); one that steps by
+// more than meter.MaxCounterStepWh is too coarse for an interval reading.
+func counterStep(ctx context.Context, d meter.Device, c meter.Capability) (uint64, bool) {
+	if !meter.Supports(d, c) {
+		return 0, false
+	}
+	r, ok := d.(meter.CounterResolution)
+	if !ok {
+		return 1, true
+	}
+	step, err := r.CounterStepWh(ctx, c)
+	if err != nil || step < 1 || step > meter.MaxCounterStepWh {
+		return 0, false
+	}
+	return step, true
 }
 
 func integratorConfig(cfg Config, kind meter.ChannelKind) meter.IntegratorConfig {

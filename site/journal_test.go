@@ -64,7 +64,7 @@ func TestJournalDamage(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	_, err = Open(Config{ChainID: chainID, Key: siteKey(t), Genesis: genesis, Interval: 15 * time.Minute,
+	_, err = Open(testCtx(t), Config{ChainID: chainID, Key: siteKey(t), Genesis: genesis, Interval: 15 * time.Minute,
 		Devices: h.devs, Dir: dir, Sink: sk})
 	if !errors.Is(err, ErrJournal) {
 		t.Fatalf("damaged head: %v", err)

@@ -2,6 +2,7 @@ package sunspec
 
 import (
 	"github.com/gridmint/gridmint/meter"
+	"math/bits"
 
 	"context"
 	"errors"
@@ -76,6 +77,7 @@ var (
 	_ meter.PVEnergyMeter      = (*Device)(nil)
 	_ meter.Battery            = (*Device)(nil)
 	_ meter.Dispatchable       = (*Device)(nil)
+	_ meter.CounterResolution  = (*Device)(nil)
 )
 
 func init() {
@@ -571,6 +573,70 @@ func (s *Device) GridEnergyWh(ctx context.Context) (importWh, exportWh uint64, e
 		return err
 	})
 	return importWh, exportWh, err
+}
+
+// CounterStepWh is the resolution of the energy counter behind c
+// (CapPVEnergy: the inverter's WH; CapGridEnergy: the meter's TotWh): 10^SF
+// Wh for a positive scale factor, else 1; for a float model, the spacing
+// of binary32 values at the counter's present value (above 2^24 Wh a
+// float counter steps by 2 Wh or more).
+func (s *Device) CounterStepWh(ctx context.Context, c meter.Capability) (stepWh uint64, err error) {
+	err = s.with(ctx, func(o *sunspecIO) error {
+		if err := s.need(c); err != nil {
+			return err
+		}
+		var m sunspecModel
+		var d []uint16
+		var err error
+		var sfOff int
+		switch c {
+		case meter.CapPVEnergy:
+			m, d, err = o.model(isInverterModel)
+			sfOff = invWHSF
+		case meter.CapGridEnergy:
+			m, d, err = o.model(isMeterModel)
+			sfOff = mtrTotWhSF
+		default:
+			return fmt.Errorf("%s: %s has no energy counter: %w", s.name, c, meter.ErrNotSupported)
+		}
+		if err != nil {
+			return err
+		}
+		if isFloatModel(m.ID) {
+			var wh uint64
+			if c == meter.CapPVEnergy {
+				wh, err = inverterEnergyWh(m.ID, d)
+			} else {
+				var exp uint64
+				wh, exp, err = meterEnergyWh(m.ID, d)
+				wh = max(wh, exp)
+			}
+			if err != nil {
+				return err
+			}
+			stepWh = float32StepWh(wh)
+			return nil
+		}
+		sf, err := pointSF(d, sfOff)
+		if err != nil {
+			return err
+		}
+		stepWh = 1
+		for range sf {
+			stepWh *= 10
+		}
+		return nil
+	})
+	return stepWh, err
+}
+
+// float32StepWh is the gap between binary32 values near wh (24-bit
+// significand), at least 1 Wh.
+func float32StepWh(wh uint64) uint64 {
+	if n := bits.Len64(wh); n > 24 {
+		return 1 << (n - 24)
+	}
+	return 1
 }
 
 // BatterySoCPpm is the storage model's state of charge.

@@ -418,3 +418,60 @@ func TestSunSpecSharedConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSunSpecCounterStep: the counters' resolution follows the scale
+// factors (WH_SF = +1 is 10 Wh, TotWh_SF = +2 is 100 Wh), is 1 Wh for a
+// scale factor <= 0, is the binary32 spacing for a float counter, and is asked of
+// the capability that has a counter only.
+func TestSunSpecCounterStep(t *testing.T) {
+	srv := startTestModbus(t, loadDump(t))
+	ctx := adapterCtx(t)
+	inv := openSunSpec(t, srv, Config{UnitID: 1, Usage: []string{"pv", "battery"}})
+	mtr := openSunSpec(t, srv, Config{UnitID: 200, Usage: []string{"grid"}})
+	fl := openSunSpec(t, srv, Config{UnitID: 3, Usage: []string{"pv", "grid"}})
+	var mtrData uint16
+	for _, m := range mtr.models {
+		if isMeterModel(m.ID) {
+			mtrData = m.Addr
+		}
+	}
+	step := func(d *Device, c meter.Capability) uint64 {
+		t.Helper()
+		s, err := d.CounterStepWh(ctx, c)
+		if err != nil {
+			t.Fatalf("%s %s: %v", d.Name(), c, err)
+		}
+		return s
+	}
+	srv.setReg(1, 40000+2+67+2+invWHSF, 1)
+	srv.setReg(200, mtrData+mtrTotWhSF, 2)
+	if got := step(inv, meter.CapPVEnergy); got != 10 {
+		t.Errorf("WH_SF +1: step %d Wh", got)
+	}
+	if got := step(mtr, meter.CapGridEnergy); got != 100 {
+		t.Errorf("TotWh_SF +2: step %d Wh", got)
+	}
+	srv.setReg(1, 40000+2+67+2+invWHSF, uint16(0xFFFF)) // −1
+	if got := step(inv, meter.CapPVEnergy); got != 1 {
+		t.Errorf("WH_SF −1: step %d Wh", got)
+	}
+	// The float inverter's counter is past 2^26 Wh: binary32 steps by 8 Wh there.
+	flWh, err := fl.PVEnergyWh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := step(fl, meter.CapPVEnergy); got != 8 || flWh < 1<<26 || flWh >= 1<<27 {
+		t.Errorf("float inverter at %d Wh: step %d Wh", flWh, got)
+	}
+	if _, err := inv.CounterStepWh(ctx, meter.CapBattery); !errors.Is(err, meter.ErrNotSupported) {
+		t.Errorf("battery has no counter: %v", err)
+	}
+	if _, err := inv.CounterStepWh(ctx, meter.CapGridEnergy); !errors.Is(err, meter.ErrNotSupported) {
+		t.Errorf("the inverter unit has no grid counter: %v", err)
+	}
+	for wh, want := range map[uint64]uint64{0: 1, 1 << 24: 2, 1<<25 - 1: 2, 1 << 25: 4, 100_000_000: 8} {
+		if got := float32StepWh(wh); got != want {
+			t.Errorf("float32 step at %d Wh: %d, want %d", wh, got, want)
+		}
+	}
+}
