@@ -195,12 +195,20 @@ func (a *Agent) Poll(ctx context.Context, now time.Time) error {
 	nowK := a.intervalOf(now)
 	for _, ch := range a.chans {
 		out, err := ch.sample(ctx, now)
-		if err != nil {
+		switch {
+		case err == nil || errors.Is(err, meter.ErrImplausible):
+			// (An implausible counter re-bases: the channel has moved on.)
+			ch.through, ch.hasSample, ch.lastMs = nowK, true, now.UnixMilli()
+		case ch.hasSample && now.UnixMilli()-ch.lastMs > a.cfg.MaxGap.Milliseconds():
+			// Silent for longer than MaxGap: its next sample will be a
+			// gap, so nothing more can reach the intervals before now's.
+			// Close them, with the energy it measured before it fell
+			// silent, instead of waiting for LateIntervals.
+			out = ch.integ.Flush(now)
+			ch.through = max(ch.through, nowK)
 			a.log.Debug("site: sample", "channel", ch.id, "err", err)
-		}
-		if err == nil || errors.Is(err, meter.ErrImplausible) {
-			// An implausible counter re-bases: the channel has moved on.
-			ch.through, ch.hasSample = nowK, true
+		default:
+			a.log.Debug("site: sample", "channel", ch.id, "err", err)
 		}
 		for _, e := range out {
 			a.st.add(e.Interval, ch.slot, e)

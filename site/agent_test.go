@@ -358,3 +358,76 @@ func TestAgentCoarseCounter(t *testing.T) {
 	}
 	t.Logf("4 kW, WH_SF=+1, 0.5 s poll: PV %d and %d Wh in two one-minute intervals", rs[0].PVWh, rs[1].PVWh)
 }
+
+// deadMeter is a grid meter whose connection is down while dead is set
+// (a fake device: the agent's rule for silent devices is under test, not
+// an adapter).
+type deadMeter struct {
+	mu   sync.Mutex
+	dead bool
+	w    int64
+}
+
+var errDown = errors.New("meter unreachable")
+
+func (m *deadMeter) Name() string { return "test grid meter" }
+func (m *deadMeter) Close() error { return nil }
+func (m *deadMeter) GridPowerW(context.Context) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dead {
+		return 0, errDown
+	}
+	return m.w, nil
+}
+
+// TestAgentSilentDevice: while one device is unreachable, the intervals
+// it misses are signed once it has been silent for MaxGap and the next
+// interval has begun, with the energy it measured before it fell silent
+// and none invented; when it is back, readings go on as before, in order.
+func TestAgentSilentDevice(t *testing.T) {
+	h := newHome(t)
+	gm := &deadMeter{w: 2000}
+	sk := &sink{}
+	a, err := Open(testCtx(t), Config{ChainID: chainID, Key: siteKey(t), Genesis: genesis, Interval: 15 * time.Minute,
+		Devices: []meter.Device{h.devs[0], gm}, Dir: t.TempDir(), Sink: sk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	count := map[int64]int{}
+	for s := int64(0); s <= 5*900; s += 10 {
+		gm.mu.Lock()
+		gm.dead = s >= 1200 && s < 3000 // down from 5:00 into interval 1 to 5:00 into interval 3
+		gm.mu.Unlock()
+		poll(t, h, s, a)
+		count[s] = len(sk.readings())
+	}
+	// Interval 1 is signed at the first poll of interval 2 (the meter has
+	// been silent for more than MaxGap), interval 2 at the first of 3.
+	if count[1790] != 1 || count[1800] != 2 || count[2690] != 2 || count[2700] != 3 {
+		t.Fatalf("readings at 1790/1800/2690/2700 s: %d %d %d %d", count[1790], count[1800], count[2690], count[2700])
+	}
+	rs := sk.readings()
+	if len(rs) != 5 {
+		t.Fatalf("%d readings", len(rs))
+	}
+	var prev [32]byte
+	for i, r := range rs {
+		if r.Interval != uint64(i) || r.Counter != uint64(i+1) || r.PrevHash != prev {
+			t.Fatalf("reading %d: interval %d counter %d", i, r.Interval, r.Counter)
+		}
+		prev = r.Hash()
+		if want := h.pvWh(900*int64(i+1)) - h.pvWh(900*int64(i)); r.PVWh != want {
+			t.Fatalf("interval %d: PV %d, want %d", i, r.PVWh, want)
+		}
+	}
+	// 2 kW is 500 Wh per interval. Interval 1 has 290 s of it (to the
+	// last sample, at 1190 s), interval 2 none, interval 3 the 600 s
+	// after the meter came back (the gap itself counts nothing).
+	for i, want := range []uint32{500, 161, 0, 333, 500} {
+		if got := rs[i].GridImportWh; got < want || got > want+1 {
+			t.Errorf("interval %d: import %d Wh, want %d", i, got, want)
+		}
+	}
+}

@@ -31,7 +31,8 @@ type channel struct {
 	stepWh    uint64                                    // a counter's resolution (meter.CounterResolution)
 	integ     *meter.Integrator
 	hasSample bool
-	through   uint64 // interval of the last sample the integrator took
+	through   uint64 // intervals before this one can get nothing more from the channel
+	lastMs    int64  // unix ms of the last sample the integrator took
 }
 
 func (ch *channel) sample(ctx context.Context, now time.Time) ([]meter.IntervalEnergy, error) {

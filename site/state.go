@@ -184,6 +184,7 @@ func encodeChannel(ch *channel) []byte {
 	e.Uint8(journalVersion)
 	e.Bool(ch.hasSample)
 	e.Uint64(ch.through)
+	e.Int64(ch.lastMs)
 	e.BytesVar(ch.integ.Encode())
 	return e.Bytes()
 }
@@ -280,33 +281,38 @@ func (a *Agent) load() error {
 }
 
 // decodeChannel reads a channel's journal value.
-func decodeChannel(v []byte) (has bool, through uint64, g *meter.Integrator, err error) {
+func decodeChannel(v []byte) (ch *channel, err error) {
 	d := codec.NewDecoder(v)
 	d.Version(journalVersion)
-	has = d.Bool()
-	through = d.Uint64()
+	ch = &channel{}
+	ch.hasSample = d.Bool()
+	ch.through = d.Uint64()
+	ch.lastMs = d.Int64()
 	st := d.BytesVar(1 << 10)
 	if err := d.Finish(); err != nil {
-		return false, 0, nil, err
+		return nil, err
 	}
-	if g, err = meter.DecodeIntegrator(st); err != nil {
-		return false, 0, nil, err
+	if !ch.hasSample && (ch.through != 0 || ch.lastMs != 0) {
+		return nil, errors.New("channel state without a sample")
 	}
-	return has, through, g, nil
+	if ch.integ, err = meter.DecodeIntegrator(st); err != nil {
+		return nil, err
+	}
+	return ch, nil
 }
 
 func (a *Agent) restoreChannel(ch *channel, v []byte) error {
-	has, through, g, err := decodeChannel(v)
+	got, err := decodeChannel(v)
 	if err != nil {
 		return err
 	}
 	want := ch.integ.Config()
-	got := g.Config()
-	if got.Kind != want.Kind || !got.Genesis.Equal(want.Genesis) || got.Interval != want.Interval ||
-		got.MaxGap != want.MaxGap || got.MaxPowerW != want.MaxPowerW || got.CounterStepWh != want.CounterStepWh {
+	g := got.integ.Config()
+	if g.Kind != want.Kind || !g.Genesis.Equal(want.Genesis) || g.Interval != want.Interval ||
+		g.MaxGap != want.MaxGap || g.MaxPowerW != want.MaxPowerW || g.CounterStepWh != want.CounterStepWh {
 		a.log.Info("site: channel configuration changed, its integrator starts afresh", "channel", ch.id)
 		return nil
 	}
-	ch.integ, ch.hasSample, ch.through = g, has, through
+	ch.integ, ch.hasSample, ch.through, ch.lastMs = got.integ, got.hasSample, got.through, got.lastMs
 	return nil
 }
