@@ -11,10 +11,11 @@ import (
 )
 
 // The adapter registry lets the node's TOML file name a device family by a
-// string ("sunspec", "mqtt", "sim"). Each adapter file registers itself from
-// an init function:
+// string ("sunspec", "mqtt", "sim"). Each adapter package registers itself
+// from an init function (a binary links the families it wants by importing
+// their packages, or all of them through meter/adapters):
 //
-//	func init() { Register("sunspec", openSunSpec) }
+//	func init() { meter.Register("sunspec", open) }
 //
 // and the node opens a configured device with
 //
@@ -22,8 +23,8 @@ import (
 //		return md.PrimitiveDecode(devTable, cfg) // the TOML library fills the adapter's own config struct
 //	})
 //
-// The factory hands decode a pointer to its own config type (SunSpecConfig,
-// MQTTConfig, ...), so each family keeps its config next to its code and the
+// The factory hands decode a pointer to its own config type (sunspec.Config,
+// mqtt.Config, ...), so each family keeps its config next to its code and the
 // node needs no switch over families. ConfigValue adapts an already decoded
 // struct.
 
@@ -39,6 +40,9 @@ var ErrUnknownKind = errors.New("meter: unknown device kind")
 // does not (a SunSpec inverter without a storage model, an MQTT device with
 // no battery topic). Supports tells beforehand.
 var ErrNotSupported = errors.New("meter: not supported by this device")
+
+// ErrDeviceClosed is returned by an adapter's methods after Close.
+var ErrDeviceClosed = errors.New("meter: device closed")
 
 var registry = struct {
 	sync.RWMutex

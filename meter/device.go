@@ -47,6 +47,17 @@ type PVEnergyMeter interface {
 	PVEnergyWh(ctx context.Context) (uint64, error)
 }
 
+// CounterResolution is implemented by adapters that know the resolution of
+// an energy counter: the Wh by which the counter behind c (CapPVEnergy or
+// CapGridEnergy) steps, e.g. 10 for a SunSpec counter with WH_SF = +1. The
+// site agent configures the counter's integrator with it
+// (IntegratorConfig.CounterStepWh), so that whole steps at a short poll
+// are counted, not rejected as implausible. An adapter without it has
+// 1 Wh counters.
+type CounterResolution interface {
+	CounterStepWh(ctx context.Context, c Capability) (uint64, error)
+}
+
 // Battery reports battery power (W, + charging, − discharging) and state of
 // charge (ppm).
 type Battery interface {

@@ -18,7 +18,14 @@ package meter
 //     down is a reset (a replaced or restarted meter, a wrapped register):
 //     the integrator re-bases on the new value, counts nothing for that
 //     segment and reports the reset. An increase faster than MaxPowerW
-//     allows is implausible: rejected (an error), re-based, not counted.
+//     allows, plus one step of the counter's resolution, is implausible:
+//     rejected (an error), re-based, not counted. The resolution matters:
+//     a counter that steps by CounterStepWh (a SunSpec inverter with
+//     WH_SF = +1 steps by 10 Wh) rises by a whole step between two polls
+//     however short the poll, so without that allowance every step at a
+//     0.5 s poll would look like megawatts and be thrown away. The bound
+//     is exact: a counter truncated to steps of s Wh rises by less than
+//     the true energy plus s over any segment.
 //   - A segment that crosses interval boundaries is split in proportion to
 //     time (for a trapezoid this differs from the exact split by at most
 //     |p2 − p1|·dt/8, which the next interval receives: nothing is lost).
@@ -56,7 +63,7 @@ import (
 )
 
 // integratorVersion is the first byte of an encoded integrator state.
-const integratorVersion = 1
+const integratorVersion = 2 // 2 added CounterStepWh
 
 // UnitsPerWh is the integrator's internal energy unit: half a W·ms.
 const UnitsPerWh = 7_200_000
@@ -66,6 +73,7 @@ const UnitsPerWh = 7_200_000
 const (
 	MaxIntegratorPowerW   = 1_000_000_000 // 1 GW
 	MaxIntegratorPeriodMs = 86_400_000    // interval and gap at most a day
+	MaxCounterStepWh      = 1_000         // a counter's resolution: at most 1 kWh per step (WH_SF = +3)
 	maxIntegratorTimeMs   = 1 << 50       // about the year 37,600
 )
 
@@ -95,6 +103,10 @@ type IntegratorConfig struct {
 	Interval  time.Duration // interval length (at least 1 s, at most a day)
 	MaxGap    time.Duration // samples further apart than this are a gap
 	MaxPowerW int64         // |power| above this, or a counter rising faster, is implausible
+	// CounterStepWh is a counter channel's resolution: the Wh by which the
+	// device's counter steps (10 for a SunSpec counter with WH_SF = +1).
+	// Zero means 1 Wh. A power channel leaves it zero (or 1).
+	CounterStepWh uint64
 }
 
 // IntervalEnergy is one closed interval of one channel.
@@ -122,6 +134,7 @@ type Integrator struct {
 	intervalMs int64
 	maxGapMs   int64
 	maxPowerW  int64
+	stepWh     uint64 // counter resolution, >= 1 (1 for a power channel)
 
 	hasLast   bool
 	lastMs    int64
@@ -138,7 +151,10 @@ type Integrator struct {
 func NewIntegrator(cfg IntegratorConfig) (*Integrator, error) {
 	g := &Integrator{
 		kind: cfg.Kind, genesisMs: cfg.Genesis.UnixMilli(), intervalMs: cfg.Interval.Milliseconds(),
-		maxGapMs: cfg.MaxGap.Milliseconds(), maxPowerW: cfg.MaxPowerW,
+		maxGapMs: cfg.MaxGap.Milliseconds(), maxPowerW: cfg.MaxPowerW, stepWh: cfg.CounterStepWh,
+	}
+	if g.stepWh == 0 {
+		g.stepWh = 1
 	}
 	if err := g.checkConfig(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrIntegratorConfig, err)
@@ -158,6 +174,8 @@ func (g *Integrator) checkConfig() error {
 		return fmt.Errorf("max gap %d ms", g.maxGapMs)
 	case g.maxPowerW < 1 || g.maxPowerW > MaxIntegratorPowerW:
 		return fmt.Errorf("max power %d W", g.maxPowerW)
+	case g.stepWh < 1 || g.stepWh > MaxCounterStepWh || (g.kind == ChannelPower && g.stepWh != 1):
+		return fmt.Errorf("counter step %d Wh", g.stepWh)
 	}
 	return nil
 }
@@ -167,6 +185,7 @@ func (g *Integrator) Config() IntegratorConfig {
 	return IntegratorConfig{
 		Kind: g.kind, Genesis: time.UnixMilli(g.genesisMs).UTC(), Interval: time.Duration(g.intervalMs) * time.Millisecond,
 		MaxGap: time.Duration(g.maxGapMs) * time.Millisecond, MaxPowerW: g.maxPowerW,
+		CounterStepWh: g.stepWh,
 	}
 }
 
@@ -219,8 +238,8 @@ func (g *Integrator) AddPower(at time.Time, powerW int64) ([]IntervalEnergy, err
 // AddCounter feeds a lifetime energy counter (Wh) read at the node's time
 // at. It returns the intervals the sample closed. A counter that went down
 // is a reset: nothing is counted for the segment and the interval's Resets
-// is incremented; the sample is accepted. A rise faster than MaxPowerW is
-// rejected with ErrImplausible; the counter is re-based on it and the
+// is incremented; the sample is accepted. A rise faster than MaxPowerW
+// (plus one CounterStepWh of resolution) is rejected with ErrImplausible; the counter is re-based on it and the
 // segment is not counted.
 func (g *Integrator) AddCounter(at time.Time, counterWh uint64) ([]IntervalEnergy, error) {
 	if g.kind != ChannelCounter {
@@ -241,8 +260,10 @@ func (g *Integrator) AddCounter(at time.Time, counterWh uint64) ([]IntervalEnerg
 	default:
 		dt := ms - g.lastMs
 		delta := counterWh - g.lastValue
-		// At most MaxPowerW for dt, plus one Wh of counter resolution.
-		limit := uint64(g.maxPowerW)*uint64(dt)/3_600_000 + 1
+		// At most MaxPowerW for dt, plus one step of the counter's
+		// resolution: a counter truncated to steps of s Wh rises by less
+		// than the true energy plus s.
+		limit := uint64(g.maxPowerW)*uint64(dt)/3_600_000 + g.stepWh
 		if delta > limit {
 			g.rej++
 			g.lastMs, g.lastValue = ms, counterWh
@@ -390,6 +411,7 @@ func (g *Integrator) EncodeTo(e *codec.Encoder) {
 	e.Uint64(uint64(g.intervalMs))
 	e.Uint64(uint64(g.maxGapMs))
 	e.Uint64(uint64(g.maxPowerW))
+	e.Uint64(g.stepWh)
 	e.Bool(g.hasLast)
 	e.Int64(g.lastMs)
 	e.Uint64(g.lastValue)
@@ -405,7 +427,8 @@ func (g *Integrator) EncodeTo(e *codec.Encoder) {
 }
 
 // maxIntegratorAcc bounds an accumulator: a full interval at the maximum
-// power with a Wh of counter slack per millisecond is far below it.
+// power with MaxCounterStepWh of counter slack per millisecond
+// (1,000 Wh · 7.2e6 units · 8.64e7 ms ≈ 6.2e17) is below it.
 const maxIntegratorAcc = 1 << 62
 
 // DecodeFrom reads an integrator state, rejecting any state the integrator
@@ -417,6 +440,7 @@ func (g *Integrator) DecodeFrom(d *codec.Decoder) {
 	g.intervalMs = int64(d.Uint64())
 	g.maxGapMs = int64(d.Uint64())
 	g.maxPowerW = int64(d.Uint64())
+	g.stepWh = d.Uint64()
 	g.hasLast = d.Bool()
 	g.lastMs = d.Int64()
 	g.lastValue = d.Uint64()

@@ -2,7 +2,6 @@ package meter
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"math"
 	"math/big"
@@ -182,6 +181,77 @@ func TestIntegratorCounterImplausible(t *testing.T) {
 	}
 	if _, err := p.AddPower(integGenesis.Add(-time.Second), 1); !errors.Is(err, ErrBeforeGenesis) {
 		t.Fatal("sample before genesis accepted")
+	}
+}
+
+// TestIntegratorCoarseCounter: a SunSpec inverter with WH_SF = +1 steps
+// its lifetime counter by 10 Wh. Polled every 0.5 s at 5 kW (0.69 Wh a
+// poll) with a 10 kW plausibility limit (1.4 Wh a poll), every step is
+// 10 Wh in 0.5 s. Without the counter's resolution each step is rejected
+// as implausible and nothing is counted; with CounterStepWh = 10 the whole
+// interval's energy is counted, to within one step, and a jump no counter
+// of that resolution can make is still rejected.
+func TestIntegratorCoarseCounter(t *testing.T) {
+	cfg := IntegratorConfig{
+		Kind: ChannelCounter, Genesis: integGenesis, Interval: 15 * time.Minute,
+		MaxGap: time.Minute, MaxPowerW: 10_000,
+	}
+	run := func(stepWh uint64) (e IntervalEnergy, rejected int) {
+		cfg.CounterStepWh = stepWh
+		g, err := NewIntegrator(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The true energy at 5 kW is 5000/7200 Wh per 0.5 s poll; the
+		// register holds it truncated to tens of Wh (WH_SF = +1).
+		const polls = 2 * 900
+		var out []IntervalEnergy
+		for i := int64(0); i <= polls; i++ {
+			trueWh := uint64(1_000_000 + i*5000/7200)
+			o, err := g.AddCounter(integGenesis.Add(time.Duration(i)*500*time.Millisecond), trueWh/10*10)
+			if errors.Is(err, ErrImplausible) {
+				rejected++
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, o...)
+		}
+		if len(out) != 1 || out[0].Interval != 0 {
+			t.Fatalf("step %d: closed %+v", stepWh, out)
+		}
+		return out[0], rejected
+	}
+	// 5 kW for 15 min = 1250 Wh; the truncated counter shows 1250 exactly
+	// at the boundary sample (1,001,250), starting from 1,000,000.
+	old, oldRej := run(1)
+	if oldRej == 0 || old.PosWh > 50 {
+		t.Fatalf("1 Wh resolution: %d rejected, %d Wh counted (the bug this guards: every step rejected)", oldRej, old.PosWh)
+	}
+	e, rej := run(10)
+	if rej != 0 || e.PosWh != 1250 || !e.Complete(15*time.Minute) {
+		t.Fatalf("10 Wh resolution: %d rejected, %+v; want 1250 Wh, complete", rej, e)
+	}
+	t.Logf("5 kW at a 0.5 s poll, WH_SF=+1: %d Wh counted with a 1 Wh step (%d steps rejected), %d Wh with a 10 Wh step", old.PosWh, oldRej, e.PosWh)
+
+	// Still bounded: 10 kW for 0.5 s is 1.4 Wh, plus one 10 Wh step; two
+	// steps (20 Wh) in one poll are implausible.
+	cfg.CounterStepWh = 10
+	g, _ := NewIntegrator(cfg)
+	if _, err := g.AddCounter(at(0), 500); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.AddCounter(at(0.5), 510); err != nil {
+		t.Fatalf("one step rejected: %v", err)
+	}
+	if _, err := g.AddCounter(at(1), 530); !errors.Is(err, ErrImplausible) {
+		t.Fatalf("two steps in 0.5 s accepted: %v", err)
+	}
+	if got := g.Config().CounterStepWh; got != 10 {
+		t.Fatalf("config step %d", got)
+	}
+	h, err := DecodeIntegrator(g.Encode())
+	if err != nil || h.Config().CounterStepWh != 10 {
+		t.Fatalf("step lost in the encoding: %v", err)
 	}
 }
 
@@ -487,83 +557,6 @@ func TestIntegratorSmoothSignal(t *testing.T) {
 	t.Logf("smooth signal: %.4f Wh integrated, 72000 true", total)
 }
 
-// TestIntegratorWithSimulator drives the integrator from the simulator's
-// device adapters, as the node does: the PV inverter's lifetime counter
-// sampled once a sub-step at the home's clock gives exactly the simulator's
-// interval PV energy, and the grid meter's power within the trapezoid's
-// error.
-func TestIntegratorWithSimulator(t *testing.T) {
-	ctx := context.Background()
-	h := dispatchHome(t, BehaviourComply, 40)
-	clk := h.clk
-	cfg := IntegratorConfig{
-		Genesis: time.Unix(clk.GenesisUnix, 0), Interval: time.Duration(clk.IntervalS) * time.Second,
-		MaxGap: 2 * time.Minute, MaxPowerW: 100_000,
-	}
-	cfg.Kind = ChannelCounter
-	pvC, _ := NewIntegrator(cfg)
-	cfg.Kind = ChannelPower
-	gridP, _ := NewIntegrator(cfg)
-	var pv *SimPVInverter
-	var grid *SimGridMeter
-	for _, d := range h.Devices() {
-		switch d := d.(type) {
-		case *SimPVInverter:
-			pv = d
-		case *SimGridMeter:
-			grid = d
-		}
-	}
-	truth := map[uint64]SimInterval{}
-	var pvOut, gridOut []IntervalEnergy
-	sample := func() {
-		now := h.Now()
-		c, _ := pv.PVEnergyWh(ctx)
-		out, err := pvC.AddCounter(now, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pvOut = append(pvOut, out...)
-		w, _ := grid.GridPowerW(ctx)
-		// The simulator's power is constant over a sub-step: sample it at
-		// both ends so the trapezoid sees a step, not a ramp.
-		out, _ = gridP.AddPower(now.Add(-time.Minute+time.Millisecond), w)
-		gridOut = append(gridOut, out...)
-		out, _ = gridP.AddPower(now, w)
-		gridOut = append(gridOut, out...)
-	}
-	sample()
-	for range 2 * 96 * 15 {
-		if h.Advance() {
-			iv, _ := h.Last()
-			truth[iv.Index] = iv
-		}
-		sample()
-	}
-	if len(pvOut) < 150 {
-		t.Fatalf("%d PV intervals", len(pvOut))
-	}
-	for _, e := range pvOut {
-		if tr, ok := truth[e.Interval]; ok && int64(e.PosWh) != tr.Actual.PVWh {
-			t.Fatalf("interval %d: integrated PV %d Wh, simulator %d", e.Interval, e.PosWh, tr.Actual.PVWh)
-		}
-	}
-	for _, e := range gridOut {
-		tr, ok := truth[e.Interval]
-		if !ok {
-			continue
-		}
-		// The simulator derives import from its floored channels (a few
-		// Wh), and the trapezoid adds a 1 ms ramp at each sub-step edge.
-		if d := int64(e.PosWh) - tr.Actual.GridImportWh; d < -7 || d > 7 {
-			t.Fatalf("interval %d: integrated import %d Wh, simulator %d", e.Interval, e.PosWh, tr.Actual.GridImportWh)
-		}
-		if d := int64(e.NegWh) - tr.Actual.GridExportWh; d < -7 || d > 7 {
-			t.Fatalf("interval %d: integrated export %d Wh, simulator %d", e.Interval, e.NegWh, tr.Actual.GridExportWh)
-		}
-	}
-}
-
 func TestIntegratorConfigAndDecodeRejects(t *testing.T) {
 	base := IntegratorConfig{Kind: ChannelPower, Genesis: integGenesis, Interval: 15 * time.Minute, MaxGap: time.Minute, MaxPowerW: 1000}
 	for _, mod := range []func(*IntegratorConfig){
@@ -574,6 +567,8 @@ func TestIntegratorConfigAndDecodeRejects(t *testing.T) {
 		func(c *IntegratorConfig) { c.MaxPowerW = 0 },
 		func(c *IntegratorConfig) { c.MaxPowerW = 2_000_000_000 },
 		func(c *IntegratorConfig) { c.Genesis = time.Unix(-1, 0) },
+		func(c *IntegratorConfig) { c.CounterStepWh = 10 }, // a power channel has no counter step
+		func(c *IntegratorConfig) { c.Kind, c.CounterStepWh = ChannelCounter, MaxCounterStepWh+1 },
 	} {
 		c := base
 		mod(&c)
@@ -597,26 +592,29 @@ func TestIntegratorConfigAndDecodeRejects(t *testing.T) {
 		return b
 	}
 	// Offsets: version 0, kind 1, genesis 2–9, interval 10–17, gap 18–25,
-	// power 26–33, hasLast 34, last 35–42, value 43–50, open 51–58,
-	// accPos 59–66, accNeg 67–74, carryPos 75–82, carryNeg 83–90,
-	// covered 91–98, gaps 99–102, resets 103–106, rejected 107–110.
+	// power 26–33, step 34–41, hasLast 42, last 43–50, value 51–58,
+	// open 59–66, accPos 67–74, accNeg 75–82, carryPos 83–90,
+	// carryNeg 91–98, covered 99–106, gaps 107–110, resets 111–114,
+	// rejected 115–118.
 	for name, b := range map[string][]byte{
-		"version":   corrupt(0, 2),
+		"version":   corrupt(0, 1),
 		"kind":      corrupt(1, 3),
-		"hasLast":   corrupt(34, 2),
-		"carry":     corrupt(75, 0xff),
-		"covered":   corrupt(91, 0xff),
-		"power":     corrupt(43, 0x7f),
-		"open":      corrupt(51, 0x7f),
+		"step0":     corrupt(41, 0),
+		"powerStep": corrupt(41, 10),
+		"hasLast":   corrupt(42, 2),
+		"carry":     corrupt(83, 0xff),
+		"covered":   corrupt(99, 0xff),
+		"power":     corrupt(51, 0x7f),
+		"open":      corrupt(59, 0x7f),
 		"truncated": good[:len(good)-1],
 		"trailing":  append(bytes.Clone(good), 0),
-		"noLast":    corrupt(34, 0),
+		"noLast":    corrupt(42, 0),
 	} {
 		if _, err := DecodeIntegrator(b); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if len(good) != 111 {
+	if len(good) != 119 {
 		t.Fatalf("state is %d bytes", len(good))
 	}
 }
@@ -633,6 +631,11 @@ func FuzzIntegratorState(f *testing.F) {
 	c.AddCounter(at(0), 10)
 	c.AddCounter(at(899), 20)
 	f.Add(c.Encode())
+	coarse, _ := NewIntegrator(IntegratorConfig{Kind: ChannelCounter, Genesis: integGenesis, Interval: 15 * time.Minute,
+		MaxGap: time.Minute, MaxPowerW: 10_000, CounterStepWh: 10})
+	coarse.AddCounter(at(0), 500)
+	coarse.AddCounter(at(0.5), 510)
+	f.Add(coarse.Encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		g, err := DecodeIntegrator(b)
 		if err != nil {

@@ -49,6 +49,16 @@ func maxWh(powerW uint64, seconds uint32) uint64 { return powerW * uint64(second
 //     of charge and discharge ≤ power × interval and ≤ capacity;
 //   - EV charging needs a charger and ≤ charger power × interval;
 //   - house load (import + PV + discharge − export − charge − EV) ≥ 0.
+//
+// Counter resolution: a device's energy counter may step by more than 1 Wh
+// (10 Wh for a SunSpec counter with WH_SF = +1). The sample-level rate check
+// lives in the Integrator, which allows one step of the configured
+// resolution (IntegratorConfig.CounterStepWh) between two polls, so coarse
+// counters are counted, not rejected. The interval rules here allow no such
+// slack: an interval read from a coarse counter carries at most one step
+// more than was delivered, which matters only for a device that runs at
+// its full rating for the whole interval (a PV inverter clipping at a
+// nameplate equal to its registered PVW).
 func CheckPlausible(r *Reading, c Capabilities, startUnix int64, seconds uint32) error {
 	if r.PVWh > 0 {
 		if c.PVW == 0 {

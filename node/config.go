@@ -12,6 +12,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/gridmint/gridmint/meter"
+	_ "github.com/gridmint/gridmint/meter/adapters" // the device families that [[device]] names
 	"github.com/gridmint/gridmint/wallet"
 )
 

@@ -9,7 +9,8 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
-	"github.com/gridmint/gridmint/meter"
+	"github.com/gridmint/gridmint/meter/mqtt"
+	"github.com/gridmint/gridmint/meter/sunspec"
 	"github.com/gridmint/gridmint/wallet"
 )
 
@@ -116,10 +117,10 @@ func TestDeviceExamples(t *testing.T) {
 		var err error
 		switch s.Kind {
 		case "sunspec":
-			var cfg meter.SunSpecConfig
+			var cfg sunspec.Config
 			err = s.Decode(&cfg)
 		case "mqtt":
-			var cfg meter.MQTTConfig
+			var cfg mqtt.Config
 			err = s.Decode(&cfg)
 		}
 		if err != nil {
@@ -128,7 +129,7 @@ func TestDeviceExamples(t *testing.T) {
 	}
 	bad := Config{Devices: []map[string]any{{"kind": "sunspec", "adress": "typo:502"}}}
 	specs, _ = bad.DeviceSpecs()
-	var cfg meter.SunSpecConfig
+	var cfg sunspec.Config
 	if err := specs[0].Decode(&cfg); !errors.Is(err, ErrConfig) {
 		t.Fatalf("typo in a device option: %v", err)
 	}

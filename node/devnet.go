@@ -19,6 +19,7 @@ import (
 	"github.com/gridmint/gridmint/ledger"
 	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/meter/baseline"
+	"github.com/gridmint/gridmint/meter/sim"
 	"github.com/gridmint/gridmint/wallet"
 )
 
@@ -83,11 +84,11 @@ type Devnet struct {
 	nodes   []*Node
 	valKeys []*wallet.PrivateKey
 	conKeys []*wallet.PrivateKey
-	fleet   *meter.Fleet
+	fleet   *sim.Fleet
 	owners  []*wallet.PrivateKey
 	utility *wallet.PrivateKey
 	nonces  map[wallet.Address]uint64
-	clk     meter.SimClock
+	clk     sim.Clock
 	homeOf  map[wallet.Address]int // site → home index
 	stopped bool
 	// interrupt asks Run to stop at the next event (from a signal handler).
@@ -266,7 +267,7 @@ func NewDevnet(cfg DevnetConfig) (*Devnet, error) {
 	if err := os.WriteFile(filepath.Join(d.dir, "genesis.json"), j, 0o644); err != nil {
 		return nil, err
 	}
-	d.clk = meter.SimClock{GenesisUnix: g.GenesisTime, IntervalS: int64(g.Params.IntervalSeconds)}
+	d.clk = sim.Clock{GenesisUnix: g.GenesisTime, IntervalS: int64(g.Params.IntervalSeconds)}
 	d.startMs = g.GenesisTime * 1000
 	if res != nil {
 		// An existing chain: the homes go on from the interval its last
@@ -276,9 +277,9 @@ func NewDevnet(cfg DevnetConfig) (*Devnet, error) {
 	// One home games its baseline (the first with a battery, so that its
 	// battery requests settle under the proof cap); 10 % follow
 	// dispatches partly and 10 % ignore them.
-	pop := meter.DefaultPopulation(cfg.Seed, cfg.Homes)
+	pop := sim.DefaultPopulation(cfg.Seed, cfg.Homes)
 	pop.GameHomes = 1
-	fleet, err := meter.NewPopulation(d.clk, pop, nil)
+	fleet, err := sim.NewPopulation(d.clk, pop, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +290,7 @@ func NewDevnet(cfg DevnetConfig) (*Devnet, error) {
 	for i, h := range fleet.Homes {
 		d.homeOf[h.Site()] = i
 		d.stats.ReadingsRejected[i] = map[ledger.RejectReason]uint64{}
-		if h.Config().Behaviour == meter.BehaviourGame {
+		if h.Config().Behaviour == sim.BehaviourGame {
 			d.stats.gamingHomes[i] = true
 		}
 	}
@@ -531,7 +532,7 @@ func (d *Devnet) readingsSettled() bool {
 	return true
 }
 
-func (d *Devnet) registerPayload(i int, h *meter.Home) *ledger.RegisterSite {
+func (d *Devnet) registerPayload(i int, h *sim.Home) *ledger.RegisterSite {
 	c := h.Config()
 	var devs []ledger.Device
 	if c.PVNameplateW > 0 {
@@ -558,7 +559,7 @@ func (d *Devnet) registerPayload(i int, h *meter.Home) *ledger.RegisterSite {
 // homesInterval steps every home through interval i, records the truth of
 // committed windows and broadcasts the signed readings.
 func (d *Devnet) homesInterval(i uint64) {
-	steps := make([]meter.SimInterval, len(d.fleet.Homes))
+	steps := make([]sim.Interval, len(d.fleet.Homes))
 	for k, h := range d.fleet.Homes {
 		steps[k] = h.Step()
 		r, err := h.Reading(d.genesis.ChainID)
@@ -634,7 +635,7 @@ func (d *Devnet) maybePostRequests(i uint64) {
 // ledger refuses overlapping windows, so one delivery is never paid
 // twice): homes with a battery answer the battery requests with it, the
 // others the whole-site requests with their flexible load or EV charger.
-func commitW(c meter.HomeConfig, battery bool) int64 {
+func commitW(c sim.HomeConfig, battery bool) int64 {
 	switch {
 	case battery:
 		return c.BatteryMaxW
@@ -719,7 +720,7 @@ func (d *Devnet) onRequest(n *Node, id uint64) {
 		bond := ledger.MaxPayout(w, t.End-t.Start, t.PriceBaseUnitsPerKWh, &p)*uint64(p.FlexMinBondPpm)/1_000_000 + 1
 		d.send(d.owners[k], &ledger.FlexCommitTx{RequestID: id, Site: h.Site(), CommittedW: w, BondBaseUnits: bond})
 		cur := d.clk.IntervalAt(d.net.Now() / 1000)
-		if err := h.Schedule(meter.SimEvent{Posted: min(cur, t.Start), Start: t.Start, End: t.End, Kind: kind, PowerW: power}); err == nil {
+		if err := h.Schedule(sim.Event{Posted: min(cur, t.Start), Start: t.Start, End: t.End, Kind: kind, PowerW: power}); err == nil {
 			d.windows = append(d.windows, homeWindow{request: id, home: k, start: t.Start, end: t.End, up: t.Direction == ledger.FlexUp})
 		}
 		homes = append(homes, k)

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/gridmint/gridmint/ledger"
-	"github.com/gridmint/gridmint/meter"
+	"github.com/gridmint/gridmint/meter/sim"
 	"github.com/gridmint/gridmint/wallet"
 )
 
@@ -75,7 +75,7 @@ func (d *Devnet) openHome(genesisJSON []byte) (*devnetResume, error) {
 	// ReadingMaxSkewSeconds after its time: the homes go on after the
 	// latest interval any of them has on chain.
 	for i := 0; i < d.cfg.Homes; i++ {
-		k, err := meter.SimSiteKey(d.cfg.Seed, i)
+		k, err := sim.SiteKey(d.cfg.Seed, i)
 		if err != nil {
 			l.Close()
 			return nil, err

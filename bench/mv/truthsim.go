@@ -19,11 +19,12 @@ import (
 	"github.com/gridmint/gridmint/ledger"
 	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/meter/baseline"
+	"github.com/gridmint/gridmint/meter/sim"
 )
 
 // truthConfig sizes the simulation.
 type truthConfig struct {
-	Pop        meter.PopulationConfig
+	Pop        sim.PopulationConfig
 	Days       int // simulated days in total, from local midnight of the genesis day
 	WarmupDays int // days without events at the start, so baselines have history
 	EventSeed  uint64
@@ -34,7 +35,7 @@ type truthConfig struct {
 }
 
 func defaultTruthConfig(seed uint64, homes, days int) truthConfig {
-	return truthConfig{Pop: meter.DefaultPopulation(seed, homes), Days: days, WarmupDays: 21, EventSeed: seed}
+	return truthConfig{Pop: sim.DefaultPopulation(seed, homes), Days: days, WarmupDays: 21, EventSeed: seed}
 }
 
 func (c truthConfig) genesis() int64 {
@@ -139,10 +140,10 @@ type homeTrack struct {
 	cfNet, cfBatt, cfEV    []int32 // twin: net import, battery net, EV
 	hasBattery, hasEV, has bool    // has: any dispatchable device
 	flexW                  int64
-	cfg                    meter.HomeConfig
+	cfg                    sim.HomeConfig
 }
 
-func newTrack(cfg meter.HomeConfig, n int) *homeTrack {
+func newTrack(cfg sim.HomeConfig, n int) *homeTrack {
 	t := &homeTrack{cfg: cfg, hasBattery: cfg.BatteryCapacityWh > 0, hasEV: cfg.EVChargerW > 0, flexW: cfg.FlexW}
 	t.has = t.hasBattery || t.hasEV || t.flexW > 0
 	for _, p := range []*[]int32{&t.imp, &t.exp, &t.batt, &t.ev, &t.cfNet, &t.cfBatt, &t.cfEV} {
@@ -151,7 +152,7 @@ func newTrack(cfg meter.HomeConfig, n int) *homeTrack {
 	return t
 }
 
-func (t *homeTrack) record(i int, s meter.SimInterval) {
+func (t *homeTrack) record(i int, s sim.Interval) {
 	a, c := s.Actual, s.Counterfactual
 	t.imp[i], t.exp[i] = int32(a.GridImportWh), int32(a.GridExportWh)
 	t.batt[i] = int32(a.BatteryChargeWh - a.BatteryDischargeWh)
@@ -216,10 +217,10 @@ func (t *homeTrack) trueDelivered(channel uint8, dir baseline.Direction, from, t
 }
 
 // dispatch schedules the event on every device of the home that can do it.
-func dispatch(h *meter.Home, e simEventPlan) error {
+func dispatch(h *sim.Home, e simEventPlan) error {
 	cfg := h.Config()
-	var evs []meter.SimEvent
-	base := meter.SimEvent{Posted: uint64(e.posted), Start: uint64(e.start), End: uint64(e.end)}
+	var evs []sim.Event
+	base := sim.Event{Posted: uint64(e.posted), Start: uint64(e.start), End: uint64(e.end)}
 	add := func(k meter.DispatchKind, w int64) {
 		ev := base
 		ev.Kind, ev.PowerW = k, w
@@ -253,7 +254,7 @@ type settledPair struct {
 	home, event int
 	track       int  // index into truthRun.tracks
 	honest      bool // the honest rerun of a gaming home
-	behaviour   meter.Behaviour
+	behaviour   sim.Behaviour
 	// committedWh, the true delivery over the window and from the posting
 	// to the window's end (which includes what a gaming home drew to
 	// inflate its baseline), the chain's delivered and paid Wh.
@@ -333,8 +334,8 @@ func simulateTruth(cfg truthConfig) (*truthRun, error) {
 	if err := cal.Validate(); err != nil {
 		return nil, err
 	}
-	clk := meter.SimClock{GenesisUnix: cal.GenesisUnix, IntervalS: simIntervalS}
-	fleet, err := meter.NewPopulation(clk, cfg.Pop, nil)
+	clk := sim.Clock{GenesisUnix: cal.GenesisUnix, IntervalS: simIntervalS}
+	fleet, err := sim.NewPopulation(clk, cfg.Pop, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -342,20 +343,20 @@ func simulateTruth(cfg truthConfig) (*truthRun, error) {
 	n := cfg.Days * int(cal.IntervalsPerDay())
 	for i, h := range fleet.Homes {
 		tr.tracks = append(tr.tracks, newTrack(h.Config(), n))
-		if h.Config().Behaviour == meter.BehaviourGame {
+		if h.Config().Behaviour == sim.BehaviourGame {
 			tr.honest = append(tr.honest, i)
 		}
 	}
 	// Each gaming home once more, complying honestly: the same seed, key
 	// and weather, so the difference is the gaming alone.
 	for _, i := range tr.honest {
-		c := meter.SimHomeConfig(cfg.Pop, i)
-		c.Behaviour, c.GameExtraW = meter.BehaviourComply, 0
-		k, err := meter.SimSiteKey(cfg.Pop.Seed, i)
+		c := sim.HomeConfigFor(cfg.Pop, i)
+		c.Behaviour, c.GameExtraW = sim.BehaviourComply, 0
+		k, err := sim.SiteKey(cfg.Pop.Seed, i)
 		if err != nil {
 			return nil, err
 		}
-		h, err := meter.NewHome(clk, c, k, nil)
+		h, err := sim.NewHome(clk, c, k, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -366,7 +367,7 @@ func simulateTruth(cfg truthConfig) (*truthRun, error) {
 	for j, e := range tr.events {
 		byPost[e.posted] = append(byPost[e.posted], j)
 	}
-	var out []meter.SimInterval
+	var out []sim.Interval
 	for iv := 0; iv < n; iv++ {
 		for _, j := range byPost[int64(iv)] { // slice order: events in plan order
 			for hi, h := range fleet.Homes {
@@ -484,7 +485,7 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 		if hi >= tr.nPop {
 			home = tr.honest[hi-tr.nPop]
 		}
-		k, err := meter.SimSiteKey(tr.cfg.Pop.Seed, home)
+		k, err := sim.SiteKey(tr.cfg.Pop.Seed, home)
 		if err != nil {
 			return nil, held, err
 		}
@@ -649,7 +650,7 @@ func (tr *truthRun) withhold(m truthMethod, j int, req *ledger.FlexRequest, pair
 		var sent []*ledger.FlexCommitmentResult
 		for i := range pairs {
 			p, cr := &pairs[i], &fs.Commitments[i]
-			if p.honest || p.behaviour != meter.BehaviourComply || cr.Status != uint8(baseline.Settled) {
+			if p.honest || p.behaviour != sim.BehaviourComply || cr.Status != uint8(baseline.Settled) {
 				continue
 			}
 			t := tr.tracks[p.track]
@@ -745,8 +746,8 @@ func printSeeds(w io.Writer, runs []*truthRun) {
 				s = append(s, p.sample())
 			}
 			st := AgainstTruth(s)
-			g := gamingSummary(r.pairs[mi], meter.BehaviourGame)
-			gi := gamingSummary(with, meter.BehaviourGame)
+			g := gamingSummary(r.pairs[mi], sim.BehaviourGame)
+			gi := gamingSummary(with, sim.BehaviourGame)
 			var wh withholdStats
 			for _, h := range r.held[mi] {
 				wh.add(h)
@@ -786,7 +787,7 @@ func (tr *truthRun) print(w io.Writer) {
 	fmt.Fprintf(w, "The simulator runs every home next to a twin with no dispatch and no gaming (same seed, weather and household), so the true delivered energy of each (home, event) is known; the estimate is what the chain computes.\n\n")
 	fmt.Fprintf(w, "Setup:\n\n")
 	fmt.Fprintf(w, "- Population: `meter.DefaultPopulation(%d, %d)` around Sacramento: %d with PV, %d with a battery, %d with an EV charger, %d with a flexible load, %d with none of the three (they never commit). Behaviours: %d comply, %d partial, %d ignore, %d game.\n",
-		cfg.Pop.Seed, cfg.Pop.Homes, nPV, nBat, nEV, nFlex, nNone, nBeh[meter.BehaviourComply], nBeh[meter.BehaviourPartial], nBeh[meter.BehaviourIgnore], nBeh[meter.BehaviourGame])
+		cfg.Pop.Seed, cfg.Pop.Homes, nPV, nBat, nEV, nFlex, nNone, nBeh[sim.BehaviourComply], nBeh[sim.BehaviourPartial], nBeh[sim.BehaviourIgnore], nBeh[sim.BehaviourGame])
 	fmt.Fprintf(w, "- Time: %d days of 15-minute intervals from Monday 2 June 2025, 00:00 PST (calendar at UTC−8, no holidays); the first %d days have no events, so a 10-in-10 baseline has its days.\n", cfg.Days, cfg.WarmupDays)
 	fmt.Fprintf(w, "- Events (seed %d): %d down (evening, start 16:00–18:00, 2–4 h, on 40 %% of weekdays and 15 %% of weekend days) and %d up (start 11:00 or 12:00, 2–3 h, on 15 %% of days, to soak up PV); %d %s, %d %s, %d %s. Every home with a battery, EV charger or flexible load is dispatched with `Home.Schedule` on each of them (down: battery discharge at its full power, charger pause, flexible load curtailed by its nameplate; up: battery charge at full power) and commits to every event it can serve.\n",
 		cfg.EventSeed, nDown, nUp, nPost[0], postingNames[0], nPost[1], postingNames[1], nPost[2], postingNames[2])
@@ -818,7 +819,7 @@ func (tr *truthRun) print(w io.Writer) {
 			}
 		}
 		add("all", func(settledPair) bool { return true })
-		for _, b := range []meter.Behaviour{meter.BehaviourComply, meter.BehaviourPartial, meter.BehaviourIgnore, meter.BehaviourGame} {
+		for _, b := range []sim.Behaviour{sim.BehaviourComply, sim.BehaviourPartial, sim.BehaviourIgnore, sim.BehaviourGame} {
 			add("behaviour "+b.String(), func(p settledPair) bool { return p.behaviour == b })
 		}
 		for _, dir := range []baseline.Direction{baseline.Down, baseline.Up} {
@@ -858,8 +859,8 @@ func (tr *truthRun) print(w io.Writer) {
 	fmt.Fprintln(w, "| method | homes | pairs | no baseline | mean true Wh | mean true from posting Wh | mean paid Wh | paid − true Wh | paid − true from posting Wh | pairs paid > true | max paid − true Wh | honest rerun: true Wh | honest rerun: paid Wh | gaming − honest: paid Wh | gaming − honest: paid − true Wh | pairs gaming paid > honest (max Wh) |")
 	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for mi, m := range tr.methods {
-		g := gamingSummary(tr.pairs[mi], meter.BehaviourGame)
-		c := gamingSummary(tr.pairs[mi], meter.BehaviourComply)
+		g := gamingSummary(tr.pairs[mi], sim.BehaviourGame)
+		c := gamingSummary(tr.pairs[mi], sim.BehaviourComply)
 		fmt.Fprintf(w, "| %s: gaming | %d | %d | %d | %.0f | %.0f | %.0f | %+.0f | %+.0f | %d (%s) | %+d | %.0f | %.0f | %+.0f | %+.0f | %d of %d (%d) |\n", m.name, g.homes, g.n, g.noBaseline,
 			g.meanTrue, g.meanTruePosted, g.meanPaid, g.meanPaid-g.meanTrue, g.meanPaid-g.meanTruePosted, g.over, share(g.over, g.n), g.maxOver,
 			g.honestTrue, g.honestPaid, g.gain, g.excess, g.gained, g.matched, g.maxGain)
@@ -877,9 +878,9 @@ func (tr *truthRun) print(w io.Writer) {
 		for _, p := range tr.pairs[mi] {
 			k := -1
 			switch {
-			case p.behaviour == meter.BehaviourGame && !p.honest:
+			case p.behaviour == sim.BehaviourGame && !p.honest:
 				k = 0
-			case p.behaviour == meter.BehaviourComply && !p.honest:
+			case p.behaviour == sim.BehaviourComply && !p.honest:
 				k = 1
 			}
 			if k < 0 || p.noBaseline {
@@ -907,7 +908,7 @@ func (tr *truthRun) print(w io.Writer) {
 					sel = append(sel, p)
 				}
 			}
-			g := gamingSummary(sel, meter.BehaviourGame)
+			g := gamingSummary(sel, sim.BehaviourGame)
 			fmt.Fprintf(w, " %+.0f / %+.0f / %d of %d |", g.gain, g.excess, g.over, g.n)
 		}
 		fmt.Fprintln(w)
@@ -925,7 +926,7 @@ func (tr *truthRun) print(w io.Writer) {
 				without = append(without, p)
 			}
 		}
-		a, b := gamingSummary(with, meter.BehaviourGame), gamingSummary(without, meter.BehaviourGame)
+		a, b := gamingSummary(with, sim.BehaviourGame), gamingSummary(without, sim.BehaviourGame)
 		fmt.Fprintf(w, "| %s | %d | %+.0f | %d | %+.0f |\n", m.name, a.n, a.excess, b.n, b.excess)
 	}
 	fmt.Fprintln(w)
@@ -991,7 +992,7 @@ type gaming struct {
 
 // gamingSummary summarises the settled pairs of homes with behaviour b and,
 // for gaming homes, their honest reruns (paired by home and event).
-func gamingSummary(ps []settledPair, b meter.Behaviour) gaming {
+func gamingSummary(ps []settledPair, b sim.Behaviour) gaming {
 	var g gaming
 	homes := map[int]bool{}
 	type key struct{ home, event int }

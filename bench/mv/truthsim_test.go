@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/gridmint/gridmint/ledger"
-	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/meter/baseline"
+	"github.com/gridmint/gridmint/meter/sim"
 )
 
 // tinyTruth is a small population with more ignoring and gaming homes than
@@ -34,7 +34,7 @@ func TestTruthSanity(t *testing.T) {
 	}
 	for b, n := range beh {
 		if n == 0 {
-			t.Fatalf("no committing home with behaviour %v", meter.Behaviour(b))
+			t.Fatalf("no committing home with behaviour %v", sim.Behaviour(b))
 		}
 	}
 	for mi, m := range tr.methods {
@@ -42,13 +42,13 @@ func TestTruthSanity(t *testing.T) {
 		for _, p := range tr.pairs[mi] {
 			// A home that ignores the dispatch behaves exactly like its
 			// twin: true delivery 0, over the window and from the posting.
-			if p.behaviour == meter.BehaviourIgnore && (p.trueWh != 0 || p.truePostedWh != 0) {
+			if p.behaviour == sim.BehaviourIgnore && (p.trueWh != 0 || p.truePostedWh != 0) {
 				t.Fatalf("%s: ignoring home %d, event %d: true %d Wh, from posting %d Wh", m.name, p.home, p.event, p.trueWh, p.truePostedWh)
 			}
 			if p.estWh < 0 || p.paidWh < 0 || p.paidWh > p.estWh || p.paidWh > p.committedWh || p.estWh != max(p.netWh, 0) {
 				t.Fatalf("%s: %+v", m.name, p)
 			}
-			if p.behaviour == meter.BehaviourComply && !p.honest && !p.noBaseline && tr.events[p.event].dir == baseline.Down {
+			if p.behaviour == sim.BehaviourComply && !p.honest && !p.noBaseline && tr.events[p.event].dir == baseline.Down {
 				comply = append(comply, p.sample())
 			}
 		}
@@ -64,7 +64,7 @@ func TestTruthSanity(t *testing.T) {
 		// Gaming touches neither the EV channel nor its baseline: a gaming
 		// home and its honest rerun are settled identically there.
 		if m.channel == ledger.ChannelEV {
-			if g := gamingSummary(tr.pairs[mi], meter.BehaviourGame); g.n > 0 && (g.gain != 0 || g.excess != 0) {
+			if g := gamingSummary(tr.pairs[mi], sim.BehaviourGame); g.n > 0 && (g.gain != 0 || g.excess != 0) {
 				t.Fatalf("EV channel: gaming changed the settlement: %+v", g)
 			}
 		}
@@ -104,8 +104,8 @@ func TestTrueDeliveredIsSimulatorTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 	cal := tr.cal
-	clk := meter.SimClock{GenesisUnix: cal.GenesisUnix, IntervalS: simIntervalS}
-	f, err := meter.NewPopulation(clk, cfg.Pop, nil)
+	clk := sim.Clock{GenesisUnix: cal.GenesisUnix, IntervalS: simIntervalS}
+	f, err := sim.NewPopulation(clk, cfg.Pop, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

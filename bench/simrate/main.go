@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gridmint/gridmint/meter"
+	"github.com/gridmint/gridmint/meter/sim"
 )
 
 func main() {
@@ -23,9 +24,9 @@ func main() {
 	sign := flag.Bool("sign", true, "sign a reading per home and interval")
 	flag.Parse()
 
-	clk := meter.SimClock{GenesisUnix: 1767225600, IntervalS: 900, Start: 150 * 96}
+	clk := sim.Clock{GenesisUnix: 1767225600, IntervalS: 900, Start: 150 * 96}
 	t0 := time.Now()
-	f, err := meter.NewPopulation(clk, meter.DefaultPopulation(*seed, *homes), nil)
+	f, err := sim.NewPopulation(clk, sim.DefaultPopulation(*seed, *homes), nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "simrate:", err)
 		os.Exit(1)
@@ -33,7 +34,7 @@ func main() {
 	f.Workers = *workers
 	setup := time.Since(t0)
 
-	var out []meter.SimInterval
+	var out []sim.Interval
 	var rs []*meter.Reading
 	var stepT, signT time.Duration
 	var pvWh, deliveredWh int64
