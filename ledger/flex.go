@@ -32,6 +32,11 @@ import (
 //   - missing data never pays: a missing reading the settlement reads (in
 //     the window, the guard, or on a baseline day chosen as if all data
 //     were present) forfeits the commitment (flexReason);
+//   - a request with a control group (FlexTerms.ControlSharePPM) is split
+//     one block after its deadline by a seed from the closing block's hash;
+//     control sites are settled as placebos and paid a participation
+//     payment, and the placebos' trimmed mean corrects every dispatched
+//     site's delivery (control.go);
 //   - baseline.SettleRequest turns baselines and readings into delivered
 //     Wh, performance, payout (capped, pro rata if claims exceed the
 //     escrow), slash and refund — the same function `gridmint mv` calls;
