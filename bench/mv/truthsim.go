@@ -31,6 +31,13 @@ type truthConfig struct {
 	// Genesis is the Unix time of interval 0, a local midnight (UTC−8);
 	// 0 means Monday 2 June 2025.
 	Genesis int64
+	// ControlPPM > 0 settles every request with a randomized control group
+	// of that share (ledger.FlexControlSplit, a seed per event): control
+	// homes are not dispatched — from the posting on their readings are
+	// their twin's — and are left out of the pairs; the dispatched homes'
+	// delivery is corrected by the control estimate. The withholding
+	// strategies are not run then.
+	ControlPPM uint32
 }
 
 func defaultTruthConfig(seed uint64, homes, days int) truthConfig {
@@ -505,6 +512,30 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 	if len(pairs) == 0 {
 		return nil, held, nil
 	}
+	if tr.cfg.ControlPPM > 0 {
+		// The split, as the chain draws it, from a seed per event; the
+		// control homes' readings from the posting on are their twin's.
+		var h [32]byte
+		for b := 0; b < 8; b++ {
+			h[b] = byte(tr.cfg.EventSeed >> (8 * b))
+		}
+		req.Terms.ControlSharePPM = tr.cfg.ControlPPM
+		req.ClosedHeight, req.SplitHeight = 1, 2
+		req.Seed = ledger.FlexControlSeed("gridmint-bench-mv", uint64(j+1), h)
+		ctl, err := ledger.FlexControlSplit(req.Commitments, req.Seed, tr.cfg.ControlPPM)
+		if err != nil {
+			return nil, held, err
+		}
+		req.Control = ctl
+		for i, c := range ctl {
+			if c {
+				t := tr.tracks[pairs[i].track]
+				inputs[i] = ledger.BuildFlexInputs(&req.Terms, e.posted, tr.priorStarts(pairs[i].track, j), tr.cal, bp, params.FlexGuardIntervals,
+					t.twinHistory(e.posted, e.end))
+				pairs[i].trueWh, pairs[i].truePostedWh, pairs[i].siteTrueWh = 0, 0, 0
+			}
+		}
+	}
 	fs, err := ledger.SettleFlex(req, inputs, tr.cal, params)
 	if err != nil {
 		return nil, held, err
@@ -512,8 +543,10 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 	if fs.Scaled {
 		return nil, held, fmt.Errorf("payouts scaled to the escrow")
 	}
-	if held, err = tr.withhold(m, j, req, pairs, fs, params); err != nil {
-		return nil, held, err
+	if tr.cfg.ControlPPM == 0 {
+		if held, err = tr.withhold(m, j, req, pairs, fs, params); err != nil {
+			return nil, held, err
+		}
 	}
 	var gamed []int64
 	for _, o := range tr.events {
@@ -540,7 +573,30 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 			p.usedGamedDay = p.usedGamedDay || slices.Contains(gamed, d)
 		}
 	}
+	if req.Control != nil {
+		var dispatched []settledPair
+		for i, c := range req.Control {
+			if !c {
+				dispatched = append(dispatched, pairs[i])
+			}
+		}
+		pairs = dispatched
+	}
 	return pairs, held, nil
+}
+
+// twinHistory is history with the twin's readings (the home without the
+// dispatch) over [from, to): what a control home, told at the posting that
+// it is not dispatched, shows.
+func (t *homeTrack) twinHistory(from, to int64) func(i int64) (int64, int64, int64, int64, bool) {
+	actual := t.history(nil)
+	return func(i int64) (int64, int64, int64, int64, bool) {
+		if i < from || i >= to {
+			return actual(i)
+		}
+		net := int64(t.cfNet[i])
+		return max(net, 0), max(-net, 0), int64(t.cfBatt[i]), int64(t.cfEV[i]), true
+	}
 }
 
 // history is the track's readings as BuildFlexInputs reads them, without
