@@ -42,7 +42,10 @@ func TestControlEndToEnd(t *testing.T) {
 		sites = append(sites, &siteChain{key: c.registerSite(owner, 100+i)})
 	}
 	flat := func(int, uint64) uint32 { return 250 }
+	c.check = false // the history: the invariants are checked from the request on
 	c.feed(owner, sites, 0, eventDay*perDay+32, flat)
+	c.check = true
+	c.checkInvariants()
 	terms := ctlTerms()
 	rc := c.ok(c.signTx(utility, &FlexRequestTx{Terms: terms}))
 	if rc.Type != TxFlexRequestControl {
@@ -133,6 +136,18 @@ func TestControlEndToEnd(t *testing.T) {
 	a, err := c.l.AuditRequest(1)
 	if err != nil || !a.Match || a.Split == nil || !a.Split.Match || !slices.Equal(a.Split.Control, req.Control) {
 		t.Fatalf("audit: %v %+v", err, a)
+	}
+	// A split or seed other than the blocks give is found.
+	for name, mod := range map[string]func(*FlexRequest){
+		"a flag flipped": func(r *FlexRequest) { r.Control = slices.Clone(r.Control); r.Control[0] = !r.Control[0] },
+		"another seed":   func(r *FlexRequest) { r.Seed[0] ^= 1 },
+		"closed early":   func(r *FlexRequest) { r.ClosedHeight, r.SplitHeight = r.ClosedHeight-1, r.SplitHeight-1 },
+	} {
+		x := req
+		mod(&x)
+		if sa, err := c.l.AuditSplit(&x); err != nil || sa.Match {
+			t.Errorf("%s: audit %+v %v", name, sa, err)
+		}
 	}
 	// The stored request and settlement round-trip through their decoders.
 	var r2 FlexRequest
@@ -341,7 +356,7 @@ func TestControlSplitUnpredictable(t *testing.T) {
 	}
 }
 
-// ctlSettle settles a 12-site request of synthetic flat homes (250 Wh, a
+// ctlSettle settles a request of synthetic flat homes (250 Wh, a
 // window load of windowWh[s]) with the given control flags; committed[s]
 // and bond[s] are site s's commit-time choices.
 func ctlSettle(t *testing.T, control []bool, windowWh []int64, committed []uint64, bond []uint64) *FlexSettlement {
@@ -387,13 +402,13 @@ func ctlSettle(t *testing.T, control []bool, windowWh []int64, committed []uint6
 // TestControlNoGainFromCommitChoices: a site that commits with no intent to
 // deliver (its load stays as it was) expects to lose, whatever it chooses
 // at commit time (watts, bond at or above the minimum): over every split
-// of 12 sites with 3 control (all 220 of them, each equally likely under
-// an unknown seed), the participation it is paid as control never exceeds
+// of 8 sites with 2 control (all 28 of them, each equally likely under an
+// unknown seed), the participation it is paid as control never exceeds
 // the bond it loses when dispatched. And an honest site that complies is
 // paid more dispatched than as control.
 func TestControlNoGainFromCommitChoices(t *testing.T) {
 	p := DefaultParams()
-	const n = 12
+	const n = 8
 	for _, w := range []uint64{500, 1000, 4000, 8000} {
 		most := MaxPayout(w, mdEnd-mdStart, 200_000, &p)
 		minBond := most * uint64(p.FlexMinBondPpm) / 1_000_000
@@ -403,34 +418,32 @@ func TestControlNoGainFromCommitChoices(t *testing.T) {
 			splits := 0
 			for a := 0; a < n; a++ {
 				for b := a + 1; b < n; b++ {
-					for c := b + 1; c < n; c++ {
-						control := make([]bool, n)
-						control[a], control[b], control[c] = true, true, true
-						window := make([]int64, n)
-						committed := make([]uint64, n)
-						bonds := make([]uint64, n)
-						for s := range window {
-							window[s], committed[s], bonds[s] = 250, 1000, 100_000
-						}
-						committed[0], bonds[0] = w, bond
-						fs := ctlSettle(t, control, window, committed, bonds)
-						r := fs.Commitments[0]
-						sum += int64(r.PayoutBaseUnits) - int64(r.SlashBaseUnits)
-						splits++
-						if a == 1 && b == 2 && c == 3 || a == 0 && b == 1 && c == 2 {
-							// The same split with site 0 complying in full.
-							window[0] = 250 - int64(w)/4
-							fh := ctlSettle(t, control, window, committed, bonds)
-							if control[0] {
-								honestControl = fh.Commitments[0].PayoutBaseUnits
-							} else {
-								honestDispatched = fh.Commitments[0].PayoutBaseUnits
-							}
+					control := make([]bool, n)
+					control[a], control[b] = true, true
+					window := make([]int64, n)
+					committed := make([]uint64, n)
+					bonds := make([]uint64, n)
+					for s := range window {
+						window[s], committed[s], bonds[s] = 250, 1000, 100_000
+					}
+					committed[0], bonds[0] = w, bond
+					fs := ctlSettle(t, control, window, committed, bonds)
+					r := fs.Commitments[0]
+					sum += int64(r.PayoutBaseUnits) - int64(r.SlashBaseUnits)
+					splits++
+					if a == 1 && b == 2 || a == 0 && b == 1 {
+						// The same split with site 0 complying in full.
+						window[0] = 250 - int64(w)/4
+						fh := ctlSettle(t, control, window, committed, bonds)
+						if control[0] {
+							honestControl = fh.Commitments[0].PayoutBaseUnits
+						} else {
+							honestDispatched = fh.Commitments[0].PayoutBaseUnits
 						}
 					}
 				}
 			}
-			if splits != 220 {
+			if splits != 28 {
 				t.Fatalf("%d splits", splits)
 			}
 			if sum > 0 {
