@@ -556,7 +556,7 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 	}
 	for i, c := range fs.Commitments {
 		p := &pairs[i]
-		net := c.NetDeltaWh
+		net := c.NetDeltaWh - c.CorrectionWh // the control estimate, if any
 		if c.Proven {
 			net = min(net, c.ProvenNetWh)
 		}
