@@ -157,3 +157,18 @@ func (x *executor) controlStep(r *FlexRequest) error {
 	}
 	return nil
 }
+
+// Side reports what the chain told site about request r: whether the
+// request has been split yet, and whether the site is in its control
+// group (not dispatched). A site without a commitment is neither.
+func (r *FlexRequest) Side(site wallet.Address) (split, control bool) {
+	if r.SplitHeight == 0 {
+		return false, false
+	}
+	for i, c := range r.Commitments {
+		if c.Site == site {
+			return true, r.Control[i]
+		}
+	}
+	return true, false
+}

@@ -87,6 +87,9 @@ func TestControlEndToEnd(t *testing.T) {
 		if told[cm.Site] != want {
 			t.Fatalf("site %d told %v, control %v", i, told[cm.Site], req.Control[i])
 		}
+		if split, ctl := req.Side(cm.Site); !split || ctl != req.Control[i] {
+			t.Fatalf("site %d: Side %v %v", i, split, ctl)
+		}
 	}
 	if nControl != 3 {
 		t.Fatalf("%d control sites of 12 at 25 %%", nControl)
