@@ -14,7 +14,85 @@ type Audit struct {
 	Request    FlexRequest
 	Chain      FlexSettlement // what the chain stored
 	Recomputed FlexSettlement // what the audit computed
-	Match      bool           // byte-identical
+	Match      bool           // byte-identical, and the control split (if any) recomputed equal
+	// Split is the control split recomputed from the stored blocks (nil
+	// without a control group): see AuditSplit.
+	Split *SplitAudit
+}
+
+// SplitAudit is a control split recomputed from the chain's blocks alone.
+type SplitAudit struct {
+	// ClosedHeight is the first block whose interval reached the deadline
+	// (checked against its own time and its parent's), ClosedBlockHash its
+	// hash, also the PrevBlockHash of block SplitHeight.
+	ClosedHeight, SplitHeight uint64
+	ClosedBlockHash           [32]byte
+	Seed                      [32]byte // FlexControlSeed of that hash
+	Control                   []bool   // FlexControlSplit under Seed
+	// Match: the heights, the seed and every flag equal what the request
+	// stored. Problem says what differed, if anything.
+	Match   bool
+	Problem string
+}
+
+// AuditSplit recomputes request req's control split from the stored
+// blocks: which block closed the commitments (by the blocks' own times),
+// its hash, the seed and each site's side.
+func (l *Ledger) AuditSplit(req *FlexRequest) (*SplitAudit, error) {
+	a := &SplitAudit{ClosedHeight: req.ClosedHeight, SplitHeight: req.SplitHeight}
+	p, err := l.Params()
+	if err != nil {
+		return nil, err
+	}
+	if req.SplitHeight == 0 {
+		a.Problem = "no split (the request settled in the block that closed it)"
+		a.Match = req.Control == nil && req.Seed == [32]byte{}
+		return a, nil
+	}
+	interval := func(h uint64) (int64, [32]byte, [32]byte, error) {
+		b, err := l.Block(h)
+		if err != nil {
+			return 0, [32]byte{}, [32]byte{}, fmt.Errorf("block %d: %w", h, err)
+		}
+		ms := b.Header.TimeMs
+		sec := floorDiv(ms, 1000)
+		iv := floorDiv(sec-l.genesis.GenesisTime, int64(p.IntervalSeconds))
+		return iv, b.Hash(), b.Header.PrevBlockHash, nil
+	}
+	ivClosed, hClosed, _, err := interval(req.ClosedHeight)
+	if err != nil {
+		return nil, err
+	}
+	a.ClosedBlockHash = hClosed
+	_, _, prevOfSplit, err := interval(req.SplitHeight)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case ivClosed < int64(req.Terms.Deadline):
+		a.Problem = fmt.Sprintf("block %d is in interval %d, before the deadline %d", req.ClosedHeight, ivClosed, req.Terms.Deadline)
+	case req.SplitHeight != req.ClosedHeight+1 || prevOfSplit != hClosed:
+		a.Problem = fmt.Sprintf("block %d does not follow block %d", req.SplitHeight, req.ClosedHeight)
+	}
+	if a.Problem == "" && req.ClosedHeight > 1 {
+		if ivPrev, _, _, err := interval(req.ClosedHeight - 1); err != nil {
+			return nil, err
+		} else if ivPrev >= int64(req.Terms.Deadline) {
+			a.Problem = fmt.Sprintf("block %d, before the closing block %d, already reached the deadline", req.ClosedHeight-1, req.ClosedHeight)
+		}
+	}
+	a.Seed = FlexControlSeed(l.genesis.ChainID, req.ID, hClosed)
+	if a.Control, err = FlexControlSplit(req.Commitments, a.Seed, req.Terms.ControlSharePPM); err != nil {
+		return nil, err
+	}
+	if a.Problem == "" && a.Seed != req.Seed {
+		a.Problem = "the seed differs from the request's"
+	}
+	if a.Problem == "" && !slices.Equal(a.Control, req.Control) {
+		a.Problem = "the split differs from the request's"
+	}
+	a.Match = a.Problem == ""
+	return a, nil
 }
 
 // AuditRequest recomputes the settlement of request id the way an outside
@@ -78,13 +156,25 @@ func (l *Ledger) AuditRequest(id uint64) (*Audit, error) {
 		}
 		inputs[i].SetHistoryStart(int64(s.RegisteredInterval))
 	}
-	fs, err := SettleFlex(&req, inputs, cal, &p)
+	// The control split is recomputed from the blocks, and the settlement
+	// recomputed with it (not with the flags the request stored).
+	var split *SplitAudit
+	settleReq := req
+	if req.Terms.hasControl() {
+		if split, err = l.AuditSplit(&req); err != nil {
+			return nil, err
+		}
+		if req.SplitHeight != 0 {
+			settleReq.Control = split.Control
+		}
+	}
+	fs, err := SettleFlex(&settleReq, inputs, cal, &p)
 	if err != nil {
 		return nil, err
 	}
 	fs.Height = chain.Height
-	return &Audit{Request: req, Chain: chain, Recomputed: *fs,
-		Match: bytes.Equal(codec.Encode(fs), codec.Encode(&chain))}, nil
+	return &Audit{Request: req, Chain: chain, Recomputed: *fs, Split: split,
+		Match: bytes.Equal(codec.Encode(fs), codec.Encode(&chain)) && (split == nil || split.Match)}, nil
 }
 
 // priorEvents rebuilds, for each site of req, the event intervals the

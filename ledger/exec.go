@@ -65,6 +65,12 @@ const (
 	EventFlexPayout    // ID: request, Account: owner, Site, Amount: payout, Wh: delivered
 	EventFlexReward    // Account: owner, Site, Amount: flexibility share, Wh: delivered this epoch
 	EventFlexCancelled // ID: request, Site (zero for the whole request)
+	// EventFlexDispatched and EventFlexControl tell each committed site of a
+	// control-group request, one block after its deadline, whether it is
+	// dispatched or in the control group (not dispatched). ID: request,
+	// Account: owner, Site.
+	EventFlexDispatched
+	EventFlexControl
 )
 
 // BlockResult is every receipt and event of a block.

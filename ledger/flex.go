@@ -32,6 +32,11 @@ import (
 //   - missing data never pays: a missing reading the settlement reads (in
 //     the window, the guard, or on a baseline day chosen as if all data
 //     were present) forfeits the commitment (flexReason);
+//   - a request with a control group (FlexTerms.ControlSharePPM) is split
+//     one block after its deadline by a seed from the closing block's hash;
+//     control sites are settled as placebos and paid a participation
+//     payment, and the placebos' trimmed mean corrects every dispatched
+//     site's delivery (control.go);
 //   - baseline.SettleRequest turns baselines and readings into delivered
 //     Wh, performance, payout (capped, pro rata if claims exceed the
 //     escrow), slash and refund — the same function `gridmint mv` calls;
@@ -192,6 +197,49 @@ func ValidateFlexTerms(t *FlexTerms, p *Params, genesisUnix int64) error {
 	}
 	if _, err := MaxPayoutChecked(t.TargetW, t.End-t.Start, t.PriceBaseUnitsPerKWh, p); err != nil {
 		return fmt.Errorf("%w: the escrow (the most the request can pay) does not fit: %w", ErrFlexTerms, err)
+	}
+	return validateControl(t, p)
+}
+
+// FlexMaxControlSharePPM bounds a request's control share: at most half
+// the committed sites are held back.
+const FlexMaxControlSharePPM = 500_000
+
+// validateControl checks a request's control-group terms. With a share s
+// (ppm), a participation payment of pay ppm of compliance, and the chain's
+// minimum bond b and slash at zero performance m (both ppm), it requires
+//
+//	s · pay · 10^6 ≤ (10^6 − s) · b · m
+//
+// so that a site committing with no intent to deliver expects to lose at
+// least as much bond when dispatched as it expects to be paid as control:
+// the participation payment is at most s·pay of compliance (pay ≤ 10^6:
+// never more than compliance), the slash at least (1 − s)·b·m of the most
+// the commitment can pay, which is at least compliance. Being in the
+// control group is then no lottery worth entering. The deadline must be
+// before the start, so the split (one block after the deadline) can be
+// known before the window.
+func validateControl(t *FlexTerms, p *Params) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrFlexTerms, fmt.Sprintf(format, args...))
+	}
+	if !t.hasControl() {
+		return nil
+	}
+	switch {
+	case t.ControlSharePPM == 0 || t.ControlSharePPM > FlexMaxControlSharePPM:
+		return bad("control share %d ppm (1 up to %d)", t.ControlSharePPM, FlexMaxControlSharePPM)
+	case t.ControlPayPPM > 1_000_000:
+		return bad("control participation %d ppm of compliance, at most 10^6", t.ControlPayPPM)
+	case t.Deadline >= t.Start:
+		return bad("a control group needs the deadline %d before the start %d", t.Deadline, t.Start)
+	}
+	// Each factor ≤ 10^6: the products fit 64 bits.
+	lhs := uint64(t.ControlSharePPM) * uint64(t.ControlPayPPM) * 1_000_000
+	rhs := uint64(1_000_000-t.ControlSharePPM) * uint64(p.FlexMinBondPpm) * uint64(p.FlexMaxSlashPpm)
+	if lhs > rhs {
+		return bad("control participation %d ppm at a share of %d ppm exceeds what a dispatched non-responder loses (bond %d ppm, slash %d ppm): at most %d ppm",
+			t.ControlPayPPM, t.ControlSharePPM, p.FlexMinBondPpm, p.FlexMaxSlashPpm, rhs/(uint64(t.ControlSharePPM)*1_000_000))
 	}
 	return nil
 }
@@ -673,13 +721,18 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 		results[i] = res
 	}
 	sched := baseline.SlashSchedule{ThresholdPPM: int64(p.FlexSlashThresholdPpm), MaxSlashPPM: int64(p.FlexMaxSlashPpm)}
+	ctl, err := applyControl(r, cms, sched, p)
+	if err != nil {
+		return nil, err
+	}
 	rs, err := baseline.SettleRequest(r.EscrowBaseUnits, cms, sched)
 	if err != nil {
 		return nil, err
 	}
 	fs := &FlexSettlement{RequestID: r.ID, EscrowBaseUnits: rs.EscrowBaseUnits, ClaimsBaseUnits: rs.ClaimsBaseUnits,
 		Scaled: rs.Scaled, PayoutsBaseUnits: rs.PayoutsBaseUnits, RefundBaseUnits: rs.RefundBaseUnits,
-		BondsBaseUnits: rs.BondsBaseUnits, SlashedBaseUnits: rs.SlashedBaseUnits, BondsReturn: rs.BondsReturnedBaseUnits}
+		BondsBaseUnits: rs.BondsBaseUnits, SlashedBaseUnits: rs.SlashedBaseUnits, BondsReturn: rs.BondsReturnedBaseUnits,
+		HasControl: ctl.has, ControlPlacebos: ctl.placebos, ControlUsed: ctl.used, ControlApplied: ctl.applied, ControlEstimateWh: ctl.estimateWh}
 	for i, s := range rs.Commitments {
 		c := r.Commitments[i]
 		res := results[i]
@@ -690,8 +743,9 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 			GuardIntervals: uint32(s.GuardIntervals), GuardNetWh: s.GuardNetWh, NetDeltaWh: s.NetDeltaWh, Proven: s.Proven, ProvenNetWh: s.ProvenNetWh, CommittedWhPerInterval: s.CommittedWhPerInterval, CommittedWh: s.CommittedWh, DeliveredWh: s.DeliveredWh,
 			PerformancePPM: s.PerformancePPM, CapWh: s.CapWh, PaidWh: s.PaidWh, ClaimBaseUnits: s.ClaimBaseUnits,
 			PayoutBaseUnits: s.PayoutBaseUnits, ShortfallPPM: s.ShortfallPPM, BondBaseUnits: s.BondBaseUnits,
-			SlashBaseUnits: s.SlashBaseUnits, BondReturnedBaseUnits: s.BondReturnedBaseUnits}
-		if s.Status != baseline.Settled {
+			SlashBaseUnits: s.SlashBaseUnits, BondReturnedBaseUnits: s.BondReturnedBaseUnits,
+			Control: cms[i].Control, CorrectionWh: s.CorrectionWh}
+		if s.Status != baseline.Settled && s.Status != baseline.Control {
 			cr.DayType, cr.AdjustKind, cr.AdjustApplied, cr.AdjustRatio, cr.AdjustNumWh = 0, 0, false, 0, 0
 		} else {
 			for _, d := range res.Selected {
@@ -705,6 +759,60 @@ func SettleFlex(r *FlexRequest, inputs []FlexInputs, cal baseline.Calendar, p *P
 		fs.Commitments = append(fs.Commitments, cr)
 	}
 	return fs, nil
+}
+
+// controlResult is what applyControl found.
+type controlResult struct {
+	has            bool
+	placebos, used uint32
+	applied        bool
+	estimateWh     int64
+}
+
+// applyControl marks the control commitments of a split request (with
+// their participation payments), settles each alone for its placebo,
+// and sets the control estimate as every dispatched commitment's
+// correction (see control.go). A request without a split is unchanged.
+func applyControl(r *FlexRequest, cms []baseline.Commitment, sched baseline.SlashSchedule, p *Params) (controlResult, error) {
+	var res controlResult
+	if r.SplitHeight == 0 {
+		return res, nil
+	}
+	if len(r.Control) != len(cms) {
+		return res, fmt.Errorf("ledger: %d control flags for %d commitments", len(r.Control), len(cms))
+	}
+	res.has = true
+	var placebos []int64
+	for i := range cms {
+		if !r.Control[i] {
+			continue
+		}
+		pay, err := controlPayment(&r.Commitments[i], &r.Terms, p)
+		if err != nil {
+			return res, fmt.Errorf("commitment %d: participation payment: %w", i, err)
+		}
+		cms[i].Control, cms[i].ControlPayBaseUnits = true, pay
+		s, err := baseline.Settle(cms[i], sched)
+		if err != nil {
+			return res, fmt.Errorf("control commitment %d: %w", i, err)
+		}
+		if s.Status == baseline.Control {
+			placebos = append(placebos, s.NetDeltaWh)
+		}
+	}
+	est, used, ok, err := baseline.ControlEstimate(placebos)
+	if err != nil {
+		return res, err
+	}
+	res.placebos, res.used, res.applied, res.estimateWh = uint32(len(placebos)), uint32(used), ok, est
+	if ok {
+		for i := range cms {
+			if !r.Control[i] {
+				cms[i].CorrectionWh = est
+			}
+		}
+	}
+	return res, nil
 }
 
 // flexReason turns the errors of the window's and the guard's baseline into
@@ -769,6 +877,9 @@ func (x *executor) settleDue() error {
 		r, err := x.loadRequest(x.v, id)
 		if err != nil {
 			return fmt.Errorf("%w: open request %d: %v", errInternal, id, err)
+		}
+		if err := x.controlStep(r); err != nil {
+			return err
 		}
 		if cur < int64(r.Terms.End)+int64(x.params.FlexGraceIntervals) {
 			continue

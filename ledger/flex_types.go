@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"fmt"
+
 	"github.com/gridmint/gridmint/codec"
 	"github.com/gridmint/gridmint/meter/baseline"
 	"github.com/gridmint/gridmint/wallet"
@@ -77,6 +79,38 @@ type FlexTerms struct {
 	UTCOffsetSeconds     int32  // local time of the zone, for baseline days
 	Holidays             []int64
 	Rules                BaselineRules
+	// ControlSharePPM asks for a randomized control group: when
+	// commitments close, the chain puts ⌊n · share / 10^6⌋ of the n
+	// committed sites, chosen by a seed from a block after the deadline,
+	// in the control group (see flexSplit). At most FlexMaxControlSharePPM;
+	// 0 for none.
+	ControlSharePPM uint32
+	// ControlPayPPM is a control site's participation payment, as a share
+	// of what exact compliance would pay its commitment (see
+	// controlPayment): at most 10^6, and small enough that committing
+	// with no intent to deliver is no lottery (ValidateFlexTerms). 0 with
+	// no control group.
+	ControlPayPPM uint32
+}
+
+// hasControl reports whether the terms carry a control group's fields.
+func (t *FlexTerms) hasControl() bool { return t.ControlSharePPM != 0 || t.ControlPayPPM != 0 }
+
+// encodeControl writes the control fields, which follow the terms in the
+// encodings that carry them (TxFlexRequestControl, FlexRequest v2).
+func (t *FlexTerms) encodeControl(e *codec.Encoder) {
+	e.Uint32(t.ControlSharePPM)
+	e.Uint32(t.ControlPayPPM)
+}
+
+// decodeControl reads them; a share of 0 there is not canonical (such
+// terms encode without the fields).
+func (t *FlexTerms) decodeControl(d *codec.Decoder) {
+	t.ControlSharePPM = d.Uint32()
+	t.ControlPayPPM = d.Uint32()
+	if d.Err() == nil && t.ControlSharePPM == 0 {
+		d.Failf("control group fields with a share of 0")
+	}
 }
 
 func (t *FlexTerms) encodeTo(e *codec.Encoder) {
@@ -143,13 +177,35 @@ type FlexRequest struct {
 	Status          uint8
 	CommittedW      uint64           // Σ commitments
 	Commitments     []FlexCommitment // sorted by site
+
+	// The control group (Terms.ControlSharePPM > 0; all zero otherwise).
+	// ClosedHeight is the first block whose interval reached the deadline;
+	// in the next block (SplitHeight = ClosedHeight + 1) the chain drew
+	// the split from that block's hash: Seed = FlexControlSeed(chain,
+	// ID, hash of block ClosedHeight), and Control[i] says commitment i is
+	// in the control group (FlexControlSplit). A request that settles
+	// before its split (the window and grace passed in the block that
+	// closed it) has SplitHeight 0 and settles without a control group.
+	ClosedHeight, SplitHeight uint64
+	Seed                      [32]byte
+	Control                   []bool // nil before the split
 }
 
+// EncodeTo writes version 1 for a request without a control group (as
+// before control groups existed) and version 2 with one.
 func (r *FlexRequest) EncodeTo(e *codec.Encoder) {
-	e.Uint8(1)
+	v2 := r.Terms.hasControl()
+	if v2 {
+		e.Uint8(2)
+	} else {
+		e.Uint8(1)
+	}
 	e.Uint64(r.ID)
 	e.Fixed(r.Utility[:])
 	r.Terms.encodeTo(e)
+	if v2 {
+		r.Terms.encodeControl(e)
+	}
 	e.Uint64(r.PostedInterval)
 	e.Uint64(r.PostedHeight)
 	e.Uint64(r.EscrowBaseUnits)
@@ -162,13 +218,29 @@ func (r *FlexRequest) EncodeTo(e *codec.Encoder) {
 		e.Uint64(c.CommittedW)
 		e.Uint64(c.BondBaseUnits)
 	}
+	if v2 {
+		e.Uint64(r.ClosedHeight)
+		e.Uint64(r.SplitHeight)
+		if r.SplitHeight != 0 {
+			e.Fixed(r.Seed[:])
+			for _, c := range r.Control {
+				e.Bool(c)
+			}
+		}
+	}
 }
 
 func (r *FlexRequest) DecodeFrom(d *codec.Decoder) {
-	d.Version(1)
+	v := d.Uint8()
+	if d.Err() == nil && v != 1 && v != 2 {
+		d.Fail(fmt.Errorf("%w: %d, want 1 or 2", codec.ErrBadVersion, v))
+	}
 	r.ID = d.Uint64()
 	d.Fixed(r.Utility[:])
 	r.Terms.decodeFrom(d)
+	if v == 2 {
+		r.Terms.decodeControl(d)
+	}
 	r.PostedInterval = d.Uint64()
 	r.PostedHeight = d.Uint64()
 	r.EscrowBaseUnits = d.Uint64()
@@ -184,6 +256,22 @@ func (r *FlexRequest) DecodeFrom(d *codec.Decoder) {
 		d.Fixed(c.Owner[:])
 		c.CommittedW = d.Uint64()
 		c.BondBaseUnits = d.Uint64()
+	}
+	if v != 2 || d.Err() != nil {
+		return
+	}
+	r.ClosedHeight = d.Uint64()
+	r.SplitHeight = d.Uint64()
+	if d.Err() == nil && (r.ClosedHeight == 0 && r.SplitHeight != 0 || r.SplitHeight != 0 && r.SplitHeight != r.ClosedHeight+1) {
+		d.Failf("control split at height %d of a request closed at %d", r.SplitHeight, r.ClosedHeight)
+	}
+	if r.SplitHeight == 0 {
+		return
+	}
+	d.Fixed(r.Seed[:])
+	r.Control = make([]bool, len(r.Commitments))
+	for i := range r.Control {
+		r.Control[i] = d.Bool()
 	}
 }
 
@@ -253,6 +341,12 @@ type FlexCommitmentResult struct {
 	ClaimBaseUnits, PayoutBaseUnits                                                 uint64
 	ShortfallPPM                                                                    int64
 	BondBaseUnits, SlashBaseUnits, BondReturnedBaseUnits                            uint64
+	// Control: the site was in the control group (Status is control, or
+	// forfeited / no-baseline); CorrectionWh is the control estimate
+	// subtracted from a dispatched commitment's NetDeltaWh (0 for a
+	// control site, or where the estimate did not apply).
+	Control      bool
+	CorrectionWh int64
 }
 
 // FlexSettlement is a settled request: the totals and every commitment.
@@ -264,10 +358,26 @@ type FlexSettlement struct {
 	PayoutsBaseUnits, RefundBaseUnits             uint64
 	BondsBaseUnits, SlashedBaseUnits, BondsReturn uint64
 	Commitments                                   []FlexCommitmentResult
+
+	// HasControl: the request had a control split (stored as version 4;
+	// version 3 without). ControlPlacebos is how many control sites
+	// settled with a placebo (Status control), ControlUsed how many of
+	// them the trimmed mean averaged, ControlEstimateWh the estimate
+	// (baseline.ControlEstimate), ControlApplied whether it corrected the
+	// dispatched sites (at least baseline.MinControlSites placebos).
+	HasControl        bool
+	ControlPlacebos   uint32
+	ControlUsed       uint32
+	ControlApplied    bool
+	ControlEstimateWh int64
 }
 
 func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
-	e.Uint8(3)
+	if s.HasControl {
+		e.Uint8(4)
+	} else {
+		e.Uint8(3)
+	}
 	e.Uint64(s.RequestID)
 	e.Uint64(s.Height)
 	e.Uint64(s.EscrowBaseUnits)
@@ -278,6 +388,12 @@ func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
 	e.Uint64(s.BondsBaseUnits)
 	e.Uint64(s.SlashedBaseUnits)
 	e.Uint64(s.BondsReturn)
+	if s.HasControl {
+		e.Uint32(s.ControlPlacebos)
+		e.Uint32(s.ControlUsed)
+		e.Bool(s.ControlApplied)
+		e.Int64(s.ControlEstimateWh)
+	}
 	e.Uvarint(uint64(len(s.Commitments)))
 	for i := range s.Commitments {
 		c := &s.Commitments[i]
@@ -320,11 +436,19 @@ func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
 		e.Uint64(c.BondBaseUnits)
 		e.Uint64(c.SlashBaseUnits)
 		e.Uint64(c.BondReturnedBaseUnits)
+		if s.HasControl {
+			e.Bool(c.Control)
+			e.Int64(c.CorrectionWh)
+		}
 	}
 }
 
 func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
-	d.Version(3)
+	v := d.Uint8()
+	if d.Err() == nil && v != 3 && v != 4 {
+		d.Fail(fmt.Errorf("%w: %d, want 3 or 4", codec.ErrBadVersion, v))
+	}
+	s.HasControl = v == 4
 	s.RequestID = d.Uint64()
 	s.Height = d.Uint64()
 	s.EscrowBaseUnits = d.Uint64()
@@ -335,6 +459,16 @@ func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
 	s.BondsBaseUnits = d.Uint64()
 	s.SlashedBaseUnits = d.Uint64()
 	s.BondsReturn = d.Uint64()
+	if s.HasControl {
+		s.ControlPlacebos = d.Uint32()
+		s.ControlUsed = d.Uint32()
+		s.ControlApplied = d.Bool()
+		s.ControlEstimateWh = d.Int64()
+		if d.Err() == nil && (s.ControlUsed > s.ControlPlacebos || s.ControlApplied != (s.ControlPlacebos >= baseline.MinControlSites) ||
+			!s.ControlApplied && (s.ControlUsed != 0 || s.ControlEstimateWh != 0) || s.ControlApplied && s.ControlUsed == 0) {
+			d.Failf("control estimate of %d placebos, %d used, applied %v, %d Wh", s.ControlPlacebos, s.ControlUsed, s.ControlApplied, s.ControlEstimateWh)
+		}
+	}
 	n := d.Count(maxFlexCommitments, 100)
 	if n > 0 {
 		s.Commitments = make([]FlexCommitmentResult, n)
@@ -390,6 +524,13 @@ func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
 		c.BondBaseUnits = d.Uint64()
 		c.SlashBaseUnits = d.Uint64()
 		c.BondReturnedBaseUnits = d.Uint64()
+		if s.HasControl {
+			c.Control = d.Bool()
+			c.CorrectionWh = d.Int64()
+			if d.Err() == nil && c.CorrectionWh != 0 && (c.Control || !s.ControlApplied || c.CorrectionWh != s.ControlEstimateWh) {
+				d.Failf("commitment %d: correction %d Wh (control %v, estimate %d Wh)", i, c.CorrectionWh, c.Control, s.ControlEstimateWh)
+			}
+		}
 	}
 }
 

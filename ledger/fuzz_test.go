@@ -48,6 +48,7 @@ func sampleTxs() [][]byte {
 		&FlexRequestTx{Terms: flexTerms()},
 		&FlexCommitTx{RequestID: 1, Site: sk.Address(), CommittedW: 5, BondBaseUnits: 6},
 		&FlexCancelTx{RequestID: 1},
+		&FlexRequestTx{Terms: ctlTerms()},
 	}
 	var out [][]byte
 	for i, p := range payloads {
@@ -158,6 +159,35 @@ func FuzzStateRecords(f *testing.F) {
 			roundTrip[idList](t, b)
 		case 16:
 			roundTrip[siteCommitments](t, b)
+		}
+	})
+}
+
+// FuzzControlRecords fuzzes the control-group forms of the stored
+// request (FlexRequest v2) and settlement (FlexSettlement v4): the first
+// byte picks the type.
+func FuzzControlRecords(f *testing.F) {
+	ctl := ctlTerms()
+	seeds := []codec.Encodable{
+		&FlexRequest{ID: 1, Terms: ctl, Commitments: []FlexCommitment{{CommittedW: 1}, {CommittedW: 2}}},
+		&FlexRequest{ID: 1, Terms: ctl, Commitments: []FlexCommitment{{CommittedW: 1}, {CommittedW: 2}}, ClosedHeight: 4, SplitHeight: 5,
+			Seed: [32]byte{9}, Control: []bool{true, false}},
+		&FlexSettlement{RequestID: 1, HasControl: true, ControlPlacebos: 3, ControlUsed: 1, ControlApplied: true, ControlEstimateWh: -800,
+			Commitments: []FlexCommitmentResult{{Control: true, Status: 4, Intervals: []FlexIntervalResult{{BaselineWh: 1}}},
+				{CorrectionWh: -800, Intervals: []FlexIntervalResult{{ImportWh: 2}}}}},
+		&FlexSettlement{RequestID: 2, HasControl: true, ControlPlacebos: 1, Commitments: []FlexCommitmentResult{{Control: true}}},
+	}
+	for i, s := range seeds {
+		f.Add(append([]byte{byte(i >> 1)}, codec.Encode(s)...))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		if data[0]%2 == 0 {
+			roundTrip[FlexRequest](t, data[1:])
+		} else {
+			roundTrip[FlexSettlement](t, data[1:])
 		}
 	})
 }

@@ -36,6 +36,10 @@ const (
 	TxFlexRequest  TxType = 16
 	TxFlexCommit   TxType = 17
 	TxFlexCancel   TxType = 18
+	// TxFlexRequestControl is a FlexRequestTx whose terms ask for a
+	// control group (FlexTerms.ControlSharePPM > 0): the payload is the
+	// terms followed by ControlSharePPM and ControlPayPPM.
+	TxFlexRequestControl TxType = 19
 )
 
 var txTypeNames = map[TxType]string{
@@ -43,6 +47,7 @@ var txTypeNames = map[TxType]string{
 	TxRegisterSite: "register_site", TxUpdateSite: "update_site", TxReadings: "readings",
 	TxRECTransfer: "rec_transfer", TxRECRetire: "rec_retire", TxEvidence: "evidence",
 	TxFlexRequest: "flex_request", TxFlexCommit: "flex_commit", TxFlexCancel: "flex_cancel",
+	TxFlexRequestControl: "flex_request_control",
 }
 
 func (t TxType) String() string {
@@ -80,7 +85,7 @@ func newPayload(t TxType) Payload {
 		return &RECRetire{}
 	case TxEvidence:
 		return &Evidence{}
-	case TxFlexRequest:
+	case TxFlexRequest, TxFlexRequestControl:
 		return &FlexRequestTx{}
 	case TxFlexCommit:
 		return &FlexCommitTx{}
@@ -138,7 +143,11 @@ func (tx *Tx) DecodeFrom(d *codec.Decoder) {
 		d.Fail(fmt.Errorf("%w: transaction type %d", codec.ErrUnknownKind, t))
 		return
 	}
-	tx.Payload.DecodeFrom(d)
+	if fr, ok := tx.Payload.(*FlexRequestTx); ok {
+		fr.decode(d, t == TxFlexRequestControl)
+	} else {
+		tx.Payload.DecodeFrom(d)
+	}
 	d.Fixed(tx.Sig[:])
 }
 
@@ -363,9 +372,33 @@ type FlexRequestTx struct {
 	Terms FlexTerms
 }
 
-func (*FlexRequestTx) Type() TxType                  { return TxFlexRequest }
-func (p *FlexRequestTx) EncodeTo(e *codec.Encoder)   { p.Terms.encodeTo(e) }
-func (p *FlexRequestTx) DecodeFrom(d *codec.Decoder) { p.Terms.decodeFrom(d) }
+// Type is TxFlexRequestControl when the terms ask for a control group
+// (either control field set), TxFlexRequest otherwise: each request has one
+// encoding, and a request without a control group encodes as it always has.
+func (p *FlexRequestTx) Type() TxType {
+	if p.Terms.hasControl() {
+		return TxFlexRequestControl
+	}
+	return TxFlexRequest
+}
+
+func (p *FlexRequestTx) EncodeTo(e *codec.Encoder) {
+	p.Terms.encodeTo(e)
+	if p.Terms.hasControl() {
+		p.Terms.encodeControl(e)
+	}
+}
+
+// DecodeFrom reads a TxFlexRequest payload (no control group); Tx.DecodeFrom
+// reads either type.
+func (p *FlexRequestTx) DecodeFrom(d *codec.Decoder) { p.decode(d, false) }
+
+func (p *FlexRequestTx) decode(d *codec.Decoder, control bool) {
+	p.Terms.decodeFrom(d)
+	if control {
+		p.Terms.decodeControl(d)
+	}
+}
 
 // FlexCommitTx commits a site (owned by the sender) to a request with a
 // bond, before the request's deadline.

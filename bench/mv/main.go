@@ -66,6 +66,7 @@ func main() {
 	seeds := flag.Int("seeds", 4, "further population and event seeds whose headline figures are printed")
 	quick := flag.Bool("quick", false, "a small simulation: 60 homes, 45 days, no further seeds")
 	skipPlacebo := flag.Bool("no-placebo", false, "print only the against-truth tables")
+	controlPPM := flag.Uint("control", 0, "settle with a randomized control group of this share (ppm): control homes are not dispatched, the rest are corrected by the control estimate")
 	flag.Parse()
 	if *quick {
 		*homes, *days, *seeds = 60, 45, 0
@@ -76,7 +77,9 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	if err := runTruth(os.Stdout, defaultTruthConfig(*seed, *homes, *days), *seeds); err != nil {
+	cfg := defaultTruthConfig(*seed, *homes, *days)
+	cfg.ControlPPM = uint32(*controlPPM)
+	if err := runTruth(os.Stdout, cfg, *seeds); err != nil {
 		fmt.Fprintln(os.Stderr, "mv: against truth:", err)
 		os.Exit(1)
 	}

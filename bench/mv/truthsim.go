@@ -32,6 +32,13 @@ type truthConfig struct {
 	// Genesis is the Unix time of interval 0, a local midnight (UTC−8);
 	// 0 means Monday 2 June 2025.
 	Genesis int64
+	// ControlPPM > 0 settles every request with a randomized control group
+	// of that share (ledger.FlexControlSplit, a seed per event): control
+	// homes are not dispatched — from the posting on their readings are
+	// their twin's — and are left out of the pairs; the dispatched homes'
+	// delivery is corrected by the control estimate. The withholding
+	// strategies are not run then.
+	ControlPPM uint32
 }
 
 func defaultTruthConfig(seed uint64, homes, days int) truthConfig {
@@ -506,6 +513,30 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 	if len(pairs) == 0 {
 		return nil, held, nil
 	}
+	if tr.cfg.ControlPPM > 0 {
+		// The split, as the chain draws it, from a seed per event; the
+		// control homes' readings from the posting on are their twin's.
+		var h [32]byte
+		for b := 0; b < 8; b++ {
+			h[b] = byte(tr.cfg.EventSeed >> (8 * b))
+		}
+		req.Terms.ControlSharePPM = tr.cfg.ControlPPM
+		req.ClosedHeight, req.SplitHeight = 1, 2
+		req.Seed = ledger.FlexControlSeed("gridmint-bench-mv", uint64(j+1), h)
+		ctl, err := ledger.FlexControlSplit(req.Commitments, req.Seed, tr.cfg.ControlPPM)
+		if err != nil {
+			return nil, held, err
+		}
+		req.Control = ctl
+		for i, c := range ctl {
+			if c {
+				t := tr.tracks[pairs[i].track]
+				inputs[i] = ledger.BuildFlexInputs(&req.Terms, e.posted, tr.priorStarts(pairs[i].track, j), tr.cal, bp, params.FlexGuardIntervals,
+					t.twinHistory(e.posted, e.end))
+				pairs[i].trueWh, pairs[i].truePostedWh, pairs[i].siteTrueWh = 0, 0, 0
+			}
+		}
+	}
 	fs, err := ledger.SettleFlex(req, inputs, tr.cal, params)
 	if err != nil {
 		return nil, held, err
@@ -513,8 +544,10 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 	if fs.Scaled {
 		return nil, held, fmt.Errorf("payouts scaled to the escrow")
 	}
-	if held, err = tr.withhold(m, j, req, pairs, fs, params); err != nil {
-		return nil, held, err
+	if tr.cfg.ControlPPM == 0 {
+		if held, err = tr.withhold(m, j, req, pairs, fs, params); err != nil {
+			return nil, held, err
+		}
 	}
 	var gamed []int64
 	for _, o := range tr.events {
@@ -524,7 +557,7 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 	}
 	for i, c := range fs.Commitments {
 		p := &pairs[i]
-		net := c.NetDeltaWh
+		net := c.NetDeltaWh - c.CorrectionWh // the control estimate, if any
 		if c.Proven {
 			net = min(net, c.ProvenNetWh)
 		}
@@ -541,7 +574,30 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 			p.usedGamedDay = p.usedGamedDay || slices.Contains(gamed, d)
 		}
 	}
+	if req.Control != nil {
+		var dispatched []settledPair
+		for i, c := range req.Control {
+			if !c {
+				dispatched = append(dispatched, pairs[i])
+			}
+		}
+		pairs = dispatched
+	}
 	return pairs, held, nil
+}
+
+// twinHistory is history with the twin's readings (the home without the
+// dispatch) over [from, to): what a control home, told at the posting that
+// it is not dispatched, shows.
+func (t *homeTrack) twinHistory(from, to int64) func(i int64) (int64, int64, int64, int64, bool) {
+	actual := t.history(nil)
+	return func(i int64) (int64, int64, int64, int64, bool) {
+		if i < from || i >= to {
+			return actual(i)
+		}
+		net := int64(t.cfNet[i])
+		return max(net, 0), max(-net, 0), int64(t.cfBatt[i]), int64(t.cfEV[i]), true
+	}
 }
 
 // history is the track's readings as BuildFlexInputs reads them, without
@@ -854,6 +910,7 @@ func (tr *truthRun) print(w io.Writer) {
 		}
 	}
 
+	tr.printPortfolio(w)
 	fmt.Fprintf(w, "## Gaming homes: paid against truly delivered\n\n")
 	fmt.Fprintf(w, "A gaming home complies in the window, but once an event is posted it raises its load (by its `GameExtraW`, 500–2000 W) at the window's time of day on the days before it, and in the 2 h before the window charges its battery from the grid or raises its load. Each gaming home was also simulated a second time, complying honestly (same seed, key, weather and events). \"Paid > true\" counts pairs paid more Wh than the window's true delivery; \"true from posting\" also counts what the home drew to game between the posting and the window (negative delivery). The complying homes' row is the reference: paid > true from baseline noise alone. Settlement includes the pre-event guard (ledger FlexGuardIntervals, 2 h before the window and after the posting): energy drawn above the baseline there is netted against delivery and a reduction there is not paid, so a gaming home loses what it drew to game, and an honest home loses the negative part of its pre-window noise (the complying row's paid − true).\n\n")
 	fmt.Fprintln(w, "| method | homes | pairs | no baseline | mean true Wh | mean true from posting Wh | mean paid Wh | paid − true Wh | paid − true from posting Wh | pairs paid > true | max paid − true Wh | honest rerun: true Wh | honest rerun: paid Wh | gaming − honest: paid Wh | gaming − honest: paid − true Wh | pairs gaming paid > honest (max Wh) |")
@@ -1061,4 +1118,56 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// printPortfolio prints, per method, the portfolio's delivered energy per
+// event against the truth: for each (event, method) request, Σ estimated
+// over Σ true delivered Wh of the dispatched homes (settlements with a
+// baseline, honest reruns left out), and the median and spread of that
+// error over the events.
+func (tr *truthRun) printPortfolio(w io.Writer) {
+	mode := "every committed home dispatched (no control group)"
+	if tr.cfg.ControlPPM > 0 {
+		mode = fmt.Sprintf("a control group of %d ppm per request, its trimmed-mean placebo subtracted from every dispatched home's net delta", tr.cfg.ControlPPM)
+	}
+	fmt.Fprintf(w, "## Portfolio per event\n\n%s. Per (event, method): (Σ estimated − Σ true) / Σ true over the dispatched homes' settlements with a baseline; events with Σ true ≤ 0 are left out.\n\n", mode)
+	fmt.Fprintln(w, "| method | events | median error % | 10th pct % | 90th pct % | events within ±5 % | Σ est / Σ true, all events % |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for mi, m := range tr.methods {
+		est := map[int]int64{}
+		tru := map[int]int64{}
+		var events []int
+		var allEst, allTrue int64
+		for _, p := range tr.pairs[mi] {
+			if p.honest || p.noBaseline {
+				continue
+			}
+			if _, ok := tru[p.event]; !ok {
+				events = append(events, p.event)
+			}
+			est[p.event] += p.estWh
+			tru[p.event] += p.trueWh
+			allEst += p.estWh
+			allTrue += p.trueWh
+		}
+		var errs []float64
+		for _, e := range events {
+			if tru[e] > 0 {
+				errs = append(errs, 100*float64(est[e]-tru[e])/float64(tru[e]))
+			}
+		}
+		if len(errs) == 0 {
+			continue
+		}
+		slices.Sort(errs)
+		q := func(f float64) float64 { return errs[int(f*float64(len(errs)-1)+0.5)] }
+		within := 0
+		for _, x := range errs {
+			if x >= -5 && x <= 5 {
+				within++
+			}
+		}
+		fmt.Fprintf(w, "| %s | %d | %+.2f | %+.2f | %+.2f | %d | %.2f |\n", m.name, len(errs), q(0.5), q(0.1), q(0.9), within, 100*float64(allEst)/float64(max(allTrue, 1)))
+	}
+	fmt.Fprintln(w)
 }

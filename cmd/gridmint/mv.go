@@ -58,7 +58,16 @@ guard, or on a baseline day the rule chose as if all data were present
 (from history_start_interval, the interval the site registered in; default
 0, the genesis), forfeits the commitment — nothing paid, the bond slashed
 as at zero performance — and the output names the reason and the first
-missing interval.`,
+missing interval.
+
+A request with a control group (control_share_ppm in its terms) is audited
+from the chain alone: mv finds the block that closed the commitments (the
+first at the deadline) by the blocks' own times, recomputes the seed from
+its hash and each site's side of the split, and prints the control sites'
+placebos (their net delta over the window, where nothing was asked), the
+trimmed-mean estimate, and each dispatched site's net delta, correction and
+corrected delivery. Offline mode (--csv) settles one site and has no
+control group.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if csvFile != "" || termsFile != "" {
@@ -187,12 +196,65 @@ func (a *app) printAudit(au *ledger.Audit, intervals bool) {
 	fmt.Fprintf(a.stdout, "escrow %d  payouts %d (chain %d)  refund %d (chain %d)  slashed %d (chain %d)\n",
 		re.EscrowBaseUnits, re.PayoutsBaseUnits, c.PayoutsBaseUnits, re.RefundBaseUnits, c.RefundBaseUnits,
 		re.SlashedBaseUnits, c.SlashedBaseUnits)
+	if au.Split != nil {
+		a.printControl(au)
+	}
 	if intervals {
 		for _, m := range re.Commitments {
 			a.printIntervals(&r.Terms, &m)
 		}
 	}
 	fmt.Fprintln(a.stdout)
+}
+
+// printControl prints a control-group request's split, recomputed from the
+// blocks, and its difference-in-differences: each control site's placebo,
+// the trimmed mean, and each dispatched site's net delta, correction and
+// corrected delivery.
+func (a *app) printControl(au *ledger.Audit) {
+	r, c, re, sp := &au.Request, &au.Chain, &au.Recomputed, au.Split
+	fmt.Fprintf(a.stdout, "control group: share %d ppm, participation %d ppm of compliance\n", r.Terms.ControlSharePPM, r.Terms.ControlPayPPM)
+	if r.SplitHeight == 0 {
+		fmt.Fprintf(a.stdout, "  no split: the request settled in the block that closed its commitments (height %d); settled without a control group\n", r.ClosedHeight)
+		return
+	}
+	verdict := "AGREES with the chain"
+	if !sp.Match {
+		verdict = "DIFFERS from the chain: " + sp.Problem
+	}
+	n := 0
+	for _, b := range sp.Control {
+		if b {
+			n++
+		}
+	}
+	fmt.Fprintf(a.stdout, "  commitments closed in block %d (the first at the deadline, interval %d); split in block %d\n", sp.ClosedHeight, r.Terms.Deadline, sp.SplitHeight)
+	fmt.Fprintf(a.stdout, "  closing block hash %x\n", sp.ClosedBlockHash)
+	fmt.Fprintf(a.stdout, "  seed (mv)    %x\n  seed (chain) %x\n", sp.Seed, r.Seed)
+	fmt.Fprintf(a.stdout, "  control: the %d of %d sites with the lowest SHA-256(rank tag, seed, site) — split %s\n", n, len(sp.Control), verdict)
+	var placebos []int64
+	for _, m := range re.Commitments {
+		if m.Control && baseline.Status(m.Status) == baseline.Control {
+			placebos = append(placebos, m.NetDeltaWh)
+		}
+	}
+	slices.Sort(placebos)
+	applied := "applied to every dispatched site"
+	if !re.ControlApplied {
+		applied = fmt.Sprintf("not applied (fewer than %d placebos)", baseline.MinControlSites)
+	}
+	fmt.Fprintf(a.stdout, "  placebos (control sites' net delta over the window, Wh, sorted): %v\n", placebos)
+	fmt.Fprintf(a.stdout, "  estimate: trimmed mean of the middle %d = %d Wh (chain %d Wh), %s\n", re.ControlUsed, re.ControlEstimateWh, c.ControlEstimateWh, applied)
+	tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "site	side	net delta Wh	correction Wh	corrected Wh	delivered Wh	payout	")
+	for _, m := range re.Commitments {
+		side, corrected := "dispatched", fmt.Sprint(m.NetDeltaWh-m.CorrectionWh)
+		if m.Control {
+			side, corrected = "control", "-"
+		}
+		fmt.Fprintf(tw, "%s	%s	%d	%d	%s	%d	%d	\n", m.Site.Hex()[:10], side, m.NetDeltaWh, m.CorrectionWh, corrected, m.DeliveredWh, m.PayoutBaseUnits)
+	}
+	tw.Flush()
 }
 
 // printIntervals prints one commitment's intervals: first the pre-event

@@ -162,6 +162,34 @@
 // withholds exactly its unfavourable readings is credited the per-interval
 // floor Σ max(0, delta) of the rest.
 //
+// # A randomized control group
+//
+// A per-home, per-event baseline cannot be made accurate enough by a better
+// average: much of its error is the event's own (a hot afternoon, a cloudy
+// one), shared by every home in the zone. A request may hold back a random
+// share of the committed sites as a control group (the ledger draws the
+// split, ControlSplit, from a block after the commitment deadline and
+// tells each site before the window). A control site's NetDeltaWh is a
+// placebo: the method's error at this event plus the home's noise, since
+// nothing was asked of it (Settle, Control rule). ControlEstimate takes a
+// trimmed mean of the placebos (a quarter cut from each end, at least one:
+// a few control sites cannot move it, TestPropertyControlEstimateRobust),
+// and each dispatched site's CorrectionWh is that estimate:
+//
+//	corrected     = Σ_k delta[k] − estimate                  (window)
+//	delivered     = max(0, min(corrected, Σ_k proven[k]) + min(0, guard))
+//
+// a difference-in-differences. It removes the shared error for day-ahead
+// and same-day requests alike; it does not remove each home's own noise
+// (that is what netting over a season is for). The correction is additive
+// (Wh per site, not a ratio): the whole-site net load of a PV home crosses
+// zero, where a ratio would explode. With fewer than MinControlSites
+// placebos nothing is corrected. Control sites are paid a fixed
+// participation payment the ledger sets at commit time (never more than
+// compliance, and small enough that committing without intent to deliver
+// expects a loss: see the ledger's control.go), their bond returned; a
+// missing reading forfeits them like any site.
+//
 // # How it is tested
 //
 //   - Worked examples, to the Wh, for each method and for settlement, with

@@ -86,6 +86,16 @@ type Commitment struct {
 	// delivery is then capped at their sum (see Settle, "proof cap").
 	// Entries of guard intervals and of missing readings are not used.
 	ProvenWh []int64
+	// CorrectionWh is the control group's estimate of the method's error at
+	// this event (ControlEstimate), subtracted from the window's NetDeltaWh
+	// before the proof cap and the guard: a difference-in-differences. 0
+	// without a control group; must be 0 for a control commitment.
+	CorrectionWh int64
+	// Control marks a commitment of the control group: the site was told at
+	// dispatch that it is not dispatched. It settles by the Control rule on
+	// Settle, with ControlPayBaseUnits as its claim.
+	Control             bool
+	ControlPayBaseUnits uint64
 }
 
 // SlashSchedule is the bond-slashing rule: below ThresholdPPM of
@@ -118,6 +128,11 @@ const (
 	// delivered or paid and the bond is slashed as at zero performance
 	// (see Settle, Forfeit rule).
 	Forfeited
+	// Control: a control-group site with its readings and baseline: its
+	// NetDeltaWh is a placebo (what the method calls delivery where none was
+	// asked), nothing is delivered, the participation payment is its claim,
+	// nothing is slashed (see Settle, Control rule).
+	Control
 )
 
 func (s Status) String() string {
@@ -128,6 +143,8 @@ func (s Status) String() string {
 		return "no-baseline"
 	case Forfeited:
 		return "forfeited"
+	case Control:
+		return "control"
 	}
 	return fmt.Sprintf("Status(%d)", uint8(s))
 }
@@ -244,6 +261,10 @@ type Settlement struct {
 	// DeliveredWh = max(0, NetDeltaWh + min(0, GuardNetWh)). The floor at
 	// zero is applied once, to the event's net, never per interval.
 	NetDeltaWh, DeliveredWh int64
+	// CorrectionWh is Commitment.CorrectionWh: with a control group,
+	// DeliveredWh = max(0, NetDeltaWh − CorrectionWh + min(0, GuardNetWh))
+	// (the proof cap applies to NetDeltaWh − CorrectionWh).
+	CorrectionWh int64
 	// Proven says a proof cap applied: ProvenNetWh = Σ ProvenWh over the
 	// window, and DeliveredWh = max(0, min(NetDeltaWh, ProvenNetWh) +
 	// min(0, GuardNetWh)).
@@ -297,6 +318,9 @@ func (c Commitment) validate() error {
 		if r.ImportWh < 0 || r.ExportWh < 0 {
 			return fmt.Errorf("%w: interval %d: negative channel", ErrInput, k)
 		}
+	}
+	if c.Control && c.CorrectionWh != 0 || !c.Control && c.ControlPayBaseUnits != 0 {
+		return fmt.Errorf("%w: control %v with correction %d Wh and participation %d", ErrInput, c.Control, c.CorrectionWh, c.ControlPayBaseUnits)
 	}
 	return nil
 }
@@ -377,6 +401,20 @@ func (s SlashSchedule) validate() error {
 // slashed as at zero performance, ⌊bond · MaxSlashPPM / 10^6⌋; Status =
 // Forfeited, with Reason and MissingInterval. It comes before the
 // NoBaseline rule. See the package doc, "Missing data never pays".
+//
+// Control rule: a control commitment (Commitment.Control) that is neither
+// forfeited nor without a baseline has Status = Control: every interval and
+// NetDeltaWh are computed as above (its placebo), but DeliveredWh, PaidWh
+// and PerformancePPM are 0, ClaimBaseUnits = ControlPayBaseUnits (a
+// participation payment the caller fixes in advance, independent of the
+// readings), and nothing is slashed. A missing reading still forfeits it
+// (a control site that stops reporting would leave the estimate at will).
+//
+// Difference-in-differences: a dispatched commitment's CorrectionWh (the
+// control group's ControlEstimate) is subtracted from its NetDeltaWh, so the
+// event's shared error — weather, day-of effects the adjustment missed — is
+// removed: DeliveredWh = max(0, min(NetDeltaWh − CorrectionWh, ProvenNetWh)
+// + min(0, GuardNetWh)).
 //
 // NoBaseline rule: when the baseline method could not build a baseline
 // (Commitment.NoBaseline, after ErrInsufficientData), the site can neither
@@ -473,7 +511,20 @@ func Settle(c Commitment, sched SlashSchedule) (Settlement, error) {
 		s.BondReturnedBaseUnits = c.BondBaseUnits
 		return s, nil
 	}
-	net := s.NetDeltaWh
+	if c.Control {
+		s.Status, s.Proven = Control, c.ProvenWh != nil
+		if s.CapWh, err = FloorMulDiv(s.CommittedWh, c.PayoutCapPPM, PPM); err != nil {
+			return s, err
+		}
+		s.ClaimBaseUnits, s.PayoutBaseUnits = c.ControlPayBaseUnits, c.ControlPayBaseUnits
+		s.BondReturnedBaseUnits = c.BondBaseUnits
+		return s, nil
+	}
+	s.CorrectionWh = c.CorrectionWh
+	net, err := subI(s.NetDeltaWh, c.CorrectionWh)
+	if err != nil {
+		return s, fmt.Errorf("net with correction: %w", err)
+	}
 	if c.ProvenWh != nil {
 		s.Proven = true
 		net = min(net, s.ProvenNetWh)
