@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -230,15 +232,20 @@ func serve(tb testing.TB, client host.Host, store Store, cfg ServerConfig) host.
 func runSync(tb testing.TB, s *Syncer) (<-chan error, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		done <- s.Run(ctx)
+	}()
+	// Wait on finished, not done: the test may have taken Run's result.
 	tb.Cleanup(func() {
 		cancel()
-		<-done
+		<-finished
 	})
 	return done, cancel
 }
 
-func waitDone(tb testing.TB, done <-chan error) {
+func waitDone(tb testing.TB, s *Syncer, done <-chan error) {
 	tb.Helper()
 	select {
 	case err := <-done:
@@ -246,8 +253,20 @@ func waitDone(tb testing.TB, done <-chan error) {
 			tb.Fatalf("sync: %v", err)
 		}
 	case <-time.After(45 * time.Second):
-		tb.Fatal("sync did not finish within 45 s")
+		tb.Fatalf("sync did not finish within 45 s; progress %+v", s.Progress())
 	}
+}
+
+// testLogger sends debug lines to tb.Log.
+func testLogger(tb testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tbWriter struct{ tb testing.TB }
+
+func (w tbWriter) Write(p []byte) (int, error) {
+	w.tb.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // waitProgress waits, on the syncer's change notifications, for cond.

@@ -419,6 +419,10 @@ func (r *run) loop() error {
 		if r.applied < r.start {
 			r.applied = r.start
 		}
+		// The applier may have made room: hand it what is ready. (Feeding
+		// only when a block is prepared would strand prepared blocks once
+		// applyCh had been full and the last preparations had arrived.)
+		r.feed()
 		if r.schedule() {
 			return nil
 		}

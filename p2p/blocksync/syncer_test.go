@@ -34,7 +34,7 @@ func TestSyncFromThreePeers(t *testing.T) {
 	app := newTestApp(c.pubs)
 	s := NewSyncer(client, testChainID, app, testConfig())
 	done, _ := runSync(t, s)
-	waitDone(t, done)
+	waitDone(t, s, done)
 	checkChain(t, app, c, n)
 	for i, st := range stores {
 		// Every peer answers the first status round before any span is
@@ -106,7 +106,7 @@ func TestCorruptPeerBanned(t *testing.T) {
 	app := newTestApp(c.pubs)
 	s := NewSyncer(client, testChainID, app, sc)
 	done, _ := runSync(t, s)
-	waitDone(t, done)
+	waitDone(t, s, done)
 	checkChain(t, app, c, n)
 
 	if err := rec.get(bad.ID()); !errors.Is(err, ErrBadBlock) {
@@ -152,7 +152,7 @@ func TestLyingPeerBanned(t *testing.T) {
 	app := newTestApp(c.pubs)
 	s := NewSyncer(client, testChainID, app, sc)
 	done, _ := runSync(t, s)
-	waitDone(t, done)
+	waitDone(t, s, done)
 	checkChain(t, app, c, n)
 	if err := rec.get(liar.ID()); !errors.Is(err, ErrLiedHeight) {
 		t.Fatalf("liar: ban reason %v", err)
@@ -202,7 +202,7 @@ func TestWrongRangePeerBanned(t *testing.T) {
 	app := newTestApp(c.pubs)
 	s := NewSyncer(client, testChainID, app, sc)
 	done, _ := runSync(t, s)
-	waitDone(t, done)
+	waitDone(t, s, done)
 	checkChain(t, app, c, n)
 	if err := rec.get(shifty.ID()); !errors.Is(err, ErrBadResponse) {
 		t.Fatalf("shifting peer: ban reason %v", err)
@@ -239,10 +239,11 @@ func TestStallingPeerTimesOut(t *testing.T) {
 	sc.RequestTimeout = 300 * time.Millisecond
 	sc.RetryBackoff = 50 * time.Millisecond
 	sc.OnBan = rec.onBan
+	sc.Logger = testLogger(t)
 	app := newTestApp(c.pubs)
 	s := NewSyncer(client, testChainID, app, sc)
 	done, _ := runSync(t, s)
-	waitDone(t, done)
+	waitDone(t, s, done)
 	checkChain(t, app, c, n)
 	select {
 	case <-stall.entered:
@@ -274,7 +275,7 @@ func TestNoPeersWaitsThenSyncs(t *testing.T) {
 	default:
 	}
 	serve(t, client, newMemStore(c, n), ServerConfig{})
-	waitDone(t, done)
+	waitDone(t, s, done)
 	checkChain(t, app, c, n)
 }
 
@@ -314,7 +315,7 @@ func TestTargetMovesWhileSyncing(t *testing.T) {
 	app := newTestApp(c.pubs)
 	s := NewSyncer(client, testChainID, app, testConfig())
 	done, _ := runSync(t, s)
-	waitDone(t, done)
+	waitDone(t, s, done)
 	checkChain(t, app, c, final)
 	if p := s.Progress(); p.Target != final || p.State != StateCaughtUp {
 		t.Fatalf("progress %+v", p)
@@ -328,9 +329,9 @@ func TestRunTwice(t *testing.T) {
 	app := newTestApp(c.pubs)
 	s := NewSyncer(client, testChainID, app, testConfig())
 	done, _ := runSync(t, s)
-	waitDone(t, done)
+	waitDone(t, s, done)
 	checkChain(t, app, c, 10)
 	// Caught up already: a second Run returns at once.
 	done2, _ := runSync(t, s)
-	waitDone(t, done2)
+	waitDone(t, s, done2)
 }
