@@ -28,12 +28,22 @@ type App interface {
 	// commit certificate against the validator set). The syncer calls it
 	// on several goroutines at once, for different heights; an error means
 	// the peer that sent raw sent a bad block.
+	//
+	// An error wrapping ErrNotYet says that h cannot be verified before
+	// more blocks are applied (its validator set is decided by an earlier
+	// block of a new epoch): the syncer prepares it again after the next
+	// Apply, and bans no one. At h = Height()+1 nothing more can be
+	// applied first, so there ErrNotYet counts as a bad block.
 	Prepare(h uint64, raw []byte) (Prepared, error)
 	// Apply executes a prepared block. The syncer calls it on one
 	// goroutine, strictly in height order from Height()+1. An error stops
 	// the sync: a certified block that cannot be applied is a local fault.
 	Apply(p Prepared) error
 }
+
+// ErrNotYet is what App.Prepare returns (wrapped) for a block it can
+// verify only once more blocks are applied.
+var ErrNotYet = errors.New("blocksync: block cannot be verified before earlier blocks are applied")
 
 // Errors that ban a peer (the reason kept in the ban list).
 var (
@@ -66,6 +76,13 @@ type Config struct {
 	MaxBackoff   time.Duration
 	// BanDuration is how long a misbehaving peer is not asked.
 	BanDuration time.Duration
+	// MaxFailures is the number of blocks requests in a row a peer may
+	// fail (time out, refuse) before its claimed height stops counting
+	// towards the target: a peer that claims more than it ever delivers
+	// cannot hold the sync back, though it cannot be proven to lie and is
+	// not banned. It is still asked again after its back-off, and counts
+	// again after its next delivery.
+	MaxFailures int
 	// Tick is how often the scheduler wakes up with nothing else to do.
 	Tick time.Duration
 	// Now is the clock of bans, back-offs, status ages and the rate
@@ -82,7 +99,8 @@ type Config struct {
 // is about 256 KiB, one round trip for 128 heights), 2 requests in flight
 // per peer (one is being served while the other is on the wire), 2,048
 // blocks ahead (4 MiB of devnet blocks), 10 s per request, status every
-// 2 s, 1 s back-off up to 30 s, bans of 10 minutes.
+// 2 s, 1 s back-off up to 30 s, bans of 10 minutes, a peer's height
+// ignored after 3 failed blocks requests in a row.
 func DefaultConfig() Config {
 	return Config{
 		BatchBlocks:     128,
@@ -94,6 +112,7 @@ func DefaultConfig() Config {
 		RetryBackoff:    time.Second,
 		MaxBackoff:      30 * time.Second,
 		BanDuration:     10 * time.Minute,
+		MaxFailures:     3,
 		Tick:            200 * time.Millisecond,
 	}
 }
@@ -132,6 +151,9 @@ func (c *Config) fill() {
 	}
 	if c.Tick <= 0 {
 		c.Tick = d.Tick
+	}
+	if c.MaxFailures <= 0 {
+		c.MaxFailures = d.MaxFailures
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -173,7 +195,7 @@ type Progress struct {
 	Current      uint64  // applied height now
 	Target       uint64  // best height a usable peer claims
 	BlocksPerSec float64 // applied since Run started, per second (display only)
-	Peers        int     // peers with a known status, not banned
+	Peers        int     // peers with a known status, not banned, not failing
 	Banned       int
 }
 
@@ -300,13 +322,21 @@ type peerState struct {
 	statusEpoch    uint64
 	inflight       int
 	coolUntil      time.Time
-	failures       int
+	failures       int // requests of any kind failed in a row (back-off)
+	fetchFailures  int // blocks requests failed in a row (MaxFailures)
 }
 
 type job struct {
 	h   uint64
 	raw []byte
 	p   peer.ID
+}
+
+// deferredJob is a block whose Prepare said ErrNotYet, waiting for the
+// applied height to pass after.
+type deferredJob struct {
+	job
+	after uint64
 }
 
 type readyBlock struct {
@@ -329,8 +359,8 @@ type fetchDone struct {
 }
 
 type prepDone struct {
-	h    uint64
-	p    peer.ID
+	job
+	base uint64 // applied height known before Prepare was called
 	prep Prepared
 	err  error
 }
@@ -349,6 +379,7 @@ type run struct {
 	applied   uint64 // last applied height known to the loop
 	nextFeed  uint64 // next height to hand to the applier
 	ready     map[uint64]Prepared
+	deferred  []deferredJob // Prepare said ErrNotYet
 	start     uint64
 	startTime time.Time
 
@@ -388,8 +419,9 @@ func (r *run) worker() {
 		case <-r.ctx.Done():
 			return
 		case j := <-r.jobs:
+			base := r.appliedA.Load()
 			prep, err := r.s.app.Prepare(j.h, j.raw)
-			r.send(prepDone{h: j.h, p: j.p, prep: prep, err: err})
+			r.send(prepDone{job: j, base: base, prep: prep, err: err})
 		}
 	}
 }
@@ -423,6 +455,7 @@ func (r *run) loop() error {
 		// only when a block is prepared would strand prepared blocks once
 		// applyCh had been full and the last preparations had arrived.)
 		r.feed()
+		r.retryDeferred()
 		if r.schedule() {
 			return nil
 		}
@@ -479,7 +512,7 @@ func (r *run) handle(ev any) {
 				r.addPending(span{ev.sp.from + uint64(ev.n), ev.sp.to})
 			}
 			if ps != nil {
-				ps.failures = 0
+				ps.failures, ps.fetchFailures = 0, 0
 			}
 			return
 		}
@@ -487,6 +520,7 @@ func (r *run) handle(ev any) {
 		if ps == nil {
 			return
 		}
+		ps.fetchFailures++
 		var re *RemoteError
 		switch {
 		case errors.Is(ev.err, ErrBadResponse):
@@ -499,6 +533,12 @@ func (r *run) handle(ev any) {
 			r.backoff(ps, now, ev.err)
 		}
 	case prepDone:
+		if ev.err != nil && errors.Is(ev.err, ErrNotYet) && ev.h > ev.base+1 {
+			if ev.h >= r.nextFeed {
+				r.deferred = append(r.deferred, deferredJob{job: ev.job, after: ev.base})
+			}
+			return
+		}
 		if ev.err != nil {
 			if ev.h >= r.nextFeed {
 				if _, ok := r.ready[ev.h]; !ok {
@@ -520,6 +560,41 @@ func (r *run) handle(ev any) {
 		}
 		r.feed()
 	}
+}
+
+// retryDeferred hands the blocks whose Prepare said ErrNotYet back to the
+// workers once the applied height has moved far enough past the one they
+// were prepared at. It never blocks: a goroutine queues them.
+func (r *run) retryDeferred() {
+	var again []job
+	keep := r.deferred[:0]
+	for _, d := range r.deferred {
+		switch {
+		case d.h < r.nextFeed:
+		case r.applied >= d.after+max(1, (d.h-d.after)/2):
+			// Halfway from where it was tried to its own height: a block
+			// far ahead is tried again O(log distance) times, and every
+			// block is tried again by the time it is next.
+			again = append(again, d.job)
+		default:
+			keep = append(keep, d)
+		}
+	}
+	r.deferred = keep
+	if len(again) == 0 {
+		return
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		for _, j := range again {
+			select {
+			case r.jobs <- j:
+			case <-r.ctx.Done():
+				return
+			}
+		}
+	}()
 }
 
 // feed hands ready blocks to the applier in height order, never blocking.
@@ -665,10 +740,7 @@ func (r *run) schedule() bool {
 	usable := 0
 	for _, id := range ids {
 		ps := r.peers[id]
-		if !ps.known {
-			continue
-		}
-		if banned, _ := r.s.bans.Banned(id); banned {
+		if !r.usablePeer(ps) {
 			continue
 		}
 		usable++
@@ -713,7 +785,7 @@ func (r *run) schedule() bool {
 	}
 	for _, id := range ids {
 		ps := r.peers[id]
-		if banned, _ := r.s.bans.Banned(id); banned || !ps.known {
+		if !r.usablePeer(ps) {
 			continue
 		}
 		if ps.statusEpoch < r.confirmEpoch && (ps.statusInFlight || !now.Before(ps.coolUntil)) {
@@ -721,6 +793,17 @@ func (r *run) schedule() bool {
 		}
 	}
 	return true
+}
+
+// usablePeer reports whether ps's claimed height counts: its status is
+// known, it is not banned, and it has not failed MaxFailures blocks
+// requests in a row.
+func (r *run) usablePeer(ps *peerState) bool {
+	if !ps.known || ps.fetchFailures >= r.cfg.MaxFailures {
+		return false
+	}
+	banned, _ := r.s.bans.Banned(ps.id)
+	return !banned
 }
 
 func (r *run) askStatus(ps *peerState) {
