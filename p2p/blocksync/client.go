@@ -35,9 +35,9 @@ func NewClient(h host.Host, chainID string) *Client {
 	return &Client{h: h, proto: ProtocolID(chainID)}
 }
 
-// roundTrip opens a stream to p, sends req and reads one response, all
-// within ctx's deadline.
-func (c *Client) roundTrip(ctx context.Context, p peer.ID, req *Request) (*Response, error) {
+// roundTrip opens a stream to p, sends req and reads one response of at
+// most maxFrame bytes, all within ctx's deadline.
+func (c *Client) roundTrip(ctx context.Context, p peer.ID, req *Request, maxFrame int) (*Response, error) {
 	st, err := c.h.NewStream(ctx, p, c.proto)
 	if err != nil {
 		return nil, err
@@ -54,18 +54,18 @@ func (c *Client) roundTrip(ctx context.Context, p peer.ID, req *Request) (*Respo
 		return nil, ctxErr(ctx, err)
 	}
 	_ = st.CloseWrite()
-	raw, err := ReadFrame(bufio.NewReader(st), MaxResponseBytes)
+	raw, err := ReadFrame(bufio.NewReader(st), maxFrame)
 	if err != nil {
 		_ = st.Reset()
 		if ctx.Err() == nil && isDecodeErr(err) {
-			return nil, fmt.Errorf("%w: %v", ErrBadResponse, err)
+			return nil, fmt.Errorf("%w: %w", ErrBadResponse, err)
 		}
 		return nil, ctxErr(ctx, err)
 	}
 	_ = st.Close()
 	resp, err := DecodeResponse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadResponse, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadResponse, err)
 	}
 	if resp.Kind == RespError {
 		return nil, &RemoteError{Code: resp.Code}
@@ -87,7 +87,7 @@ func ctxErr(ctx context.Context, err error) error {
 
 // Status asks p for the heights it serves.
 func (c *Client) Status(ctx context.Context, p peer.ID) (base, height uint64, err error) {
-	resp, err := c.roundTrip(ctx, p, &Request{})
+	resp, err := c.roundTrip(ctx, p, &Request{}, statusFrameBytes)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -101,7 +101,8 @@ func (c *Client) Status(ctx context.Context, p peer.ID) (base, height uint64, er
 // maxBytes in all. The answer starts at from and has 1..count blocks;
 // anything else is ErrBadResponse.
 func (c *Client) Blocks(ctx context.Context, p peer.ID, from uint64, count, maxBytes uint32) ([][]byte, error) {
-	resp, err := c.roundTrip(ctx, p, &Request{Blocks: true, From: from, Count: count, MaxBytes: maxBytes})
+	req := &Request{Blocks: true, From: from, Count: count, MaxBytes: maxBytes}
+	resp, err := c.roundTrip(ctx, p, req, blocksFrameBytes(count, maxBytes))
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +114,20 @@ func (c *Client) Blocks(ctx context.Context, p peer.ID, from uint64, count, maxB
 			ErrBadResponse, count, from, len(resp.Blocks), resp.From)
 	}
 	return resp.Blocks, nil
+}
+
+// statusFrameBytes bounds a status answer (17 bytes) or an error (2).
+const statusFrameBytes = 32
+
+// blocksFrameBytes bounds the answer to a blocks request: the tag, From, a
+// count of at most 2 varint bytes, at most 4 length bytes a block (a
+// block is at most MaxBlockBytes = 2^22), and the blocks, which total at
+// most maxBytes unless the first one alone is larger (a server sends it
+// anyway). A peer announcing a longer frame is refused before anything
+// is allocated for it.
+func blocksFrameBytes(count, maxBytes uint32) int {
+	n := 1 + 8 + 2 + 4*int64(count) + max(int64(maxBytes), MaxBlockBytes)
+	return int(min(n, MaxResponseBytes))
 }
 
 // withTimeout is context.WithTimeout that leaves d ≤ 0 unbounded.

@@ -9,6 +9,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/gridmint/gridmint/codec"
 )
 
 // stallAboveStore claims height claim but serves only up to the memStore's
@@ -194,5 +198,26 @@ func TestNotYetAtNextHeightBans(t *testing.T) {
 	p := waitProgress(t, s, "no peers", func(p Progress) bool { return p.State == StateNoPeers })
 	if p.Current != 59 {
 		t.Fatalf("progress %+v, want 59 applied", p)
+	}
+}
+
+// TestOversizedResponseRefused: a peer announcing a response frame longer
+// than the request allows is refused before the frame is read, as a bad
+// response.
+func TestOversizedResponseRefused(t *testing.T) {
+	client := newHost(t)
+	big := newHost(t)
+	big.SetStreamHandler(ProtocolID(testChainID), func(st network.Stream) {
+		defer st.Close()
+		var e codec.Encoder
+		e.Uvarint(uint64(blocksFrameBytes(4, 1000)) + 1)
+		_, _ = st.Write(e.Bytes())
+	})
+	connect(t, client, big)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := NewClient(client, testChainID).Blocks(ctx, big.ID(), 1, 4, 1000)
+	if !errors.Is(err, ErrBadResponse) || !errors.Is(err, ErrFrameTooLarge) {
+		t.Fatalf("oversized frame: %v", err)
 	}
 }
