@@ -118,7 +118,15 @@ type testApp struct {
 	prepares atomic.Int64
 }
 
-func newTestApp(pubs []*wallet.PublicKey) *testApp { return &testApp{pubs: pubs} }
+// newTestApp verifies against precomputed copies of pubs, as a node keeps
+// its validator set's keys.
+func newTestApp(pubs []*wallet.PublicKey) *testApp {
+	pre := make([]*wallet.PublicKey, len(pubs))
+	for i, p := range pubs {
+		pre[i] = p.Precomputed()
+	}
+	return &testApp{pubs: pre}
+}
 
 func (a *testApp) Height() uint64 { return a.height.Load() }
 
@@ -158,6 +166,19 @@ func (a *testApp) Apply(p Prepared) error {
 	a.mu.Unlock()
 	a.height.Store(b.height)
 	return nil
+}
+
+// payloadDigest is the SHA-256 of a test block's payload (its signatures
+// unchecked: the chain is the test's own).
+func payloadDigest(tb testing.TB, raw []byte) [32]byte {
+	d := codec.NewDecoder(raw)
+	d.Version(1)
+	d.Uint64()
+	payload := d.BytesVar(MaxBlockBytes)
+	if err := d.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return sha256.Sum256(payload)
 }
 
 // memStore serves a testChain up to a height.
@@ -295,11 +316,7 @@ func checkChain(tb testing.TB, app *testApp, c *testChain, n uint64) {
 	app.mu.Lock()
 	defer app.mu.Unlock()
 	for i, d := range app.digests {
-		p, err := app.Prepare(uint64(i+1), c.blocks[i])
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if p.(*decodedBlock).digest != d {
+		if want := payloadDigest(tb, c.blocks[i]); d != want {
 			tb.Fatalf("height %d: applied digest differs", i+1)
 		}
 	}
