@@ -204,6 +204,13 @@ func TestDecidedChainVerifies(t *testing.T) {
 // and syncer configurations, into a fresh app each iteration. Prepare
 // verifies each block's commit (4 secp256k1 signatures); blocks/s is
 // applied blocks over the wall time of Run.
+//
+// Measured at 0993f8f with -benchtime 3x -count 5 on the shared 2-core
+// machine (load average 4-4.4 from other work): median 2,862 blocks/s
+// (2,817-3,969), 0.91 of raw-blocks/s (Prepare alone on both cores,
+// median 3,158), 410 cpu-µs/block, of which about 97 % is signature
+// verification (pprof): the sync is bound by verification, not by the
+// network or the scheduler.
 func BenchmarkSync(b *testing.B) {
 	c, err := getBenchChain()
 	if err != nil {
