@@ -104,6 +104,12 @@ type RunStatus struct {
 	Sync      string `json:"sync"`
 	Validator bool   `json:"validator"`
 	TimeMs    int64  `json:"time_ms"`
+	// Block sync (with a BlockSync as Sync): its state ("idle",
+	// "syncing", "caught-up", "no-peers"), the height it syncs to, and
+	// its rate in blocks/s (display only).
+	BlockSync      string `json:"block_sync,omitempty"`
+	SyncTarget     uint64 `json:"sync_target,omitempty"`
+	SyncBlocksPerS int64  `json:"sync_blocks_per_s,omitempty"`
 }
 
 // NewP2PNet wraps a started host. The node comes with Run.
@@ -302,6 +308,9 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 	}
 	stop := context.AfterFunc(ctx, t.cancel)
 	defer stop()
+	if s, ok := t.Sync.(interface{ stopServing() }); ok {
+		defer s.stopServing()
+	}
 	defer t.wg.Wait()
 	defer t.cancel()
 	ctx = t.ctx
@@ -430,6 +439,13 @@ func (t *P2PNet) publishStatus(n *Node) {
 		s.Sync = "catching_up"
 	default:
 		s.Sync = "synced"
+	}
+	if bs, ok := t.Sync.(*BlockSync); ok {
+		p := bs.Progress()
+		s.BlockSync, s.SyncTarget, s.SyncBlocksPerS = p.State.String(), p.Target, int64(p.BlocksPerSec)
+		if bs.Running() && peers > 0 {
+			s.Sync = "catching_up"
+		}
 	}
 	t.status.Store(s)
 }
