@@ -22,7 +22,8 @@ import (
 // The syncer's App verifies blocks on its own goroutines (Prepare: the
 // canonical decode and consensus.VerifyCommit through the node's signature
 // cache) and applies them one at a time through Inject, so the node's
-// goroutine applies each (Deliver, the engine's decided-value path):
+// goroutine applies each (Deliver, the engine's decided-value path, with
+// no block pause after a synced block):
 // nothing is applied concurrently with consensus, and the engine checks
 // the certificate again against the set it knows.
 type BlockSync struct {
@@ -186,15 +187,15 @@ func (a syncApp) Prepare(h uint64, raw []byte) (blocksync.Prepared, error) {
 	return syncedBlock{h, raw}, nil
 }
 
-// Apply hands the block to the node's goroutine (Inject) and waits until
-// the ledger holds it.
+// Apply hands the block to the node's goroutine (injectSynced: Inject
+// without the block pause after it) and waits until the ledger holds it.
 func (a syncApp) Apply(p blocksync.Prepared) error {
 	blk := p.(syncedBlock)
 	t, n := a.b.t, a.b.n
 	if n.l.Height() >= blk.height {
 		return nil
 	}
-	if !t.Inject(TopicConsensus, blk.raw) {
+	if !t.injectSynced(blk.height, blk.raw) {
 		return context.Canceled
 	}
 	deadline := time.NewTimer(syncApplyTimeout)

@@ -63,6 +63,7 @@ func TestP2PBlockSyncJoin(t *testing.T) {
 		return h > ahead && ok && r == nd.Ledger().StateRoot()
 	})
 	p := bs.Progress()
+	t.Logf("block sync: %+v", p)
 	if p.StartHeight != 0 || p.Current < ahead {
 		t.Fatalf("sync progress %+v: the blocks below %d did not come through block sync", p, ahead)
 	}
