@@ -28,7 +28,9 @@
 // decode and PreCheck, so what a validator accepted is not verified again),
 // the real-time loop that owns the node (P2PNet.Run: one goroutine
 // delivers and ticks from the wall clock), and a catch-up request
-// (catchup/1, ServeBlocks) behind the BlockSyncer seam for p2p/blocksync.
+// (catchup/1, ServeBlocks) behind the BlockSyncer seam; BlockSync fills
+// that seam with p2p/blocksync (a server over the decided blocks, a syncer
+// that verifies on its goroutines and applies through the node's loop).
 // Service is the node of a data directory as `gridmint run` runs it, with
 // its status on the unix socket DIR/gridmint.sock (QueryStatus);
 // InitTestnet writes the data directories of a loopback testnet.

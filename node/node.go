@@ -127,7 +127,12 @@ type Node struct {
 	// catchUpTo > ledger height: the ledger reopened below what the node
 	// had committed; it signs and proposes nothing until it is back there.
 	catchUpTo uint64
-	guard     *privval.Guard // the double-sign guard (nil: not a validator)
+	// syncedTo is the highest height block sync handed over (P2PNet with
+	// a BlockSync): a decided block up to it is an old one fetched to
+	// catch up, entered without the block pause and not used to check the
+	// clock.
+	syncedTo uint64
+	guard    *privval.Guard // the double-sign guard (nil: not a validator)
 	// next holds the validator sets of the ledger's height and the next,
 	// for PreCheck on other goroutines (replaced after each commit).
 	next atomic.Pointer[heightSets]
@@ -501,7 +506,11 @@ func (n *Node) drain() error {
 				}
 				n.walCompacted = h
 			}
-			n.advanceAt = max(n.now+n.cfg.BlockIntervalMs, 1)
+			pause := n.cfg.BlockIntervalMs
+			if n.l.Height() <= n.syncedTo {
+				pause = 0
+			}
+			n.advanceAt = max(n.now+pause, 1)
 			return nil
 		}
 		n.eng.Advance()
@@ -573,7 +582,9 @@ func (n *Node) apply(d consensus.Decision) error {
 	}
 	n.lastCommit, n.lastValueHash = d.Commit, h
 	n.publishNextSet()
-	n.checkClock(d)
+	if d.Height > n.syncedTo {
+		n.checkClock(d)
+	}
 	n.Pool.Update()
 	n.Readings.Update()
 	if n.cfg.OnCommit != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/gridmint/gridmint/consensus"
 	"github.com/gridmint/gridmint/ledger"
 	"github.com/gridmint/gridmint/p2p"
+	"github.com/gridmint/gridmint/p2p/blocksync"
 	"github.com/gridmint/gridmint/wallet"
 )
 
@@ -49,7 +50,11 @@ func fastTimeouts() consensus.Timeouts {
 		PrecommitMs: 500, PrecommitDeltaMs: 250, RebroadcastMs: 1000}
 }
 
-func newP2PTestnet(t *testing.T, n int) *p2pTestnet {
+func newP2PTestnet(t *testing.T, n int) *p2pTestnet { return newP2PTestnetWith(t, n, false) }
+
+// newP2PTestnetWith is newP2PTestnet, with a BlockSync on every node if
+// blockSync.
+func newP2PTestnetWith(t *testing.T, n int, blockSync bool) *p2pTestnet {
 	t.Helper()
 	g, vals, cons := p2pGenesis(n, 41)
 	tn := &p2pTestnet{g: g, vals: vals, cons: cons}
@@ -82,6 +87,9 @@ func newP2PTestnet(t *testing.T, n int) *p2pTestnet {
 			t.Fatal(err)
 		}
 		tn.nodes = append(tn.nodes, nd)
+		if blockSync {
+			tn.nets[i].Sync = NewBlockSync(tn.nets[i], nd, blocksync.Config{}, blocksync.ServerConfig{})
+		}
 	}
 	for i := range n {
 		ctx, cancel := context.WithCancel(context.Background())

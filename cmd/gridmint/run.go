@@ -104,6 +104,9 @@ node is running there.`,
 			}
 			fmt.Fprintf(a.stdout, "moniker:    %s\nchain:      %s\nheight:     %d\nstate root: %s\nround:      %d\npeers:      %d\nsync:       %s\nrole:       %s\npeer id:    %s\n",
 				st.Moniker, st.ChainID, st.Height, st.StateRoot, st.Round, st.Peers, st.Sync, role, st.PeerID)
+			if st.BlockSync != "" {
+				fmt.Fprintf(a.stdout, "block sync: %s (target %d, %d blocks/s)\n", st.BlockSync, st.SyncTarget, st.SyncBlocksPerS)
+			}
 			for _, ad := range st.Addrs {
 				fmt.Fprintf(a.stdout, "listening:  %s\n", ad)
 			}
