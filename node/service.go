@@ -17,6 +17,7 @@ import (
 	"github.com/gridmint/gridmint/consensus"
 	"github.com/gridmint/gridmint/ledger"
 	"github.com/gridmint/gridmint/p2p"
+	"github.com/gridmint/gridmint/p2p/blocksync"
 	"github.com/gridmint/gridmint/wallet"
 )
 
@@ -135,6 +136,9 @@ func OpenService(home string, opts ServiceOptions) (*Service, error) {
 		return nil, err
 	}
 	s.Node = n
+	// A node behind its peers (new, or back from a power cut) fetches
+	// blocks in batches from several peers (p2p/blocksync).
+	s.Net.Sync = NewBlockSync(s.Net, n, blocksync.Config{}, blocksync.ServerConfig{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) {
 		st := s.Net.Status()
