@@ -39,7 +39,7 @@ type BlockSync struct {
 	closed bool
 }
 
-// ApplyTimeout bounds the wait for the node to apply one synced block.
+// syncApplyTimeout bounds the wait for the node to apply one synced block.
 const syncApplyTimeout = 30 * time.Second
 
 // NewBlockSync serves n's blocks on t's host and returns the syncer side;
