@@ -1,19 +1,19 @@
 package sunspec
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/simonvetter/modbus"
+
+	"github.com/gridmint/gridmint/meter/sunspec/sunspectest"
 )
 
 // The SunSpec tests run against a real Modbus TCP server (the server of
@@ -171,44 +171,6 @@ func formatDump(units map[uint8]map[uint16]uint16) string {
 		}
 	}
 	return b.String()
-}
-
-func parseDump(text string) (map[uint8]map[uint16]uint16, error) {
-	units := map[uint8]map[uint16]uint16{}
-	var cur map[uint16]uint16
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if rest, ok := strings.CutPrefix(line, "unit "); ok {
-			u, err := strconv.ParseUint(rest, 10, 8)
-			if err != nil {
-				return nil, fmt.Errorf("line %d: %w", n, err)
-			}
-			cur = map[uint16]uint16{}
-			units[uint8(u)] = cur
-			continue
-		}
-		addrS, words, ok := strings.Cut(line, ":")
-		if !ok || cur == nil {
-			return nil, fmt.Errorf("line %d: want 'unit N' or 'ADDR: words'", n)
-		}
-		a, err := strconv.ParseUint(addrS, 10, 16)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", n, err)
-		}
-		for _, w := range strings.Fields(words) {
-			v, err := strconv.ParseUint(w, 16, 16)
-			if err != nil || a > 0xFFFF {
-				return nil, fmt.Errorf("line %d: bad word %q", n, w)
-			}
-			cur[uint16(a)] = uint16(v)
-			a++
-		}
-	}
-	return units, sc.Err()
 }
 
 // testModbus is a Modbus TCP server on 127.0.0.1 serving register maps by
@@ -378,16 +340,7 @@ func (s *testModbus) HandleDiscreteInputs(*modbus.DiscreteInputsRequest) ([]bool
 
 // loadDump reads the checked-in dump.
 func loadDump(t *testing.T) map[uint8]map[uint16]uint16 {
-	t.Helper()
-	b, err := os.ReadFile(froniusDump)
-	if err != nil {
-		t.Fatal(err)
-	}
-	units, err := parseDump(string(b))
-	if err != nil {
-		t.Fatalf("%s: %v", froniusDump, err)
-	}
-	return units
+	return sunspectest.LoadDump(t, froniusDump)
 }
 
 func TestSunSpecDump(t *testing.T) {
@@ -407,11 +360,11 @@ func TestSunSpecDump(t *testing.T) {
 	if string(got) != want {
 		t.Fatalf("%s is not what buildFroniusDump makes; run go test -run TestSunSpecDump -update", froniusDump)
 	}
-	units, err := parseDump(string(got))
+	units, err := sunspectest.ParseDump(string(got))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if formatDump(units) != want {
-		t.Fatal("dump does not round-trip through parseDump")
+		t.Fatal("dump does not round-trip through sunspectest.ParseDump")
 	}
 }
