@@ -53,6 +53,8 @@ type P2PNet struct {
 	node  atomic.Pointer[Node]
 	in    chan delivery
 	serve chan serveReq
+	// do carries Do's functions to the node's goroutine.
+	do chan func(*Node)
 	// committed is signalled (without blocking) after each commit.
 	committed chan struct{}
 	// catching is set while a catch-up request is out.
@@ -122,7 +124,7 @@ func NewP2PNet(h *p2p.Host, log *slog.Logger) *P2PNet {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &P2PNet{host: h, log: log, Now: func() int64 { return time.Now().UnixMilli() }, ctx: ctx, cancel: cancel,
-		in: make(chan delivery, 4096), serve: make(chan serveReq), committed: make(chan struct{}, 1)}
+		in: make(chan delivery, 4096), serve: make(chan serveReq), do: make(chan func(*Node)), committed: make(chan struct{}, 1)}
 }
 
 // Host is the libp2p host.
@@ -415,6 +417,8 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 			}
 		case r := <-t.serve:
 			r.reply <- serveBlocks(n, r.from)
+		case f := <-t.do:
+			f(n)
 		case <-timer.C:
 			if err := n.Tick(t.Now()); err != nil {
 				return err

@@ -128,14 +128,17 @@ func newTestnetCmd(a *app) *cobra.Command {
 	var light bool
 	initCmd := &cobra.Command{
 		Use:   "init",
-		Short: "Write a genesis and N validator data dirs on 127.0.0.x for 'gridmint run'",
+		Short: "Write a genesis and N validator (and F full node) data dirs on 127.0.0.x for 'gridmint run'",
 		Long: `testnet init writes DIR/genesis.json and DIR/node-0 ... DIR/node-(N-1),
 each a data directory for 'gridmint run --home DIR/node-i': config.toml,
 genesis.json, node_key, consensus_key, admin_token and the account key in
 keystore/ (encrypted with the password). Node i listens on
 127.0.0.(1+i):PORT (TCP and QUIC) and bootstraps to all the others, with
 loopback_only on and mDNS and port mapping off: nothing leaves the
-machine. Every node is a validator of equal stake. It never overwrites.`,
+machine. The first N nodes are validators of equal stake; --full-nodes F
+adds node-N ... node-(N+F-1), each with a funded account and no
+consensus_key, which follow the chain without voting (start one late to
+watch it block-sync from zero). It never overwrites.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pass, err := pw.read(a, "Password for the nodes' account keys: ", true)
@@ -146,11 +149,12 @@ machine. Every node is a validator of equal stake. It never overwrites.`,
 			if err := node.InitTestnet(dir, o); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "testnet %s: %d validators in %s (gridmint run --home %s)\n", o.ChainID, o.Validators, dir, node.TestnetNodeDir(dir, 0))
+			fmt.Fprintf(a.stdout, "testnet %s: %d validators and %d full nodes in %s (gridmint run --home %s)\n", o.ChainID, o.Validators, o.FullNodes, dir, node.TestnetNodeDir(dir, 0))
 			return nil
 		},
 	}
 	initCmd.Flags().IntVar(&o.Validators, "validators", 4, "how many validator nodes")
+	initCmd.Flags().IntVar(&o.FullNodes, "full-nodes", 0, "how many non-voting full nodes after the validators")
 	initCmd.Flags().StringVar(&dir, "dir", "testnet", "where to write the genesis and the nodes' data dirs")
 	initCmd.Flags().StringVar(&o.ChainID, "chain-id", "gridmint-testnet", "the chain id")
 	initCmd.Flags().IntVar(&o.BasePort, "port", 26656, "every node's TCP and QUIC port (node i on 127.0.0.(1+i))")
