@@ -33,6 +33,10 @@ type TestnetOptions struct {
 	Password []byte
 	KDF      wallet.ScryptParams
 	Now      time.Time
+	// GenesisTime, if set, is the chain's start (floored to an interval);
+	// zero is Now. One in the past lets a test send readings of closed
+	// intervals at once.
+	GenesisTime time.Time
 }
 
 // TestnetNodeDir is node i's data directory under dir.
@@ -72,7 +76,11 @@ func InitTestnet(dir string, o TestnetOptions) error {
 	}
 	g := &ledger.Genesis{ChainID: o.ChainID, Params: ledger.DefaultParams()}
 	step := int64(g.Params.IntervalSeconds)
-	g.GenesisTime = o.Now.Unix() / step * step
+	start := o.Now
+	if !o.GenesisTime.IsZero() {
+		start = o.GenesisTime
+	}
+	g.GenesisTime = start.Unix() / step * step
 	type keys struct{ acct, cons, node *wallet.PrivateKey }
 	var ks []keys
 	var boot []string

@@ -126,6 +126,7 @@ func newTestnetCmd(a *app) *cobra.Command {
 	var dir string
 	var pw passwordSource
 	var light bool
+	var genesisTime string
 	initCmd := &cobra.Command{
 		Use:   "init",
 		Short: "Write a genesis and N validator (and F full node) data dirs on 127.0.0.x for 'gridmint run'",
@@ -146,6 +147,11 @@ watch it block-sync from zero). It never overwrites.`,
 				return err
 			}
 			o.Password, o.KDF, o.Now = pass, kdfParams(light), time.Now()
+			if genesisTime != "" {
+				if o.GenesisTime, err = time.Parse(time.RFC3339, genesisTime); err != nil {
+					return fmt.Errorf("--genesis-time: %w", err)
+				}
+			}
 			if err := node.InitTestnet(dir, o); err != nil {
 				return err
 			}
@@ -159,6 +165,7 @@ watch it block-sync from zero). It never overwrites.`,
 	initCmd.Flags().StringVar(&o.ChainID, "chain-id", "gridmint-testnet", "the chain id")
 	initCmd.Flags().IntVar(&o.BasePort, "port", 26656, "every node's TCP and QUIC port (node i on 127.0.0.(1+i))")
 	initCmd.Flags().Int64Var(&o.BlockIntervalMs, "block-interval-ms", 1000, "each node's pause after a block")
+	initCmd.Flags().StringVar(&genesisTime, "genesis-time", "", "the chain's start, RFC 3339 (default now; an earlier one lets readings of past intervals in at once)")
 	passwordFlag(initCmd, &pw)
 	kdfFlag(initCmd, &light)
 	cmd.AddCommand(initCmd)
