@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/gridmint/gridmint/node"
 	"github.com/gridmint/gridmint/wallet"
@@ -27,7 +28,8 @@ genesis.json, the libp2p host with every [p2p] option of config.toml, and,
 with HOME/consensus_key, a validator's vote. The account key in keystore/
 (config.toml's account) is decrypted with --password-file or a prompt.
 Logs go to stderr through [log]. 'gridmint status --home HOME' asks the
-running node over HOME/gridmint.sock.
+running node over HOME/gridmint.sock. On a terminal, a progress bar shows
+block sync while the node catches up.
 
 SIGINT or SIGTERM stops it cleanly: the message in hand is finished, the
 network closes, then the double-sign guard, the WAL and the ledger are
@@ -66,6 +68,9 @@ the node restarts from the ledger and the WAL.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if f, ok := a.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+				go newSyncBar(a.stderr).follow(ctx, s.Net.Status)
+			}
 			return s.Run(ctx)
 		},
 	}
