@@ -53,7 +53,7 @@ type p2pCluster struct {
 	// running is set once every host has its topic peers: the clock
 	// stands at startMs until then (connecting is not the chain's time).
 	running atomic.Bool
-	log       *slog.Logger
+	log     *slog.Logger
 
 	hosts []*p2p.Host
 	nets  []*P2PNet
