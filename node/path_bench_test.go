@@ -115,7 +115,7 @@ func newPathBench(b *testing.B, sites int) *pathBench {
 	val, cons, owner := poolKey(201), poolKey(202), poolKey(203)
 	g := &ledger.Genesis{ChainID: "gridmint-bench", GenesisTime: 1_782_000_000, Params: ledger.DefaultParams(),
 		Validators: []ledger.GenesisValidator{{Address: val.Address(), ConsensusKey: cons.Public().Compressed(), Stake: 1e15}},
-		Accounts: []ledger.GenesisAccount{{Address: val.Address(), Balance: 1e15}, {Address: owner.Address(), Balance: 1e18}}}
+		Accounts:   []ledger.GenesisAccount{{Address: val.Address(), Balance: 1e15}, {Address: owner.Address(), Balance: 1e18}}}
 	g.Params.EpochBlocks = 1 << 40
 	n, err := NewNode(NodeConfig{Name: "bench", Dir: b.TempDir(), Genesis: g, Account: val, ConsKey: cons, Net: nopNet{},
 		BlockIntervalMs: 1, Timeouts: consensus.DefaultTimeouts()}, g.GenesisTime*1000)
