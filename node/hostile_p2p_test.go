@@ -136,8 +136,12 @@ func (tn *p2pTestnet) cutOff(p peer.ID) bool {
 // transfers from an unfunded account and readings of unregistered sites,
 // at about 1,000 messages/s, until cut off.
 //
+// A also replays and forges readings of a registered site whose key it
+// holds (a compromised meter): its committed reading, a second one for
+// that interval, one of an interval 10 ahead.
+//
 // Holds: every node keeps running and the four agree on every block and
-// root; no hostile transaction or reading is in any block, and the ledger
+// root, and no validator cut another off; no hostile transaction or reading is in any block, and the ledger
 // shows none (no balance moved, no nonce used, no site); the chain
 // commits at least a quarter of the blocks it committed in a window of the
 // same length before the attack; both hostile peers fall below the
@@ -151,7 +155,9 @@ func TestHostilePeers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time network")
 	}
-	tn := newP2PTestnetWith(t, 4, true)
+	// Genesis a day ago: the metering intervals before now have ended, so
+	// a reading of the last one is valid.
+	tn := newP2PTestnetOf(t, 4, true, func(g *ledger.Genesis) { g.GenesisTime -= 86_400 })
 	chainID := tn.g.ChainID
 	hosts := make([]*p2p.Host, len(tn.nets))
 	for i, n := range tn.nets {
@@ -178,6 +184,54 @@ func TestHostilePeers(t *testing.T) {
 	waitFor(t, time.Minute, "the transfer committed at every node", func() bool {
 		for _, n := range tn.nodes {
 			if a, err := n.Ledger().Account(dest); err != nil || a.Balance != 1_000 {
+				return false
+			}
+		}
+		return true
+	})
+	// A registered site whose key the attacker holds (a compromised
+	// meter), with one reading on chain.
+	meterKey := derivedKey(61, "meter", 0)
+	pop, err := meterKey.SignTyped(ledger.SitePoPTag, chainID, ledger.SitePoPBody(tn.vals[2].Address()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := &ledger.Tx{Nonce: 0, Fee: tn.g.Params.MinFee, Payload: &ledger.RegisterSite{SiteKey: meterKey.Public().Compressed(), PoP: pop,
+		Zone: devnetZone, LatE6: 38_580_000, LonE6: -121_490_000, Devices: []ledger.Device{{Kind: ledger.DeviceMeter, NameplateW: 25_000}}}}
+	if err := reg.Sign(tn.vals[2], chainID); err != nil {
+		t.Fatal(err)
+	}
+	if !tn.nets[3].Submit(TopicTx, reg.Encode()) {
+		t.Fatal("submit refused")
+	}
+	siteCounter := func(n *Node) uint64 {
+		st, ok, err := n.Ledger().Site(meterKey.Address())
+		if err != nil || !ok {
+			return 0
+		}
+		return st.Counter + 1 // 1: registered, 2: one reading on chain
+	}
+	waitFor(t, time.Minute, "the site registered at every node", func() bool {
+		for _, n := range tn.nodes {
+			if siteCounter(n) < 1 {
+				return false
+			}
+		}
+		return true
+	})
+	nowInterval := func() uint64 {
+		return uint64((time.Now().Unix() - tn.g.GenesisTime) / int64(tn.g.Params.IntervalSeconds))
+	}
+	goodReading := meter.Reading{Site: meterKey.Address(), Interval: nowInterval() - 1, Counter: 1, GridImportWh: 300}
+	if err := goodReading.Sign(meterKey, chainID); err != nil {
+		t.Fatal(err)
+	}
+	if !tn.nets[0].Submit(TopicReading, goodReading.Encode()) {
+		t.Fatal("submit refused")
+	}
+	waitFor(t, time.Minute, "the reading on chain at every node", func() bool {
+		for _, n := range tn.nodes {
+			if siteCounter(n) < 2 {
 				return false
 			}
 		}
@@ -216,8 +270,8 @@ func TestHostilePeers(t *testing.T) {
 		return b
 	}
 	var mu sync.Mutex // the flood goroutine adds to these too
-	var hostileTxs [][32]byte
-	hostileSites := map[wallet.Address]bool{}
+	var hostileTxs, hostileReadings [][32]byte
+	hostileSites := map[wallet.Address]bool{} // unregistered
 	signTx := func(k *wallet.PrivateKey, nonce uint64, chain string, to wallet.Address, amount uint64) []byte {
 		tx := &ledger.Tx{Nonce: nonce, Fee: tn.g.Params.MinFee, Payload: &ledger.Transfer{To: to, Amount: amount}}
 		if err := tx.Sign(k, chain); err != nil {
@@ -228,16 +282,20 @@ func TestHostilePeers(t *testing.T) {
 		mu.Unlock()
 		return tx.Encode()
 	}
-	curInterval := func() uint64 {
-		return uint64((time.Now().Unix() - tn.g.GenesisTime) / int64(tn.g.Params.IntervalSeconds))
-	}
+	curInterval := nowInterval
 	signReading := func(k *wallet.PrivateKey, chain string, interval, counter uint64) []byte {
-		m := meter.Reading{Site: k.Address(), Interval: interval, Counter: counter, GridImportWh: 300, PVWh: 100}
+		m := meter.Reading{Site: k.Address(), Interval: interval, Counter: counter, GridImportWh: 300 + uint32(counter)}
+		if k == meterKey {
+			m.PrevHash = goodReading.Hash()
+		}
 		if err := m.Sign(k, chain); err != nil {
 			panic(err)
 		}
 		mu.Lock()
-		hostileSites[k.Address()] = true
+		if k != meterKey {
+			hostileSites[k.Address()] = true
+		}
+		hostileReadings = append(hostileReadings, m.Hash())
 		mu.Unlock()
 		return m.Encode()
 	}
@@ -317,6 +375,9 @@ func TestHostilePeers(t *testing.T) {
 		a.publish(t, p2p.TopicTx, signTx(tn.vals[1], 0, chainID, dest, uint64(2_000+bursts))) // used nonce
 		a.publish(t, p2p.TopicTx, signTx(outsider, uint64(bursts), chainID, dest, 5))         // unfunded
 		a.publish(t, p2p.TopicReading, signReading(unreg, chainID, curInterval()-1, uint64(1+bursts)))
+		a.publish(t, p2p.TopicReading, goodReading.Encode())                                               // replay
+		a.publish(t, p2p.TopicReading, signReading(meterKey, chainID, goodReading.Interval, uint64(1)))    // a second one of its interval
+		a.publish(t, p2p.TopicReading, signReading(meterKey, chainID, curInterval()+10, uint64(2+bursts))) // from the future
 		a.publish(t, p2p.TopicConsensus, signVote(outsider, chainID, low+1_000))
 		// Invalid whatever the state, in the order that lets most reach
 		// the validators before the router ignores the peer (three
@@ -395,6 +456,16 @@ func TestHostilePeers(t *testing.T) {
 		}
 	}
 
+	// No validator was turned against another (an honest relay scored
+	// down for what a hostile peer made it forward).
+	for i, h := range hosts {
+		for j, o := range hosts {
+			if i != j && (h.Banned(o.ID()) || !slices.Contains(h.Peers(), o.ID())) {
+				t.Fatalf("validator %d cut off validator %d (score %v)", i, j, func() float64 { s, _ := h.Score(o.ID()); return s }())
+			}
+		}
+	}
+
 	// Nothing hostile in any block or in the ledger.
 	l := tn.nodes[0].Ledger()
 	var times []int64
@@ -414,8 +485,8 @@ func TestHostilePeers(t *testing.T) {
 			}
 			if rs, ok := tx.Payload.(*ledger.Readings); ok {
 				for _, m := range rs.Readings {
-					if hostileSites[m.Site] {
-						t.Fatalf("block %d holds a reading of hostile site %s", h, m.Site)
+					if hostileSites[m.Site] || slices.Contains(hostileReadings, m.Hash()) {
+						t.Fatalf("block %d holds a hostile reading (site %s)", h, m.Site)
 					}
 				}
 			}
@@ -423,6 +494,9 @@ func TestHostilePeers(t *testing.T) {
 	}
 	if acc, _ := l.Account(dest); acc.Balance != 1_000 {
 		t.Fatalf("dest balance %d, want 1000 (the one good transfer)", acc.Balance)
+	}
+	if c := siteCounter(tn.nodes[0]); c != 2 {
+		t.Fatalf("the compromised site has %d readings on chain, want 1 (the good one)", c-1)
 	}
 	if acc, _ := l.Account(tn.vals[1].Address()); acc.Nonce != 1 {
 		t.Fatalf("validator 1 nonce %d, want 1", acc.Nonce)
