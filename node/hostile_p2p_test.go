@@ -26,6 +26,7 @@ import (
 	"github.com/gridmint/gridmint/ledger"
 	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/p2p"
+	"github.com/gridmint/gridmint/p2p/blocksync"
 	"github.com/gridmint/gridmint/wallet"
 )
 
@@ -104,6 +105,16 @@ func (r *rawPeer) publish(t *testing.T, id p2p.TopicID, data []byte) {
 	}
 }
 
+// lyingStore is a block sync store that claims a height far ahead and
+// serves garbage for every block.
+type lyingStore struct{ height uint64 }
+
+func (s lyingStore) Base() uint64   { return 1 }
+func (s lyingStore) Height() uint64 { return s.height }
+func (s lyingStore) Block(h uint64) ([]byte, error) {
+	return []byte(fmt.Sprintf("not block %d", h)), nil
+}
+
 // cutOff: every validator has banned p and holds no connection to it.
 func (tn *p2pTestnet) cutOff(p peer.ID) bool {
 	for _, n := range tn.nets {
@@ -136,6 +147,12 @@ func (tn *p2pTestnet) cutOff(p peer.ID) bool {
 // transfers from an unfunded account and readings of unregistered sites,
 // at about 1,000 messages/s, until cut off.
 //
+// Hostile peer C lies on the block sync protocol: its one gossip message
+// is a vote of height 2^20 (Ignored, but seen by each validator's engine,
+// which takes it as a sign that it is behind and starts block sync), and
+// its block sync server claims height 2^20 and serves garbage. Block sync
+// bans it, and through its OnBan hook the host disconnects and bans it.
+//
 // A also replays and forges readings of a registered site whose key it
 // holds (a compromised meter): its committed reading, a second one for
 // that interval, one of an interval 10 ahead.
@@ -146,7 +163,7 @@ func (tn *p2pTestnet) cutOff(p peer.ID) bool {
 // commits at least a quarter of the blocks it committed in a window of the
 // same length before the attack; both hostile peers fall below the
 // graylist threshold (-2500) at every validator, which disconnects and
-// bans them; the malformed and wrong-chain messages were Rejected and the
+// bans them; C is banned by every validator's block sync and cut off; the malformed and wrong-chain messages were Rejected and the
 // oversized ones counted per topic, the useless ones charged (P5).
 //
 // Measured on this machine (2 cores, shared): see the commit message; the
@@ -250,6 +267,8 @@ func TestHostilePeers(t *testing.T) {
 	// much they may do; the attack begins with their first message.)
 	a := newRawPeer(t, hosts)
 	b := newRawPeer(t, hosts)
+	c := newRawPeer(t, hosts) // the block sync liar
+	blocksync.NewServer(c.h, chainID, lyingStore{height: 1 << 20}, blocksync.ServerConfig{})
 	before1 := tn.nodes[0].Ledger().Height()
 	attackStart := time.Now()
 	r := rand.New(rand.NewPCG(61, 16))
@@ -316,8 +335,10 @@ func TestHostilePeers(t *testing.T) {
 	// its inspections (every second; a graylisted peer is banned at the
 	// first below -2500, after which its score decays back towards 0).
 	var minMu sync.Mutex
-	minScores := map[peer.ID][]float64{a.h.ID(): make([]float64, len(hosts)), b.h.ID(): make([]float64, len(hosts))}
-	bannedAt := map[peer.ID][]time.Duration{a.h.ID(): make([]time.Duration, len(hosts)), b.h.ID(): make([]time.Duration, len(hosts))}
+	minScores, bannedAt := map[peer.ID][]float64{}, map[peer.ID][]time.Duration{}
+	for _, p := range []peer.ID{a.h.ID(), b.h.ID(), c.h.ID()} {
+		minScores[p], bannedAt[p] = make([]float64, len(hosts)), make([]time.Duration, len(hosts))
+	}
 	sampleStop, sampleDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(sampleDone)
@@ -364,6 +385,11 @@ func TestHostilePeers(t *testing.T) {
 		floodDone <- sent
 	}()
 
+	// C's one gossip message: a vote of a height far ahead, which each
+	// validator's engine sees (as a sign that it is behind) and which
+	// sends it to block sync, where C claims 2^20 blocks and serves garbage.
+	c.publish(t, p2p.TopicConsensus, signVote(derivedKey(61, "liar", 0), chainID, 1<<20))
+
 	// Hostile peer A: every class in each burst, the merely ignored ones
 	// first, until every validator has cut it off.
 	bursts := 0
@@ -408,6 +434,15 @@ func TestHostilePeers(t *testing.T) {
 	waitFor(t, time.Minute, "hostile peer B cut off", func() bool { return tn.cutOff(b.h.ID()) })
 	cutB = time.Since(attackStart)
 	flooded := <-floodDone
+	waitFor(t, time.Minute, "hostile peer C (block sync) cut off", func() bool { return tn.cutOff(c.h.ID()) })
+	cutC := time.Since(attackStart)
+	for i, n := range tn.nets {
+		if banned, why := n.Sync.(*BlockSync).Syncer().Bans().Banned(c.h.ID()); !banned {
+			t.Errorf("validator %d: block sync did not ban C", i)
+		} else if i == 0 {
+			t.Logf("block sync ban of C: %v", why)
+		}
+	}
 
 	// Reconnecting is refused.
 	for _, h := range hosts {
@@ -564,12 +599,12 @@ func TestHostilePeers(t *testing.T) {
 		return gaps[len(gaps)/2]
 	}
 	nBefore, nDuring := before1-before0, during-before1
-	t.Logf("banned by validator 0..3 after: A %v, B %v", bannedAt[a.h.ID()], bannedAt[b.h.ID()])
+	t.Logf("banned by validator 0..3 after: A %v, B %v, C %v", bannedAt[a.h.ID()], bannedAt[b.h.ID()], bannedAt[c.h.ID()])
 	msg := fmt.Sprintf("blocks in %s: %d before the attack (median interval %d ms), %d during it (median %d ms); "+
-		"A cut off by all 4 after %s (%d bursts), min score %.0f; B after %s (%d messages), min score %.0f; "+
+		"A cut off by all 4 after %s (%d bursts), min score %.0f; B after %s (%d messages), min score %.0f; C (block sync liar) after %s; "+
 		"rejected %v ignored %v useless %v oversized %v (by topic, all validators)",
 		window, nBefore, medianGap(t0, attackStart), nDuring, medianGap(attackStart, attackEnd),
-		cutA.Round(time.Millisecond), bursts, sa, cutB.Round(time.Millisecond), flooded, sb, rejected[1:], ignored[1:], useless[1:], oversized[1:])
+		cutA.Round(time.Millisecond), bursts, sa, cutB.Round(time.Millisecond), flooded, sb, cutC.Round(time.Millisecond), rejected[1:], ignored[1:], useless[1:], oversized[1:])
 	t.Log(msg)
 	// The bound is generous on purpose (the attacker shares the two
 	// cores with the validators, and -race slows everything): the chain

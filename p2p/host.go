@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/libp2p/go-libp2p"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
@@ -290,6 +291,18 @@ func (h *Host) Penalize(p peer.ID) {
 	if p != h.h.ID() {
 		h.useless.add(p)
 	}
+}
+
+// Ban disconnects p and refuses it in both directions for d: for a peer
+// that misbehaved on a stream protocol (block sync: a bad block, a lie
+// about its height), which gossip scoring does not see. reason is logged.
+func (h *Host) Ban(p peer.ID, d time.Duration, reason error) {
+	if p == h.h.ID() || d <= 0 {
+		return
+	}
+	h.gater.ban(p, d)
+	h.log.Warn("peer banned: disconnecting", "remote", p, "reason", reason, "ban", d)
+	_ = h.h.Network().ClosePeer(p)
 }
 
 // Banned reports whether p is banned (graylisted and disconnected).
