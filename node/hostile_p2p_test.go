@@ -134,7 +134,8 @@ func (tn *p2pTestnet) cutOff(p peer.ID) bool {
 // has cut it off:
 //
 //   - consensus: undecodable bytes, a message over the 4 MiB + 64 KiB
-//     bound, the replay of a committed decision, a validator's vote signed
+//     bound, the replay of a committed decision and of one of its
+//     precommits, a validator's vote signed
 //     for another chain, a vote by a non-validator for the next height and
 //     one for a height 1,000 ahead;
 //   - tx: undecodable bytes, 256 KiB + 1, the replay of a committed
@@ -258,6 +259,14 @@ func TestHostilePeers(t *testing.T) {
 	if len(decided) != 1 {
 		t.Fatal("no decided block 2 to replay")
 	}
+	// And one of the precommits that decided it, as it was gossiped.
+	var dm consensus.Message
+	if err := codec.Decode(decided[0], &dm); err != nil || dm.Decided == nil || len(dm.Decided.Commit.Sigs) == 0 {
+		t.Fatalf("decided block 2: %v", err)
+	}
+	cm, cs := dm.Decided.Commit, dm.Decided.Commit.Sigs[0]
+	committedVote := codec.Encode(&consensus.Message{Kind: consensus.MsgVote, Vote: &consensus.Vote{Type: consensus.Precommit,
+		Height: cm.Height, Round: cm.Round, BlockHash: cm.BlockHash, TimestampMs: cs.TimestampMs, Validator: cs.Validator, Signature: cs.Signature}})
 
 	// The block rate before the attack, over a window of the attack's length.
 	const window = 8 * time.Second
@@ -399,6 +408,7 @@ func TestHostilePeers(t *testing.T) {
 		low := tn.nodes[0].Ledger().Height() + 1
 		// Replays and state-dependent ones.
 		a.publish(t, p2p.TopicConsensus, decided[0])
+		a.publish(t, p2p.TopicConsensus, committedVote)
 		a.publish(t, p2p.TopicTx, good.Encode())
 		a.publish(t, p2p.TopicTx, signTx(tn.vals[1], 0, chainID, dest, uint64(2_000+bursts))) // used nonce
 		a.publish(t, p2p.TopicTx, signTx(outsider, uint64(bursts), chainID, dest, 5))         // unfunded
@@ -435,7 +445,6 @@ func TestHostilePeers(t *testing.T) {
 	cutB = time.Since(attackStart)
 	flooded := <-floodDone
 	waitFor(t, time.Minute, "hostile peer C (block sync) cut off", func() bool { return tn.cutOff(c.h.ID()) })
-	cutC := time.Since(attackStart)
 	for i, n := range tn.nets {
 		if banned, why := n.Sync.(*BlockSync).Syncer().Bans().Banned(c.h.ID()); !banned {
 			t.Errorf("validator %d: block sync did not ban C", i)
@@ -599,6 +608,7 @@ func TestHostilePeers(t *testing.T) {
 		return gaps[len(gaps)/2]
 	}
 	nBefore, nDuring := before1-before0, during-before1
+	cutC := slices.Max(bannedAt[c.h.ID()]) // the waits above end after A's and B's
 	t.Logf("banned by validator 0..3 after: A %v, B %v, C %v", bannedAt[a.h.ID()], bannedAt[b.h.ID()], bannedAt[c.h.ID()])
 	msg := fmt.Sprintf("blocks in %s: %d before the attack (median interval %d ms), %d during it (median %d ms); "+
 		"A cut off by all 4 after %s (%d bursts), min score %.0f; B after %s (%d messages), min score %.0f; C (block sync liar) after %s; "+
