@@ -166,6 +166,9 @@ const (
 	catchUpBlocks   = 64
 	catchUpMaxBytes = 16 << 20
 	catchUpTimeout  = 10 * time.Second
+	// catchUpBan: how long a peer that broke the protocol is cut off
+	// (block sync's ban).
+	catchUpBan = 10 * time.Minute
 )
 
 func (t *P2PNet) catchUp(from uint64) {
@@ -180,7 +183,9 @@ func (t *P2PNet) catchUp(from uint64) {
 		}
 		msgs, err := DecodeBlocks(resp)
 		if err != nil {
-			t.log.Debug("catch-up response", "peer", p, "err", err)
+			// A broken response is a lie, not a slow link: the peer is
+			// cut off, as block sync does (p2p/blocksync's bans).
+			t.host.Ban(p, catchUpBan, err)
 			continue
 		}
 		if len(msgs) == 0 {
@@ -193,7 +198,7 @@ func (t *P2PNet) catchUp(from uint64) {
 		for _, m := range msgs {
 			var cm consensus.Message
 			if codec.Decode(m, &cm) != nil || cm.Kind != consensus.MsgDecided {
-				t.log.Debug("catch-up response: not a decided block", "peer", p)
+				t.host.Ban(p, catchUpBan, errors.New("catch-up response: not a decided block"))
 				return
 			}
 			n := t.node.Load()
