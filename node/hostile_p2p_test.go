@@ -168,7 +168,7 @@ func (tn *p2pTestnet) cutOff(p peer.ID) bool {
 // oversized ones counted per topic, the useless ones charged (P5).
 //
 // Measured on this machine (2 cores shared with other work, load 7-10,
-// 12 runs without -race; the test logs these figures each run):
+// 11 runs without -race; the test logs these figures each run):
 //
 //	blocks in 8 s before / during:  27-36 / 19-35 (ratio 0.61-1.06, median 0.97)
 //	median block interval:          222-290 ms before, 221-345 ms during
