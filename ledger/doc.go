@@ -30,8 +30,9 @@
 // slashed per request — and then season netting applies:
 //
 //   - a dispatched commitment's signed delivery (the number floored at
-//     zero: min(net − control correction, proof) + min(0, guard)) counts
-//     for its site, negative ones too. A negative one, capped at the
+//     zero: min(net − control correction, proof) + min(0, guard), a
+//     negative proof counting as 0) counts for its site, negative ones
+//     too. A negative one, capped at the
 //     commitment's payout cap and valued at the request's price, is the
 //     site's debt: ⌊price × min(−signed, CapWh) / 1000⌋, the mirror image
 //     of the payout, so a site that never responds is owed as much as it

@@ -351,7 +351,7 @@ type FlexCommitmentResult struct {
 	// Season netting (season.go; stored only when the settlement has a
 	// season, FlexSettlement.HasSeason). SeasonNetWh is the signed delivery
 	// this request adds to the site's season — min(NetDeltaWh −
-	// CorrectionWh, ProvenNetWh if Proven) + min(0, GuardNetWh) for a
+	// CorrectionWh, max(ProvenNetWh, 0) if Proven) + min(0, GuardNetWh) for a
 	// dispatched commitment that settled, 0 otherwise — and
 	// DebtAddedBaseUnits its negative part valued at the request's price
 	// (⌊price × min(−SeasonNetWh, CapWh) / 1000⌋). DebtBeforeBaseUnits is

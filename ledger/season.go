@@ -19,8 +19,10 @@ import (
 //     delivered = max(0, …), payout per request, slash per request).
 //   - A dispatched commitment that settled adds its signed delivery to the
 //     site's season, SeasonNetWh = min(NetDeltaWh − CorrectionWh,
-//     ProvenNetWh if proven) + min(0, GuardNetWh): the number that was
-//     floored. Where it is negative, its magnitude, capped as a payout
+//     max(ProvenNetWh, 0) if proven) + min(0, GuardNetWh): the number
+//     that was floored, except that a negative proof (a battery that
+//     discharged into a house still importing) is no debt — a proof
+//     bounds a delivery from below, and proves nothing when negative. Where it is negative, its magnitude, capped as a payout
 //     is (CapWh), is valued at the request's price and becomes the site's
 //     debt: DebtAddedBaseUnits = ⌊price × min(−SeasonNetWh, CapWh) /
 //     1000⌋, the mirror image of the payout, so that for a site whose
@@ -136,14 +138,18 @@ func (c *FlexCommitmentResult) seasonConsistent() bool {
 }
 
 // seasonNetWh is the signed delivery of a settled dispatched commitment:
-// the number its DeliveredWh floors at zero.
+// the number its DeliveredWh floors at zero, except that a proof only
+// caps it from above. A proof is a lower bound of what reached the grid
+// when it is positive; a negative one (a battery discharging at full
+// power into a house that still imports) proves nothing, and is no debt.
+// The negative side comes from the baseline alone.
 func seasonNetWh(c *FlexCommitmentResult) int64 {
 	if c.Status != uint8(baseline.Settled) || c.Control {
 		return 0
 	}
 	net := c.NetDeltaWh - c.CorrectionWh
 	if c.Proven {
-		net = min(net, c.ProvenNetWh)
+		net = min(net, max(c.ProvenNetWh, 0))
 	}
 	return net + min(0, c.GuardNetWh)
 }

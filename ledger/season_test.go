@@ -23,9 +23,13 @@ import (
 //     against its 70,000 owed, then 20,000 of its 100,000 bond.
 //   - D settled at −9,000 Wh, beyond the cap: the debt is capped like a
 //     payout, at 4,000 Wh = 800,000.
+//   - E a battery, net +500 Wh but a proof of −300 Wh (it discharged into
+//     a house still importing): a negative proof proves nothing, no debt.
+//   - F a battery, net −400 Wh, proof −900 Wh: the debt is the net's
+//     (80,000), the proof only caps from above.
 func TestApplySeasonSteps(t *testing.T) {
 	p := DefaultParams()
-	r := &FlexRequest{Terms: FlexTerms{PriceBaseUnitsPerKWh: 200_000}, Commitments: make([]FlexCommitment, 4)}
+	r := &FlexRequest{Terms: FlexTerms{PriceBaseUnitsPerKWh: 200_000}, Commitments: make([]FlexCommitment, 6)}
 	settled := uint8(baseline.Settled)
 	fs := &FlexSettlement{PayoutsBaseUnits: 650_000, RefundBaseUnits: 950_000, BondsReturn: 230_000,
 		Commitments: []FlexCommitmentResult{
@@ -33,8 +37,10 @@ func TestApplySeasonSteps(t *testing.T) {
 			{Status: settled, NetDeltaWh: 3200, CorrectionWh: 200, GuardNetWh: 100, CapWh: 4000, PayoutBaseUnits: 600_000, BondReturnedBaseUnits: 100_000},
 			{Status: uint8(baseline.Control), Control: true, NetDeltaWh: -2000, CapWh: 4000, PayoutBaseUnits: 50_000, BondReturnedBaseUnits: 100_000},
 			{Status: settled, NetDeltaWh: -9000, CapWh: 4000},
+			{Status: settled, NetDeltaWh: 500, Proven: true, ProvenNetWh: -300, CapWh: 4000},
+			{Status: settled, NetDeltaWh: -400, Proven: true, ProvenNetWh: -900, CapWh: 4000},
 		}}
-	if err := ApplySeason(fs, r, []uint64{0, 500_000, 70_000, 0}, 3, &p); err != nil {
+	if err := ApplySeason(fs, r, []uint64{0, 500_000, 70_000, 0, 0, 0}, 3, &p); err != nil {
 		t.Fatal(err)
 	}
 	type want struct {
@@ -47,6 +53,8 @@ func TestApplySeasonSteps(t *testing.T) {
 		{3000, 500_000, 0, 500_000, 0, 0, 100_000, 100_000},
 		{0, 70_000, 0, 50_000, 20_000, 0, 0, 80_000},
 		{-9000, 0, 800_000, 0, 0, 800_000, 0, 0},
+		{0, 0, 0, 0, 0, 0, 0, 0},
+		{-400, 0, 80_000, 0, 0, 80_000, 0, 0},
 	} {
 		c := fs.Commitments[i]
 		got := want{c.SeasonNetWh, c.DebtBeforeBaseUnits, c.DebtAddedBaseUnits, c.WithheldBaseUnits, c.BondTakenBaseUnits,

@@ -143,6 +143,7 @@ type seasonRow struct {
 	honestNet, neverNet          float64
 	neverPositive                int
 	neverPaid, neverDebt         float64 // mean FLX paid and still owed by never-responders
+	neverNetting                 float64 // mean FLX net of the netting alone: paid − bonds taken − still owed (no slashes)
 	biasPct, floorBiasPct        float64 // population: Σ netted vs Σ true; Σ paid (floored, unnetted) vs Σ true
 	signedBiasPct, windowBiasPct float64 // Σ signed (uncapped) vs Σ true; the same without the guard term
 	fullBiasPct                  float64 // the window with the whole guard
@@ -174,7 +175,7 @@ type strategyPairs struct{ n, gained int }
 func summarise(tr *truthRun, mi int, sr seasonResult, control bool) seasonRow {
 	row := seasonRow{method: tr.methods[mi].name, control: control, seed: tr.cfg.Pop.Seed, events: len(tr.events)}
 	flx := func(b int64) float64 { return float64(b) / 1e6 }
-	var sumH, sumN, sumNP, sumND float64
+	var sumH, sumN, sumNP, sumND, sumNN float64
 	for h, a := range sr.accounts[varHonest] {
 		nv, ok := sr.accounts[varNever][h]
 		if !ok {
@@ -185,13 +186,14 @@ func summarise(tr *truthRun, mi int, sr seasonResult, control bool) seasonRow {
 		sumN += flx(nv.net())
 		sumNP += flx(int64(nv.paid))
 		sumND += flx(int64(nv.debt))
+		sumNN += flx(nv.net() + int64(nv.slashed))
 		if nv.net() > 0 {
 			row.neverPositive++
 		}
 	}
 	if row.homes > 0 {
 		n := float64(row.homes)
-		row.honestNet, row.neverNet, row.neverPaid, row.neverDebt = sumH/n, sumN/n, sumNP/n, sumND/n
+		row.honestNet, row.neverNet, row.neverPaid, row.neverDebt, row.neverNetting = sumH/n, sumN/n, sumNP/n, sumND/n, sumNN/n
 	}
 	var net, floor, tru, signed, window, full int64
 	for _, v := range []int{varHonest, varGame, varOther} {
@@ -297,9 +299,9 @@ func printSeason(w io.Writer, tr *truthRun, cfg truthConfig, seeds int, rows []s
 	fmt.Fprintf(w, "- **population bias over the season**: (Σ netted Wh − Σ true Wh) / Σ true Wh over the dispatched population homes (complying, partial, ignoring, gaming), netted Wh = Σ paid Wh − Σ debt Wh; \"floored\" is the same with Σ paid Wh (no netting). Target: within ±2 %%.\n")
 	fmt.Fprintf(w, "- **signed bias**: the same with Σ signed Wh, the uncapped number the chain nets (min(net − correction, proof) + min(0, guard)); \"window\" leaves out the guard's min(0, guard), \"window + guard\" nets the whole guard (a rule the chain does not have: what netting the guard symmetrically would measure). The payout cap (paid ≤ committed) is policy, not estimation error: the signed columns show the measurement's own bias.\n")
 	fmt.Fprintf(w, "- **gaming pairs**: per event, the gaming home's netted Wh (paid − debt added) against its honest rerun's in the same event; \"season\" compares the homes' net season payouts. Target: gaming never above honest, in any pair.\n\n")
-	fmt.Fprintln(w, "| method | control | seed | events | homes | honest net FLX | never net FLX | never / honest % | never-responders net > 0 | never paid FLX | never still owes FLX | season bias % | floored bias % | signed bias % | window bias % | window + guard bias % | gaming homes above honest (season) | mean gaming − honest FLX | "+
+	fmt.Fprintln(w, "| method | control | seed | events | homes | honest net FLX | never net FLX | never / honest % | never-responders net > 0 | never paid FLX | never still owes FLX | never net before slashes FLX | season bias % | floored bias % | signed bias % | window bias % | window + guard bias % | gaming homes above honest (season) | mean gaming − honest FLX | "+
 		strategyNames[0]+" | "+strategyNames[1]+" | "+strategyNames[2]+" |")
-	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	slices.SortStableFunc(rows, func(a, b seasonRow) int {
 		return cmp.Or(cmp.Compare(a.method, b.method), cmp.Compare(b2i(a.control), b2i(b.control)), cmp.Compare(a.seed, b.seed))
 	})
@@ -312,8 +314,8 @@ func printSeason(w io.Writer, tr *truthRun, cfg truthConfig, seeds int, rows []s
 		if r.honestNet != 0 {
 			ratio = fmt.Sprintf("%+.1f", 100*r.neverNet/r.honestNet)
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %.2f | %+.2f | %s | %s | %.2f | %.2f | %+.2f | %+.2f | %+.2f | %+.2f | %+.2f | %d of %d | %+.3f |", r.method, ctl, r.seed, r.events, r.homes,
-			r.honestNet, r.neverNet, ratio, share(r.neverPositive, r.homes), r.neverPaid, r.neverDebt, r.biasPct, r.floorBiasPct,
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %.2f | %+.2f | %s | %s | %.2f | %.2f | %+.2f | %+.2f | %+.2f | %+.2f | %+.2f | %+.2f | %d of %d | %+.3f |", r.method, ctl, r.seed, r.events, r.homes,
+			r.honestNet, r.neverNet, ratio, share(r.neverPositive, r.homes), r.neverPaid, r.neverDebt, r.neverNetting, r.biasPct, r.floorBiasPct,
 			r.signedBiasPct, r.windowBiasPct, r.fullBiasPct, r.gameGained, r.gameHomes, r.gameGainFLX)
 		for _, p := range r.pairs {
 			fmt.Fprintf(w, " %d of %d |", p.gained, p.n)
