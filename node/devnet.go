@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +98,9 @@ type Devnet struct {
 	nonces  map[wallet.Address]uint64
 	clk     sim.Clock
 	homeOf  map[wallet.Address]int // site → home index
+	// awaitSplit: the homes committed to a request with a control group,
+	// by request, until its split.
+	awaitSplit map[uint64][]pendingDispatch
 	stopped bool
 	// interrupt asks Run to stop at the next event (from a signal handler).
 	interrupt atomic.Bool
@@ -204,6 +209,12 @@ const (
 	devnetUTCOffset   = -8 * 3600
 	devnetPriceBase   = 300_000 // 0.30 FLX per kWh
 	devnetRequestHour = 6       // local hour the utility posts the day's requests
+	// The whole-site request's control group: 30 % of the committed
+	// homes (3 of the 10 that commit, the fewest placebos the correction
+	// uses), paid a fifth of compliance (the ledger allows up to 23 % at
+	// this share, bond and slash).
+	devnetControlSharePPM = 300_000
+	devnetControlPayPPM   = 200_000
 )
 
 // NewDevnet builds the genesis and starts the validators.
@@ -226,7 +237,7 @@ func NewDevnet(cfg DevnetConfig) (*Devnet, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	d := &Devnet{cfg: cfg, dir: cfg.Dir, nonces: map[wallet.Address]uint64{}, homeOf: map[wallet.Address]int{},
+	d := &Devnet{cfg: cfg, dir: cfg.Dir, nonces: map[wallet.Address]uint64{}, homeOf: map[wallet.Address]int{}, awaitSplit: map[uint64][]pendingDispatch{},
 		armed: map[int]int{}, armedPct: map[int]int{}}
 	if d.dir == "" {
 		dir, err := os.MkdirTemp("", "gridmint-devnet-")
@@ -663,9 +674,13 @@ func (d *Devnet) maybePostRequests(i uint64) {
 		d.stats.RequestedWh += t.TargetW * (t.End - t.Start) * uint64(d.genesis.Params.IntervalSeconds) / 3600
 	}
 	if netW > 0 {
+		// With a randomized control group: the chain splits the committed
+		// homes one block after the deadline; the placebos' error corrects
+		// every dispatched home's delivery.
 		post(ledger.FlexTerms{Zone: devnetZone, Direction: ledger.FlexDown, Start: start, End: end, TargetW: netW,
 			PriceBaseUnitsPerKWh: devnetPriceBase, Deadline: start - perHour, Method: uint8(method),
-			UTCOffsetSeconds: devnetUTCOffset, Rules: rules})
+			UTCOffsetSeconds: devnetUTCOffset, Rules: rules,
+			ControlSharePPM: devnetControlSharePPM, ControlPayPPM: devnetControlPayPPM})
 	}
 	if batW > 0 {
 		post(ledger.FlexTerms{Zone: devnetZone, Direction: ledger.FlexDown, Start: start, End: end, TargetW: batW,
@@ -718,6 +733,9 @@ func (d *Devnet) observe(n *Node, b *ledger.Block, r *ledger.BlockResult) {
 			}
 		}
 	}
+	if len(d.awaitSplit) > 0 {
+		d.checkSplits(n)
+	}
 	var recs uint64
 	for _, ev := range r.Events {
 		switch ev.Kind {
@@ -765,14 +783,66 @@ func (d *Devnet) onRequest(n *Node, id uint64) {
 		}
 		bond := ledger.MaxPayout(w, t.End-t.Start, t.PriceBaseUnitsPerKWh, &p)*uint64(p.FlexMinBondPpm)/1_000_000 + 1
 		d.send(d.owners[k], &ledger.FlexCommitTx{RequestID: id, Site: h.Site(), CommittedW: w, BondBaseUnits: bond})
-		cur := d.clk.IntervalAt(d.clock.Now() / 1000)
-		if err := h.Schedule(sim.Event{Posted: min(cur, t.Start), Start: t.Start, End: t.End, Kind: kind, PowerW: power}); err == nil {
-			d.windows = append(d.windows, homeWindow{request: id, home: k, start: t.Start, end: t.End, up: t.Direction == ledger.FlexUp})
+		ev := sim.Event{Start: t.Start, End: t.End, Kind: kind, PowerW: power}
+		if t.ControlSharePPM > 0 {
+			// Told at the split whether it is dispatched (observe).
+			d.awaitSplit[id] = append(d.awaitSplit[id], pendingDispatch{home: k, ev: ev})
+		} else {
+			d.dispatch(id, k, ev, t.Direction == ledger.FlexUp)
 		}
 		homes = append(homes, k)
 		left -= w
 	}
 	d.logf("request %d on chain (%s, %d W); %d homes commit", id, baseline.Method(t.Method), t.TargetW, len(homes))
+}
+
+// dispatch schedules home k's devices for request id's window.
+func (d *Devnet) dispatch(id uint64, k int, ev sim.Event, up bool) {
+	ev.Posted = min(d.clk.IntervalAt(d.clock.Now()/1000), ev.Start)
+	if err := d.fleet.Homes[k].Schedule(ev); err == nil {
+		d.windows = append(d.windows, homeWindow{request: id, home: k, start: ev.Start, end: ev.End, up: up})
+	}
+}
+
+// pendingDispatch is a home's response to a request with a control group,
+// held until the chain's split says whether it is dispatched.
+type pendingDispatch struct {
+	home int
+	ev   sim.Event
+}
+
+// checkSplits: for each request with a control group that the chain has
+// split since, the dispatched homes' devices are scheduled; the control
+// homes are told they are not dispatched and carry on as usual.
+func (d *Devnet) checkSplits(n *Node) {
+	for _, id := range slices.Sorted(maps.Keys(d.awaitSplit)) {
+		req, ok, err := n.Ledger().FlexRequest(id)
+		if err != nil || !ok {
+			continue
+		}
+		if req.Control == nil {
+			if req.Status == ledger.FlexOpen {
+				continue // not split yet
+			}
+			delete(d.awaitSplit, id) // settled or cancelled without a split
+			continue
+		}
+		control := map[wallet.Address]bool{}
+		for i, c := range req.Commitments {
+			control[c.Site] = req.Control[i]
+		}
+		var sent, placebo int
+		for _, pd := range d.awaitSplit[id] {
+			if control[d.fleet.Homes[pd.home].Site()] {
+				placebo++
+				continue
+			}
+			d.dispatch(id, pd.home, pd.ev, req.Terms.Direction == ledger.FlexUp)
+			sent++
+		}
+		delete(d.awaitSplit, id)
+		d.logf("request %d split at height %d: %d homes dispatched, %d in the control group", id, req.SplitHeight, sent, placebo)
+	}
 }
 
 // onSettled records a settlement beside the truth.
