@@ -18,6 +18,7 @@ import (
 
 func newRunCmd(a *app) *cobra.Command {
 	var pw passwordSource
+	var pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run a node from its data directory until SIGINT or SIGTERM",
@@ -60,6 +61,13 @@ the node restarts from the ledger and the WAL.`,
 				}
 				defer acct.Zero()
 			}
+			if pprofAddr != "" {
+				stop, err := startPprof(pprofAddr)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			s, err := node.OpenService(a.home, node.ServiceOptions{Account: acct, LogTo: a.stderr})
 			if err != nil {
 				return err
@@ -70,6 +78,7 @@ the node restarts from the ledger and the WAL.`,
 		},
 	}
 	passwordFlag(cmd, &pw)
+	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve Go profiles on this loopback HOST:PORT (/debug/pprof/)")
 	return cmd
 }
 
@@ -126,6 +135,7 @@ func newTestnetCmd(a *app) *cobra.Command {
 	var dir string
 	var pw passwordSource
 	var light bool
+	var fundFile string
 	initCmd := &cobra.Command{
 		Use:   "init",
 		Short: "Write a genesis and N validator data dirs on 127.0.0.x for 'gridmint run'",
@@ -143,6 +153,11 @@ machine. Every node is a validator of equal stake. It never overwrites.`,
 				return err
 			}
 			o.Password, o.KDF, o.Now = pass, kdfParams(light), time.Now()
+			if fundFile != "" {
+				if o.Fund, err = node.ReadFundFile(fundFile); err != nil {
+					return err
+				}
+			}
 			if err := node.InitTestnet(dir, o); err != nil {
 				return err
 			}
@@ -155,6 +170,7 @@ machine. Every node is a validator of equal stake. It never overwrites.`,
 	initCmd.Flags().StringVar(&o.ChainID, "chain-id", "gridmint-testnet", "the chain id")
 	initCmd.Flags().IntVar(&o.BasePort, "port", 26656, "every node's TCP and QUIC port (node i on 127.0.0.(1+i))")
 	initCmd.Flags().Int64Var(&o.BlockIntervalMs, "block-interval-ms", 1000, "each node's pause after a block")
+	initCmd.Flags().StringVar(&fundFile, "fund-file", "", "also fund each address of this file (one a line) with 1,000 FLX in the genesis")
 	passwordFlag(initCmd, &pw)
 	kdfFlag(initCmd, &light)
 	cmd.AddCommand(initCmd)
