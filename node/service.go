@@ -41,6 +41,8 @@ type Service struct {
 	Node   *Node
 	status *http.Server
 	ln     net.Listener
+	// commits are the recent commits /v1/commits shows.
+	commits commitLog
 }
 
 // ConsensusKeyFile is the validator's consensus key in a data directory
@@ -127,6 +129,7 @@ func OpenService(home string, opts ServiceOptions) (*Service, error) {
 	n, err := NewNode(NodeConfig{Name: cfg.Moniker, Dir: home, Genesis: g, Account: opts.Account, ConsKey: consKey,
 		Net: s.Net, BlockIntervalMs: cfg.Consensus.BlockIntervalMs, Timeouts: consensus.DefaultTimeouts(), Log: log.With("sys", "node"),
 		OnCommit: func(n *Node, b *ledger.Block, r *ledger.BlockResult) {
+			s.commits.add(n.Ledger().Height(), time.Now().UnixMilli(), b)
 			root := n.Ledger().StateRoot()
 			log.Info("committed", "height", n.Ledger().Height(), "receipts", len(r.Receipts), "root", fmt.Sprintf("%x", root[:]))
 		}}, time.Now().UnixMilli())
@@ -149,6 +152,7 @@ func OpenService(home string, opts ServiceOptions) (*Service, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(st)
 	})
+	mux.HandleFunc("GET /v1/commits", s.serveCommits)
 	s.status = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
 }
