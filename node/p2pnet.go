@@ -50,8 +50,14 @@ type P2PNet struct {
 	// or shift it, never stop it.
 	Now func() int64
 
-	node  atomic.Pointer[Node]
+	node atomic.Pointer[Node]
+	// in carries consensus messages (and decided blocks), inTx
+	// transactions and readings. Run takes from in first: a flood of
+	// transactions must not hold a vote or a proposal back until the
+	// round times out (bench/chain saw blocks of 20 s while transactions
+	// streamed in through one queue).
 	in    chan delivery
+	inTx  chan delivery
 	serve chan serveReq
 	// committed is signalled (without blocking) after each commit.
 	committed chan struct{}
@@ -68,6 +74,10 @@ type P2PNet struct {
 	lastAheadMs atomic.Int64
 	// Rejected and Ignored count the gossip validator's verdicts by topic.
 	Rejected, Ignored [4]atomic.Uint64
+	// Shed counts transactions and readings heard from peers and dropped
+	// because inTx was full (the node is behind on them; gossip is best
+	// effort, and their authors resend).
+	Shed atomic.Uint64
 }
 
 // BlockSyncer is the seam for block sync: it is asked for the decided
@@ -122,7 +132,7 @@ func NewP2PNet(h *p2p.Host, log *slog.Logger) *P2PNet {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &P2PNet{host: h, log: log, Now: func() int64 { return time.Now().UnixMilli() }, ctx: ctx, cancel: cancel,
-		in: make(chan delivery, 4096), serve: make(chan serveReq), committed: make(chan struct{}, 1)}
+		in: make(chan delivery, 4096), inTx: make(chan delivery, 4096), serve: make(chan serveReq), committed: make(chan struct{}, 1)}
 }
 
 // Host is the libp2p host.
@@ -224,11 +234,19 @@ func (t *P2PNet) catchUp(from uint64) {
 // for it (up to the queue's 4,096).
 func (t *P2PNet) Inject(topic Topic, data []byte) bool {
 	select {
-	case t.in <- delivery{topic: topic, data: data}:
+	case t.queue(topic) <- delivery{topic: topic, data: data}:
 		return true
 	case <-t.ctx.Done():
 		return false
 	}
+}
+
+// queue is the delivery queue of topic's messages.
+func (t *P2PNet) queue(topic Topic) chan delivery {
+	if topic == TopicConsensus {
+		return t.in
+	}
+	return t.inTx
 }
 
 // injectSynced hands the node a decided block of height h that block sync
@@ -340,6 +358,16 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 			}
 			return v
 		}, func(_ p2p.TopicID, _ peer.ID, data []byte) {
+			if topic != TopicConsensus {
+				// Shed what the node cannot keep up with rather than
+				// block gossipsub's delivery behind it.
+				select {
+				case t.inTx <- delivery{topic: topic, data: data}:
+				default:
+					t.Shed.Add(1)
+				}
+				return
+			}
 			select {
 			case t.in <- delivery{topic: topic, data: data}:
 			case <-ctx.Done():
@@ -399,10 +427,7 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 		} else {
 			timer.Reset(time.Hour)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case d := <-t.in:
+		deliver := func(d delivery) error {
 			// The node's clock moves before each delivery: Deliver does
 			// not know the time, and the engine stamps its votes with
 			// the last it was given.
@@ -410,7 +435,26 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 				return err
 			}
 			n.syncedTo = max(n.syncedTo, d.synced)
-			if err := n.Deliver(d.topic, d.data); err != nil {
+			return n.Deliver(d.topic, d.data)
+		}
+		// Consensus first (see in).
+		select {
+		case d := <-t.in:
+			if err := deliver(d); err != nil {
+				return err
+			}
+			continue
+		default:
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case d := <-t.in:
+			if err := deliver(d); err != nil {
+				return err
+			}
+		case d := <-t.inTx:
+			if err := deliver(d); err != nil {
 				return err
 			}
 		case r := <-t.serve:

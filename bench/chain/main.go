@@ -71,6 +71,7 @@ type options struct {
 	perSender       int
 	memo            int
 	out             string
+	logLevel        string
 }
 
 func main() {
@@ -89,6 +90,7 @@ func main() {
 	flag.IntVar(&o.perSender, "per-sender", 5, "transactions per sender per step")
 	flag.IntVar(&o.memo, "memo", 891, "memo bytes (891: a 1,024-byte transaction)")
 	flag.StringVar(&o.out, "out", "", "also write the table (markdown) to this file")
+	flag.StringVar(&o.logLevel, "log-level", "info", "our nodes' [log] level")
 	flag.Parse()
 	for _, r := range strings.Split(rates, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(r))
@@ -358,6 +360,16 @@ func runOurs(o *options) ([]result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testnet init: %v: %s", err, out)
 	}
+	for i := range 4 {
+		path := filepath.Join(node.TestnetNodeDir(net, i), "config.toml")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, []byte(strings.Replace(string(b), `level = "info"`, `level = "`+o.logLevel+`"`, 1)), 0o644); err != nil {
+			return nil, err
+		}
+	}
 	var procs []*proc
 	defer func() { stopAll(procs) }()
 	const pprofAddr = "127.0.0.1:27660"
@@ -400,6 +412,35 @@ func runOurs(o *options) ([]result, error) {
 	f := newFollower(home0)
 	go f.run()
 	defer f.close()
+	// Node-0's height and consensus round as they change, for a look at
+	// stalls (rounds that fail).
+	rounds, err := os.Create(filepath.Join(dir, "rounds.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer rounds.Close()
+	stopRounds := make(chan struct{})
+	defer close(stopRounds)
+	go func() {
+		var last string
+		for {
+			select {
+			case <-stopRounds:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			st, err := node.QueryStatus(ctx, home0)
+			cancel()
+			if err != nil {
+				continue
+			}
+			if cur := fmt.Sprintf("height %d round %d", st.Height, st.Round); cur != last {
+				fmt.Fprintf(rounds, "%s %s\n", time.Now().Format("15:04:05.000"), cur)
+				last = cur
+			}
+		}
+	}()
 	var results []result
 	for si, p := range plans {
 		profile := si == len(plans)-1
@@ -448,7 +489,7 @@ func runOurs(o *options) ([]result, error) {
 			if err := <-profDone; err != nil {
 				log.Printf("profile: %v", err)
 			} else {
-				top, _ := exec.Command("go", "tool", "pprof", "-top", "-nodecount", "30", o.gridmint, filepath.Join(o.dir, "gridmint-cpu.pprof")).CombinedOutput()
+				top, _ := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount", "45", o.gridmint, filepath.Join(o.dir, "gridmint-cpu.pprof")).CombinedOutput()
 				log.Printf("node-0 CPU profile at %d tx/s offered (%s):\n%s", p.rate, filepath.Join(o.dir, "gridmint-cpu.pprof"), top)
 			}
 		}
