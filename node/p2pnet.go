@@ -74,6 +74,9 @@ type P2PNet struct {
 	lastAheadMs atomic.Int64
 	// Rejected and Ignored count the gossip validator's verdicts by topic.
 	Rejected, Ignored [4]atomic.Uint64
+	// pending is the mempool's size as the node's goroutine last saw it,
+	// for the tx topic's shed test (shedTx).
+	pending atomic.Int64
 	// Shed counts transactions and readings heard from peers and dropped
 	// because inTx was full (the node is behind on them; gossip is best
 	// effort, and their authors resend).
@@ -347,6 +350,7 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 	defer t.wg.Wait()
 	defer t.cancel()
 	ctx = t.ctx
+	t.host.ShedIf(p2p.TopicTx, t.shedTx)
 	for _, topic := range []Topic{TopicConsensus, TopicTx, TopicReading} {
 		err := t.host.Join(p2p.TopicID(topic), func(_ peer.ID, data []byte) p2p.Verdict {
 			v := n.GossipVerdict(topic, data)
@@ -405,6 +409,7 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 	}
 	published, refreshed := ^uint64(0), true
 	for {
+		t.pending.Store(int64(n.Pool.Len()))
 		if h := n.Ledger().Height(); h != published || refreshed {
 			if h != published {
 				select {
@@ -467,6 +472,19 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 			refreshed = true
 		}
 	}
+}
+
+// shedTxAbove is the mempool size from which a node sheds the
+// transactions its peers send (p2p.Host.ShedIf): two blocks' worth of 1
+// KiB transactions at the proposer's reap bound (MaxBlockBytes/2, 2 MiB).
+// What is shed is neither checked nor forwarded; its sender resends, as
+// with CometBFT's full mempool.
+const shedTxAbove = 4096
+
+// shedTx: the node is behind on transactions (mempool above shedTxAbove,
+// or its delivery queue half full). Safe on any goroutine.
+func (t *P2PNet) shedTx() bool {
+	return t.pending.Load() >= shedTxAbove || len(t.inTx) >= cap(t.inTx)/2
 }
 
 // serveBlocks answers a catch-up request: up to catchUpBlocks decided

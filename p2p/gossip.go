@@ -114,6 +114,7 @@ func (h *Host) Join(t TopicID, validate Validator, deliver Handler) error {
 	}
 	name := h.TopicName(t)
 	self := h.h.ID()
+	shed := h.shedIf[t]
 	var opts []pubsub.ValidatorOpt
 	if t != TopicConsensus {
 		// At most validateConcurrency transactions or readings are
@@ -132,6 +133,10 @@ func (h *Host) Join(t TopicID, validate Validator, deliver Handler) error {
 		if len(m.Data) > max {
 			h.oversized[t].Add(1)
 			return pubsub.ValidationReject
+		}
+		if shed != nil && shed() {
+			h.shed[t].Add(1)
+			return pubsub.ValidationIgnore
 		}
 		return validate(from, m.Data).result()
 	}, opts...)
@@ -190,6 +195,28 @@ func (h *Host) Oversized(t TopicID) uint64 {
 		return 0
 	}
 	return h.oversized[t].Load()
+}
+
+// ShedIf sets, before Join, a shed test for topic t: while shed() is
+// true, a message from a peer on t is Ignored before the validator sees
+// it (not delivered, not forwarded, no penalty) and counted in Shed. A
+// node that cannot keep up with transactions sheds them at the door: it
+// spends no signature check on them and does not fill its peers' queues,
+// where its consensus messages wait too.
+func (h *Host) ShedIf(t TopicID, shed func() bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if int(t) < len(h.shedIf) {
+		h.shedIf[t] = shed
+	}
+}
+
+// Shed counts messages on t Ignored by the ShedIf test.
+func (h *Host) Shed(t TopicID) uint64 {
+	if int(t) >= len(h.shed) {
+		return 0
+	}
+	return h.shed[t].Load()
 }
 
 // Gossip adapts a Host to the shape of node.Transport's Broadcast, with

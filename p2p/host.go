@@ -57,6 +57,8 @@ type Host struct {
 	scores map[peer.ID]float64 // last inspection
 
 	oversized [4]atomic.Uint64 // per TopicID: messages rejected for size
+	shed      [4]atomic.Uint64 // per TopicID: messages Ignored by the ShedIf test
+	shedIf    [4]func() bool   // per TopicID: ShedIf's tests (under mu)
 }
 
 // New starts a host with the node key as its libp2p identity (the
