@@ -58,6 +58,13 @@ type P2PNet struct {
 	// streamed in through one queue).
 	in    chan delivery
 	inTx  chan delivery
+	// pending is the mempool's size as the node's goroutine last saw it,
+	// for the tx topic's shed test (shedTx).
+	pending atomic.Int64
+	// Shed counts transactions and readings heard from peers and dropped
+	// because inTx was full (the node is behind on them; gossip is best
+	// effort, and their authors resend).
+	Shed atomic.Uint64
 	serve chan serveReq
 	// committed is signalled (without blocking) after each commit.
 	committed chan struct{}
@@ -74,13 +81,6 @@ type P2PNet struct {
 	lastAheadMs atomic.Int64
 	// Rejected and Ignored count the gossip validator's verdicts by topic.
 	Rejected, Ignored [4]atomic.Uint64
-	// pending is the mempool's size as the node's goroutine last saw it,
-	// for the tx topic's shed test (shedTx).
-	pending atomic.Int64
-	// Shed counts transactions and readings heard from peers and dropped
-	// because inTx was full (the node is behind on them; gossip is best
-	// effort, and their authors resend).
-	Shed atomic.Uint64
 }
 
 // BlockSyncer is the seam for block sync: it is asked for the decided

@@ -47,6 +47,9 @@ type Host struct {
 	mdns  mdnsService // nil unless cfg.MDNS
 	mesh  *meshTracer
 
+	shed   [4]atomic.Uint64 // per TopicID: messages Ignored by the ShedIf test
+	shedIf [4]func() bool   // per TopicID: ShedIf's tests (under mu)
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -57,8 +60,6 @@ type Host struct {
 	scores map[peer.ID]float64 // last inspection
 
 	oversized [4]atomic.Uint64 // per TopicID: messages rejected for size
-	shed      [4]atomic.Uint64 // per TopicID: messages Ignored by the ShedIf test
-	shedIf    [4]func() bool   // per TopicID: ShedIf's tests (under mu)
 }
 
 // New starts a host with the node key as its libp2p identity (the
