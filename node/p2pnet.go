@@ -56,15 +56,15 @@ type P2PNet struct {
 	// transactions must not hold a vote or a proposal back until the
 	// round times out (bench/chain saw blocks of 20 s while transactions
 	// streamed in through one queue).
-	in    chan delivery
-	inTx  chan delivery
+	in   chan delivery
+	inTx chan delivery
 	// pending is the mempool's size as the node's goroutine last saw it,
 	// for the tx topic's shed test (shedTx).
 	pending atomic.Int64
 	// Shed counts transactions and readings heard from peers and dropped
 	// because inTx was full (the node is behind on them; gossip is best
 	// effort, and their authors resend).
-	Shed atomic.Uint64
+	Shed  atomic.Uint64
 	serve chan serveReq
 	// committed is signalled (without blocking) after each commit.
 	committed chan struct{}
