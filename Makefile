@@ -57,8 +57,11 @@ mutate:
 	./scripts/mutate-consensus
 
 # The multi-process testnet: builds the binary, runs `testnet init` with 4
-# validators and 4 `gridmint run` processes on 127.0.0.1-4, SIGKILLs one and
-# restarts it (about a minute; build tag testnet keeps it out of test-only).
+# validators and a full node, 4 `gridmint run` validators on 127.0.0.1-4;
+# a site registers and sends readings through the status sockets, one
+# validator is SIGKILLed and restarted, and the full node starts last and
+# block-syncs from zero (about 30 s; build tag testnet keeps it out of
+# test-only).
 testnet-test:
 	$(GO) test -count=1 -tags testnet -run TestTestnetProcesses -v ./cmd/gridmint
 

@@ -3,6 +3,7 @@ package node
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -79,7 +81,11 @@ type Devnet struct {
 	dir     string
 	tempDir bool
 	genesis *ledger.Genesis
+	// net is the deterministic devnet's network (nil on libp2p); clock
+	// is whichever network runs: net, or p2p, the libp2p cluster.
 	net     *SimNet
+	p2p     *p2pCluster
+	clock   devnetNet
 	client  Transport
 	nodes   []*Node
 	valKeys []*wallet.PrivateKey
@@ -294,8 +300,28 @@ func NewDevnet(cfg DevnetConfig) (*Devnet, error) {
 			d.stats.gamingHomes[i] = true
 		}
 	}
-	d.net = NewSimNet(d.startMs, cfg.Seed)
-	d.client = d.net.Client()
+	if cfg.Deterministic {
+		d.net = NewSimNet(d.startMs, cfg.Seed)
+		d.clock, d.client = d.net, d.net.Client()
+	} else {
+		var log *slog.Logger
+		if cfg.Debug {
+			log = slog.New(slog.NewTextHandler(cfg.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		} else {
+			log = slog.New(slog.DiscardHandler)
+		}
+		keyOf := func(i int) *wallet.PrivateKey {
+			if i == cfg.Validators {
+				return derivedKey(cfg.Seed, "gateway", 0)
+			}
+			return derivedKey(cfg.Seed, "node", i)
+		}
+		c, err := newP2PCluster(cfg.Validators, g.ChainID, d.startMs, cfg.Speed, keyOf, log)
+		if err != nil {
+			return nil, err
+		}
+		d.p2p, d.clock, d.client = c, c, gateway{c.gw}
+	}
 	if res != nil {
 		if err := d.resume(res); err != nil {
 			return nil, err
@@ -364,6 +390,11 @@ func (d *Devnet) startValidator(i int) error {
 	}
 	lk := &link{d: d, i: i}
 	d.links[i] = lk
+	var net Transport = lk
+	timeouts, drift := consensus.DefaultTimeouts(), int64(0)
+	if d.p2p != nil {
+		net, timeouts, drift = d.p2p.nets[i], scaledTimeouts(d.cfg.Speed), int64(2_000*d.cfg.Speed)
+	}
 	var onCommit func(*Node, *ledger.Block, *ledger.BlockResult)
 	if i == 0 {
 		onCommit = func(n *Node, b *ledger.Block, r *ledger.BlockResult) {
@@ -373,15 +404,17 @@ func (d *Devnet) startValidator(i int) error {
 		}
 	}
 	n, err := NewNode(NodeConfig{Name: fmt.Sprintf("validator-%d", i), Dir: dir, Genesis: d.genesis,
-		Account: d.valKeys[i], ConsKey: d.conKeys[i], Net: lk, BlockIntervalMs: d.cfg.BlockIntervalMs,
-		Timeouts: consensus.DefaultTimeouts(), Log: logger, OnCommit: onCommit, FS: nodeFS,
+		Account: d.valKeys[i], ConsKey: d.conKeys[i], Net: net, BlockIntervalMs: d.cfg.BlockIntervalMs,
+		Timeouts: timeouts, MaxClockDriftMs: drift, Log: logger, OnCommit: onCommit, FS: nodeFS,
 		UnsafeNoSync: d.cfg.UnsafeNoSync && d.tempDir, WALCompactEvery: d.cfg.walCompactEvery,
-		walSynced: func() { d.walSynced(i, lk) }, guardSynced: func() { d.guardSynced(i, lk) }}, d.net.Now())
+		walSynced: func() { d.walSynced(i, lk) }, guardSynced: func() { d.guardSynced(i, lk) }}, d.clock.Now())
 	if err != nil {
 		return err
 	}
 	d.nodes[i] = n
-	if !lk.cut { // else it crashed while starting; its restart is due
+	if d.p2p != nil {
+		d.p2p.attach(i, n)
+	} else if !lk.cut { // else it crashed while starting; its restart is due
 		d.net.Attach(i, n)
 	}
 	return nil
@@ -392,6 +425,9 @@ func (d *Devnet) Interrupt() { d.interrupt.Store(true) }
 
 // Close stops every node and removes a temporary directory.
 func (d *Devnet) Close() error {
+	if d.p2p != nil {
+		d.p2p.Stop() // the validators' loops end before their nodes close
+	}
 	var err error
 	for _, n := range d.nodes {
 		if n != nil {
@@ -415,11 +451,12 @@ func (d *Devnet) Genesis() *ledger.Genesis { return d.genesis }
 // Node returns validator i.
 func (d *Devnet) Node(i int) *Node { return d.nodes[i] }
 
-// Net is the in-process network.
+// Net is the in-process network of a deterministic devnet (nil on
+// libp2p).
 func (d *Devnet) Net() *SimNet { return d.net }
 
 func (d *Devnet) logf(format string, args ...any) {
-	ms := d.net.Now() - d.genesis.GenesisTime*1000 // genesis is local midnight
+	ms := d.clock.Now() - d.genesis.GenesisTime*1000 // genesis is local midnight
 	day, rest := ms/86_400_000, ms%86_400_000
 	fmt.Fprintf(d.cfg.Log, "day %d %02d:%02d  %s\n", day+1, rest/3_600_000, rest%3_600_000/60_000, fmt.Sprintf(format, args...))
 }
@@ -445,7 +482,7 @@ func (d *Devnet) Run() (*DevnetStats, error) {
 		endMs = runStart + int64(d.cfg.Days*86_400_000)
 	}
 	// The homes register their sites at once.
-	d.net.At(runStart+1000, func() {
+	d.clock.At(runStart+1000, func() {
 		for i, h := range d.fleet.Homes {
 			if !d.registered[i] {
 				d.send(d.owners[i], d.registerPayload(i, h))
@@ -462,10 +499,10 @@ func (d *Devnet) Run() (*DevnetStats, error) {
 		}
 		d.homesInterval(i)
 		d.maybePostRequests(i + 1)
-		d.net.At(start+int64(i+2)*interval+5000, func() { tickInterval(i + 1) })
+		d.clock.At(start+int64(i+2)*interval+5000, func() { tickInterval(i + 1) })
 	}
 	first := d.clk.Start // the homes' first interval
-	d.net.At(start+int64(first+1)*interval+5000, func() { tickInterval(first) })
+	d.clock.At(start+int64(first+1)*interval+5000, func() { tickInterval(first) })
 
 	wallStart := time.Now()
 	var pace func(int64)
@@ -485,21 +522,24 @@ func (d *Devnet) Run() (*DevnetStats, error) {
 			frac = float64(h) / float64(d.cfg.Blocks)
 		}
 		if endMs > 0 {
-			frac = max(frac, float64(d.net.Now()-runStart)/float64(endMs-runStart))
+			frac = max(frac, float64(d.clock.Now()-runStart)/float64(endMs-runStart))
 		}
 		if d.cfg.Progress != nil && frac-lastProgress >= 0.001 {
 			lastProgress = frac
 			d.cfg.Progress(min(frac, 1))
 		}
-		return d.interrupt.Load() || (d.cfg.Blocks > 0 && h >= d.cfg.Blocks) || (endMs > 0 && d.net.Now() >= endMs)
+		return d.interrupt.Load() || (d.cfg.Blocks > 0 && h >= d.cfg.Blocks) || (endMs > 0 && d.clock.Now() >= endMs)
 	}
 	// The validators' signature checks run on every core while the event
 	// loop goes on (the same run, event for event: SimNet.Parallel).
-	if !d.cfg.serial {
+	if d.net != nil && !d.cfg.serial {
 		d.net.Parallel(runtime.GOMAXPROCS(0) - 1)
 	}
-	defer d.net.Stop()
-	if err := d.net.Run(done, pace); err != nil {
+	// Stopped before the summary: on libp2p the validators run on their
+	// own goroutines until then.
+	stop := sync.OnceFunc(d.clock.Stop)
+	defer stop()
+	if err := d.clock.Run(done, pace); err != nil {
 		return nil, err
 	}
 	// Drain: the homes stop; more blocks carry what they signed (at most
@@ -507,10 +547,11 @@ func (d *Devnet) Run() (*DevnetStats, error) {
 	d.stopped = true
 	target := d.nodes[0].Ledger().Height() + 20
 	if d.cfg.Blocks == 0 && !d.interrupt.Load() {
-		if err := d.net.Run(func() bool { return d.nodes[0].Ledger().Height() >= target || d.readingsSettled() }, pace); err != nil {
+		if err := d.clock.Run(func() bool { return d.nodes[0].Ledger().Height() >= target || d.readingsSettled() }, pace); err != nil {
 			return nil, err
 		}
 	}
+	stop()
 	if d.cfg.Progress != nil {
 		d.cfg.Progress(1)
 	}
@@ -719,7 +760,7 @@ func (d *Devnet) onRequest(n *Node, id uint64) {
 		}
 		bond := ledger.MaxPayout(w, t.End-t.Start, t.PriceBaseUnitsPerKWh, &p)*uint64(p.FlexMinBondPpm)/1_000_000 + 1
 		d.send(d.owners[k], &ledger.FlexCommitTx{RequestID: id, Site: h.Site(), CommittedW: w, BondBaseUnits: bond})
-		cur := d.clk.IntervalAt(d.net.Now() / 1000)
+		cur := d.clk.IntervalAt(d.clock.Now() / 1000)
 		if err := h.Schedule(sim.Event{Posted: min(cur, t.Start), Start: t.Start, End: t.End, Kind: kind, PowerW: power}); err == nil {
 			d.windows = append(d.windows, homeWindow{request: id, home: k, start: t.Start, end: t.End, up: t.Direction == ledger.FlexUp})
 		}
@@ -772,7 +813,7 @@ func (d *Devnet) summarize() (*DevnetStats, error) {
 	s := &d.stats
 	l0 := d.nodes[0].Ledger()
 	s.Height, s.StateRoot = l0.Height(), l0.StateRoot()
-	s.SimulatedDays = float64(d.net.Now()-d.startMs) / 86_400_000 // this run's
+	s.SimulatedDays = float64(d.clock.Now()-d.startMs) / 86_400_000 // this run's
 	s.RootsAgree = true
 	for _, n := range d.nodes[1:] {
 		if n == nil {
@@ -860,6 +901,9 @@ func (d *Devnet) summarize() (*DevnetStats, error) {
 // data directory (ledger and consensus WAL). The node rejoins, replays its
 // WAL, catches up by block sync and votes again.
 func (d *Devnet) RestartValidator(i int) error {
+	if d.p2p != nil {
+		return errors.New("devnet: crashes and restarts are for the deterministic devnet")
+	}
 	d.net.Detach(i)
 	d.links[i].cut = true
 	if err := d.nodes[i].Close(); err != nil {
@@ -878,6 +922,9 @@ func (d *Devnet) RestartValidator(i int) error {
 // system, only to free its memory). A new process for validator i starts
 // on the clone, replays its WAL, catches up and votes again.
 func (d *Devnet) CrashValidator(i, unsyncedDataPercent int) error {
+	if d.p2p != nil {
+		return errors.New("devnet: crashes and restarts are for the deterministic devnet")
+	}
 	if err := d.crash(i, unsyncedDataPercent); err != nil {
 		return err
 	}

@@ -295,3 +295,58 @@ func TestSecondDevnetOnAHome(t *testing.T) {
 		t.Fatalf("the refused devnet wrote to the home:\n%s\n%s", before, after)
 	}
 }
+
+// TestDevnetOnLibp2p: the devnet without --deterministic runs its
+// validators as libp2p hosts on 127.0.0.1 (gossipsub, block sync) on a
+// clock sped up 1500 times; the homes and the utility publish through a
+// gateway host. Every validator ends at one root, every reading signed is
+// accepted (none is refused as from the future: the proposer leaves a
+// reading of an interval its block time has not closed for a later
+// block), and the homes' sites are registered.
+func TestDevnetOnLibp2p(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	d, err := NewDevnet(DevnetConfig{Validators: 4, Homes: 3, Seed: 5, Days: 0.1, Speed: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if d.Net() != nil || d.p2p == nil || len(d.p2p.hosts) != 4 {
+		t.Fatal("not on libp2p")
+	}
+	for _, h := range d.p2p.hosts {
+		for _, a := range h.Addrs() {
+			if !strings.HasPrefix(a, "/ip4/127.0.0.1/") {
+				t.Fatalf("a validator announces %s", a)
+			}
+		}
+	}
+	s, err := d.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.RootsAgree || s.Height < 3 {
+		t.Fatalf("height %d, roots agree %v", s.Height, s.RootsAgree)
+	}
+	var signed, accepted uint64
+	for i := range s.ReadingsSigned {
+		signed += s.ReadingsSigned[i]
+		accepted += s.ReadingsAccepted[i]
+		for reason, n := range s.ReadingsRejected[i] {
+			t.Errorf("home %d: %d readings rejected (%v)", i, n, reason)
+		}
+	}
+	if signed == 0 || accepted != signed {
+		t.Fatalf("%d readings signed, %d accepted", signed, accepted)
+	}
+	for i := range d.fleet.Homes {
+		if _, ok, _ := d.nodes[0].Ledger().Site(d.fleet.Homes[i].Site()); !ok {
+			t.Fatalf("home %d not registered", i)
+		}
+	}
+	if err := d.RestartValidator(1); err == nil {
+		t.Fatal("a restart on libp2p was accepted")
+	}
+	t.Logf("%d blocks, %d readings over %.2f simulated days", s.Height, signed, s.SimulatedDays)
+}

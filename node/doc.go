@@ -22,8 +22,7 @@
 // A node reaches other nodes only through Transport: Broadcast a message on
 // a topic, and RequestBlocks from a peer for heights it lacks (ServeBlocks
 // answers). SimNet is the in-process implementation, in virtual time
-// (deterministic by seed, with delays, silenced or detached nodes) or paced
-// to the wall clock. P2PNet is the libp2p one (package p2p): the three
+// (deterministic by seed, with delays, silenced or detached nodes). P2PNet is the libp2p one (package p2p): the three
 // gossip topics, whose validators answer with GossipVerdict (the canonical
 // decode and PreCheck, so what a validator accepted is not verified again),
 // the real-time loop that owns the node (P2PNet.Run: one goroutine
@@ -32,14 +31,17 @@
 // that seam with p2p/blocksync (a server over the decided blocks, a syncer
 // that verifies on its goroutines and applies through the node's loop).
 // Service is the node of a data directory as `gridmint run` runs it, with
-// its status on the unix socket DIR/gridmint.sock (QueryStatus);
+// its status on the unix socket DIR/gridmint.sock (QueryStatus), where the
+// owner also submits signed transactions and readings (PostLocal);
 // InitTestnet writes the data directories of a loopback testnet.
 // A decided value is the block plus its parent's commit certificate
 // (BlockValue); each block's certificate, value and any validator set it
 // replaced are stored with it in one batch, so a restarted node resumes
 // from its data directory alone.
 //
-// Devnet runs a whole chain in one process: validators, the meter
+// Devnet runs a whole chain in one process: validators (on SimNet when
+// deterministic, else libp2p hosts on loopback on a sped-up clock:
+// p2pCluster), the meter
 // simulator's homes (each signing its readings with its site key), a
 // utility posting flexibility requests, homes committing and following
 // dispatches, and a summary that compares the chain's settlements with the

@@ -245,7 +245,11 @@ func (p *ReadingPool) Add(raw []byte, chainID string) error {
 
 // Reap returns up to max readings: per site, the run of consecutive
 // counters from the chain head. Sites are served in first-seen order.
-func (p *ReadingPool) Reap(max int) []meter.Reading {
+//
+// Only readings of intervals up to lastInterval are taken (the block's
+// time has closed them; see ledger's check 3): a later one would be
+// refused as from the future, and it waits here for a later block.
+func (p *ReadingPool) Reap(max int, lastInterval uint64) []meter.Reading {
 	var out []meter.Reading
 	for _, id := range p.sites {
 		var head uint64
@@ -255,7 +259,7 @@ func (p *ReadingPool) Reap(max int) []meter.Reading {
 			continue // not registered yet
 		}
 		for _, r := range p.bySite[id] {
-			if len(out) >= max || r.Counter != head+1 {
+			if len(out) >= max || r.Counter != head+1 || r.Interval > lastInterval {
 				break
 			}
 			out = append(out, r)

@@ -113,7 +113,7 @@ func TestReadingPool(t *testing.T) {
 		t.Fatal("reading of another chain accepted")
 	}
 	// The site is not registered: nothing to reap yet.
-	if got := rp.Reap(10); len(got) != 0 {
+	if got := rp.Reap(10, 1<<40); len(got) != 0 {
 		t.Fatalf("reaped %d readings of an unregistered site", len(got))
 	}
 }

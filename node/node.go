@@ -420,6 +420,15 @@ func (n *Node) Deliver(topic Topic, data []byte) error {
 	return nil
 }
 
+// floorDivMs is ms in whole seconds, rounded down (as the ledger's block
+// time).
+func floorDivMs(ms int64) int64 {
+	if ms < 0 && ms%1000 != 0 {
+		return ms/1000 - 1
+	}
+	return ms / 1000
+}
+
 // maxHeld bounds the messages kept during the pause after a block; past
 // it they are dropped (peers re-broadcast their own messages).
 const maxHeld = 4096
@@ -736,7 +745,14 @@ func (a app) ProposeValue(height uint64, lastCommit *consensus.Commit) ([]byte, 
 		}
 		// As many as one transaction may carry, by count and by size.
 		limit := min(int(params.MaxReadingsPerTx), (int(params.MaxTxBytes)-256)/meter.ReadingSize)
-		if rs := n.Readings.Reap(limit); len(rs) > 0 {
+		// Intervals this block's time has closed (ledger check 3); none
+		// yet in the chain's first interval.
+		closed := (floorDivMs(timeMs) + int64(params.ReadingMaxSkewSeconds) - n.cfg.Genesis.GenesisTime) / int64(params.IntervalSeconds)
+		var rs []meter.Reading
+		if closed > 0 {
+			rs = n.Readings.Reap(limit, uint64(closed-1))
+		}
+		if len(rs) > 0 {
 			tx := &ledger.Tx{Nonce: nonce, Fee: params.MinFee, Payload: &ledger.Readings{Readings: rs}}
 			if err := tx.Sign(n.cfg.Account, n.cfg.Genesis.ChainID); err != nil {
 				return nil, err

@@ -49,6 +49,11 @@ type P2PNet struct {
 	// Now is the wall clock in Unix ms (default time.Now); tests may slow
 	// or shift it, never stop it.
 	Now func() int64
+	// Speed is how many of Now's milliseconds pass in one of the wall
+	// clock's (0 or 1: Now is the wall clock). The devnet runs its
+	// validators on a sped-up clock; the timers that wait for the node's
+	// next deadline wait Speed times less.
+	Speed float64
 
 	node atomic.Pointer[Node]
 	// in carries consensus messages (and decided blocks), inTx
@@ -66,6 +71,8 @@ type P2PNet struct {
 	// effort, and their authors resend).
 	Shed  atomic.Uint64
 	serve chan serveReq
+	// do carries Do's functions to the node's goroutine.
+	do chan func(*Node)
 	// committed is signalled (without blocking) after each commit.
 	committed chan struct{}
 	// catching is set while a catch-up request is out.
@@ -135,7 +142,15 @@ func NewP2PNet(h *p2p.Host, log *slog.Logger) *P2PNet {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &P2PNet{host: h, log: log, Now: func() int64 { return time.Now().UnixMilli() }, ctx: ctx, cancel: cancel,
-		in: make(chan delivery, 4096), inTx: make(chan delivery, 4096), serve: make(chan serveReq), committed: make(chan struct{}, 1)}
+		in: make(chan delivery, 4096), inTx: make(chan delivery, 4096), serve: make(chan serveReq), do: make(chan func(*Node)), committed: make(chan struct{}, 1)}
+}
+
+// wallDuration is how long ms of Now's milliseconds last on the wall.
+func (t *P2PNet) wallDuration(ms int64) time.Duration {
+	if t.Speed > 1 {
+		return time.Duration(float64(ms) / t.Speed * float64(time.Millisecond))
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 // Host is the libp2p host.
@@ -428,7 +443,7 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 				}
 				continue
 			}
-			timer.Reset(time.Duration(wake-now) * time.Millisecond)
+			timer.Reset(t.wallDuration(wake - now))
 		} else {
 			timer.Reset(time.Hour)
 		}
@@ -464,6 +479,8 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 			}
 		case r := <-t.serve:
 			r.reply <- serveBlocks(n, r.from)
+		case f := <-t.do:
+			f(n)
 		case <-timer.C:
 			if err := n.Tick(t.Now()); err != nil {
 				return err

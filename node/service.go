@@ -153,6 +153,9 @@ func OpenService(home string, opts ServiceOptions) (*Service, error) {
 		_ = json.NewEncoder(w).Encode(st)
 	})
 	mux.HandleFunc("GET /v1/commits", s.serveCommits)
+	sizes := p2p.DefaultMaxMessageBytes()
+	mux.HandleFunc("POST /v1/txs", s.Net.submitHandler(TopicTx, sizes.Tx))
+	mux.HandleFunc("POST /v1/readings", s.Net.submitHandler(TopicReading, sizes.Reading))
 	s.status = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
 }

@@ -3,8 +3,10 @@ package node
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -53,10 +55,12 @@ func shortTempDir(t *testing.T) string {
 // TestInitTestnet: the data directories testnet init writes parse, keep
 // to loopback with mDNS and port mapping off, listen on their own
 // 127.0.0.x, bootstrap to every other node by its real peer id, share one
-// genesis with every node a validator; a second init changes nothing.
+// genesis with the validators' stake; the full node after them has a
+// funded account and no consensus key and bootstraps to the validators;
+// a second init changes nothing.
 func TestInitTestnet(t *testing.T) {
 	dir := shortTempDir(t)
-	o := TestnetOptions{Validators: 4, ChainID: "gridmint-testnet", BasePort: 30000, BlockIntervalMs: 700,
+	o := TestnetOptions{Validators: 4, FullNodes: 1, ChainID: "gridmint-testnet", BasePort: 30000, BlockIntervalMs: 700,
 		Password: []byte("pw"), KDF: lightKDF(), Now: time.Unix(1_800_000_123, 0)}
 	if err := InitTestnet(dir, o); err != nil {
 		t.Fatal(err)
@@ -65,11 +69,11 @@ func TestInitTestnet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(g.Validators) != 4 || g.GenesisTime%int64(g.Params.IntervalSeconds) != 0 {
+	if len(g.Validators) != 4 || len(g.Accounts) != 5 || g.GenesisTime%int64(g.Params.IntervalSeconds) != 0 {
 		t.Fatalf("genesis %+v", g)
 	}
 	var ids []string
-	for i := range 4 {
+	for i := range 5 {
 		k, err := ReadKeyFile(filepath.Join(TestnetNodeDir(dir, i), "node_key"))
 		if err != nil {
 			t.Fatal(err)
@@ -77,7 +81,7 @@ func TestInitTestnet(t *testing.T) {
 		id, _ := p2p.PeerIDOf(k)
 		ids = append(ids, id.String())
 	}
-	for i := range 4 {
+	for i := range 5 {
 		home := TestnetNodeDir(dir, i)
 		c, err := LoadConfig(filepath.Join(home, "config.toml"))
 		if err != nil {
@@ -91,12 +95,13 @@ func TestInitTestnet(t *testing.T) {
 		if !slices.Equal(p.Listen, []string{"/ip4/" + ip + "/tcp/30000", "/ip4/" + ip + "/udp/30000/quic-v1"}) || c.API.Listen != ip+":8645" {
 			t.Fatalf("node %d listens on %v, api %s", i, p.Listen, c.API.Listen)
 		}
-		if len(p.Bootstrap) != 3 {
+		// A validator bootstraps to the 3 others, the full node to all 4.
+		if want := map[bool]int{true: 3, false: 4}[i < 4]; len(p.Bootstrap) != want {
 			t.Fatalf("node %d bootstrap %v", i, p.Bootstrap)
 		}
 		for j, id := range ids {
 			has := slices.ContainsFunc(p.Bootstrap, func(b string) bool { return strings.HasSuffix(b, "/p2p/"+id) })
-			if has != (j != i) {
+			if has != (j != i && j < 4) {
 				t.Fatalf("node %d bootstrap %v and node %d (%s)", i, p.Bootstrap, j, id)
 			}
 		}
@@ -105,13 +110,19 @@ func TestInitTestnet(t *testing.T) {
 		if !bytes.Equal(gj, want) {
 			t.Fatalf("node %d genesis differs", i)
 		}
-		ck, err := ReadKeyFile(filepath.Join(home, ConsensusKeyFile))
-		if err != nil || !bytes.Equal(ck.Public().Compressed(), g.Validators[i].ConsensusKey) {
-			t.Fatalf("node %d consensus key: %v", i, err)
-		}
 		e, err := (wallet.Dir{Path: filepath.Join(home, "keystore")}).Find(c.Account)
-		if err != nil || c.Account != g.Validators[i].Address {
+		if err != nil || c.Account != g.Accounts[i].Address || g.Accounts[i].Balance == 0 {
 			t.Fatalf("node %d keystore: %v", i, err)
+		}
+		if i == 4 {
+			if _, err := os.Stat(filepath.Join(home, ConsensusKeyFile)); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("the full node has a consensus key: %v", err)
+			}
+		} else {
+			ck, err := ReadKeyFile(filepath.Join(home, ConsensusKeyFile))
+			if err != nil || !bytes.Equal(ck.Public().Compressed(), g.Validators[i].ConsensusKey) || c.Account != g.Validators[i].Address {
+				t.Fatalf("node %d consensus key: %v", i, err)
+			}
 		}
 		data, _ := os.ReadFile(e.Path)
 		if _, err := wallet.DecryptKey(data, []byte("pw")); err != nil {
@@ -187,6 +198,7 @@ func TestServiceRunStatusAndRestart(t *testing.T) {
 	if _, err := OpenService(home, ServiceOptions{Account: account(), LogTo: logs}); err == nil || !strings.Contains(err.Error(), "already running") {
 		t.Fatalf("second service: %v", err)
 	}
+	testLocalSubmit(t, s, home, account())
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -287,5 +299,67 @@ func TestTestnetFundFile(t *testing.T) {
 	}
 	if len(g.Accounts) != 4 || got[a] != DefaultFundBalance || got[b] != DefaultFundBalance {
 		t.Fatalf("accounts %+v", g.Accounts)
+	}
+}
+
+// testLocalSubmit: a signed transfer posted to the running node's status
+// socket is admitted (its hash back) and committed; a repeat is a
+// duplicate (409); bytes that do not decode, a transfer signed for another
+// chain, a reused nonce after commit and an oversized body are refused
+// with 400 or 413 and change nothing.
+func testLocalSubmit(t *testing.T, s *Service, home string, k *wallet.PrivateKey) {
+	t.Helper()
+	ctx := context.Background()
+	chainID := s.Config.ChainID
+	var to wallet.Address
+	to[0] = 0x42
+	sign := func(nonce, amount uint64, chain string) []byte {
+		tx := &ledger.Tx{From: k.Address(), Nonce: nonce, Fee: 1_000, Payload: &ledger.Transfer{To: to, Amount: amount}}
+		if err := tx.Sign(k, chain); err != nil {
+			t.Fatal(err)
+		}
+		return tx.Encode()
+	}
+	refused := func(raw []byte, status int, what string) {
+		t.Helper()
+		_, err := PostLocal(ctx, home, TopicTx, raw)
+		var se *SubmitError
+		if !errors.As(err, &se) || se.Status != status || se.Message == "" {
+			t.Fatalf("%s: %v, want status %d", what, err, status)
+		}
+	}
+	var nonce uint64
+	s.Net.Do(func(n *Node) {
+		a, _ := n.Ledger().Account(k.Address())
+		nonce = a.Nonce
+	})
+	raw := sign(nonce, 7_000, chainID)
+	hash, err := PostLocal(ctx, home, TopicTx, raw)
+	if err != nil || hash != sha256.Sum256(raw) {
+		t.Fatalf("submit: %x %v", hash, err)
+	}
+	refused(raw, http.StatusConflict, "the same transaction again")
+	refused([]byte("not a transaction"), http.StatusBadRequest, "garbage")
+	refused(sign(nonce+1, 1, "gridmint-other"), http.StatusBadRequest, "another chain's signature")
+	refused(make([]byte, p2p.DefaultMaxMessageBytes().Tx+1), http.StatusRequestEntityTooLarge, "oversized")
+	if _, err := PostLocal(ctx, home, TopicReading, []byte{1, 2, 3}); err == nil {
+		t.Fatal("a malformed reading was admitted")
+	}
+	waitFor(t, time.Minute, "the transfer committed", func() bool {
+		var bal uint64
+		s.Net.Do(func(n *Node) {
+			a, _ := n.Ledger().Account(to)
+			bal = a.Balance
+		})
+		return bal == 7_000
+	})
+	refused(sign(nonce, 9_000, chainID), http.StatusBadRequest, "a used nonce")
+	var bal uint64
+	s.Net.Do(func(n *Node) {
+		a, _ := n.Ledger().Account(to)
+		bal = a.Balance
+	})
+	if bal != 7_000 {
+		t.Fatalf("balance %d after the refused ones", bal)
 	}
 }

@@ -19,7 +19,11 @@ import (
 // TestnetOptions shape `gridmint testnet init`.
 type TestnetOptions struct {
 	Validators int
-	ChainID    string
+	// FullNodes are nodes after the validators (node-N ...): a funded
+	// account but no consensus_key, so they follow the chain without
+	// voting. They bootstrap to the validators only.
+	FullNodes int
+	ChainID   string
 	// BasePort is every node's TCP and QUIC port; node i listens on
 	// 127.0.0.(1+i), so the nodes share it.
 	BasePort int
@@ -34,6 +38,10 @@ type TestnetOptions struct {
 	// one sender's nonces serialize its transactions.
 	Fund        []wallet.Address
 	FundBalance uint64
+	// GenesisTime, if set, is the chain's start (floored to an interval);
+	// zero is Now. One in the past lets a test send readings of closed
+	// intervals at once.
+	GenesisTime time.Time
 }
 
 // DefaultFundBalance is what each --fund-file account gets: 1,000 FLX.
@@ -71,16 +79,19 @@ func ReadFundFile(path string) ([]wallet.Address, error) {
 func TestnetNodeDir(dir string, i int) string { return filepath.Join(dir, fmt.Sprintf("node-%d", i)) }
 
 // InitTestnet writes a local network under dir: genesis.json with every
-// node a validator of equal stake, and node-0 ... node-(N-1), each a data
+// validator of equal stake, and node-0 ... node-(N+F-1), each a data
 // directory as `gridmint init` makes one (config.toml, node_key,
 // admin_token, keystore/, data/) plus genesis.json and consensus_key. Node
 // i listens on 127.0.0.(1+i):BasePort (TCP and QUIC), bootstraps to all
-// the others, keeps to loopback (loopback_only), and has mDNS and port
+// the other validators, keeps to loopback (loopback_only), and has mDNS and port
 // mapping off: nothing it does leaves the machine. Nothing existing is
 // overwritten.
 func InitTestnet(dir string, o TestnetOptions) error {
 	if o.Validators < 1 || o.Validators > 200 {
 		return fmt.Errorf("testnet: %d validators: want 1..200", o.Validators)
+	}
+	if o.FullNodes < 0 || o.Validators+o.FullNodes > 250 {
+		return fmt.Errorf("testnet: %d full nodes: want 0..%d", o.FullNodes, 250-o.Validators)
 	}
 	if o.BasePort < 1 || o.BasePort > 65535 {
 		return fmt.Errorf("testnet: port %d: want 1..65535", o.BasePort)
@@ -91,7 +102,8 @@ func InitTestnet(dir string, o TestnetOptions) error {
 	if _, err := os.Lstat(filepath.Join(dir, "genesis.json")); err == nil {
 		return fmt.Errorf("%s exists already: testnet init never overwrites", filepath.Join(dir, "genesis.json"))
 	}
-	for i := range o.Validators {
+	total := o.Validators + o.FullNodes
+	for i := range total {
 		if _, err := os.Lstat(TestnetNodeDir(dir, i)); err == nil {
 			return fmt.Errorf("%s exists already: testnet init never overwrites", TestnetNodeDir(dir, i))
 		} else if !errors.Is(err, os.ErrNotExist) {
@@ -100,11 +112,15 @@ func InitTestnet(dir string, o TestnetOptions) error {
 	}
 	g := &ledger.Genesis{ChainID: o.ChainID, Params: ledger.DefaultParams()}
 	step := int64(g.Params.IntervalSeconds)
-	g.GenesisTime = o.Now.Unix() / step * step
+	start := o.Now
+	if !o.GenesisTime.IsZero() {
+		start = o.GenesisTime
+	}
+	g.GenesisTime = start.Unix() / step * step
 	type keys struct{ acct, cons, node *wallet.PrivateKey }
 	var ks []keys
 	var boot []string
-	for i := range o.Validators {
+	for i := range total {
 		var k keys
 		var err error
 		for _, p := range []**wallet.PrivateKey{&k.acct, &k.cons, &k.node} {
@@ -113,13 +129,15 @@ func InitTestnet(dir string, o TestnetOptions) error {
 			}
 		}
 		ks = append(ks, k)
-		id, err := p2p.PeerIDOf(k.node)
-		if err != nil {
-			return err
+		if i < o.Validators {
+			id, err := p2p.PeerIDOf(k.node)
+			if err != nil {
+				return err
+			}
+			boot = append(boot, fmt.Sprintf("/ip4/%s/tcp/%d/p2p/%s", testnetIP(i), o.BasePort, id))
+			g.Validators = append(g.Validators, ledger.GenesisValidator{Address: k.acct.Address(),
+				ConsensusKey: k.cons.Public().Compressed(), Stake: 100_000 * ledger.BaseUnitsPerFLX})
 		}
-		boot = append(boot, fmt.Sprintf("/ip4/%s/tcp/%d/p2p/%s", testnetIP(i), o.BasePort, id))
-		g.Validators = append(g.Validators, ledger.GenesisValidator{Address: k.acct.Address(),
-			ConsensusKey: k.cons.Public().Compressed(), Stake: 100_000 * ledger.BaseUnitsPerFLX})
 		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: k.acct.Address(), Balance: 1_000_000 * ledger.BaseUnitsPerFLX})
 	}
 	if len(o.Fund) > 0 {
@@ -166,16 +184,19 @@ func InitTestnet(dir string, o TestnetOptions) error {
 				others = append(others, b)
 			}
 		}
-		files := []struct {
+		type file struct {
 			name string
 			data []byte
 			mode os.FileMode
-		}{
+		}
+		files := []file{
 			{"genesis.json", gj, 0o644},
 			{"node_key", []byte(hex.EncodeToString(k.node.Bytes()) + "\n"), 0o600},
-			{ConsensusKeyFile, []byte(hex.EncodeToString(k.cons.Bytes()) + "\n"), 0o600},
 			{"admin_token", []byte(hex.EncodeToString(tok[:]) + "\n"), 0o600},
 			{"config.toml", testnetConfig(o, i, k.acct.Address(), others), 0o644},
+		}
+		if i < o.Validators {
+			files = append(files, file{ConsensusKeyFile, []byte(hex.EncodeToString(k.cons.Bytes()) + "\n"), 0o600})
 		}
 		for _, f := range files {
 			if err := wallet.WriteFileAtomic(filepath.Join(home, f.name), f.data, f.mode); err != nil {

@@ -26,14 +26,17 @@ func newDevnetCmd(a *app) *cobra.Command {
 		Use:   "devnet",
 		Short: "Run a whole local network in one process (validators, simulated homes, a utility)",
 		Long: `devnet runs a gridmint network on this machine with no set-up: validators
-on an in-process network, simulated homes (PV, batteries, EV chargers,
+as libp2p hosts on 127.0.0.1 (gossipsub, block sync: the network a home
+joins, nothing leaves the loopback) on a clock sped up --speed times,
+simulated homes (PV, batteries, EV chargers,
 flexible loads; some comply with dispatches, some do not, one games its
 baseline) that sign a reading every 15 minutes, and a utility that posts
 flexibility requests each day. Blocks settle the requests, certify solar
 generation as RECs and pay rewards. It logs what happens and prints a
 summary when it stops (at --blocks or --days, or on Ctrl-C).
 
-With --deterministic the network runs in virtual time as fast as it can:
+With --deterministic the network is in-process instead, in virtual time as
+fast as it can:
 the same --seed gives the same chain, byte for byte. --home DIR keeps the
 nodes' data directories (validator-0, ...) for 'gridmint mv --home
 DIR/validator-0 --all' (which may run while the devnet does). Run again

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/gridmint/gridmint/node"
 	"github.com/gridmint/gridmint/wallet"
@@ -28,7 +29,8 @@ genesis.json, the libp2p host with every [p2p] option of config.toml, and,
 with HOME/consensus_key, a validator's vote. The account key in keystore/
 (config.toml's account) is decrypted with --password-file or a prompt.
 Logs go to stderr through [log]. 'gridmint status --home HOME' asks the
-running node over HOME/gridmint.sock.
+running node over HOME/gridmint.sock. On a terminal, a progress bar shows
+block sync while the node catches up.
 
 SIGINT or SIGTERM stops it cleanly: the message in hand is finished, the
 network closes, then the double-sign guard, the WAL and the ledger are
@@ -74,6 +76,9 @@ the node restarts from the ledger and the WAL.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if f, ok := a.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+				go newSyncBar(a.stderr).follow(ctx, s.Net.Status)
+			}
 			return s.Run(ctx)
 		},
 	}
@@ -136,16 +141,20 @@ func newTestnetCmd(a *app) *cobra.Command {
 	var pw passwordSource
 	var light bool
 	var fundFile string
+	var genesisTime string
 	initCmd := &cobra.Command{
 		Use:   "init",
-		Short: "Write a genesis and N validator data dirs on 127.0.0.x for 'gridmint run'",
+		Short: "Write a genesis and N validator (and F full node) data dirs on 127.0.0.x for 'gridmint run'",
 		Long: `testnet init writes DIR/genesis.json and DIR/node-0 ... DIR/node-(N-1),
 each a data directory for 'gridmint run --home DIR/node-i': config.toml,
 genesis.json, node_key, consensus_key, admin_token and the account key in
 keystore/ (encrypted with the password). Node i listens on
 127.0.0.(1+i):PORT (TCP and QUIC) and bootstraps to all the others, with
 loopback_only on and mDNS and port mapping off: nothing leaves the
-machine. Every node is a validator of equal stake. It never overwrites.`,
+machine. The first N nodes are validators of equal stake; --full-nodes F
+adds node-N ... node-(N+F-1), each with a funded account and no
+consensus_key, which follow the chain without voting (start one late to
+watch it block-sync from zero). It never overwrites.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pass, err := pw.read(a, "Password for the nodes' account keys: ", true)
@@ -158,19 +167,26 @@ machine. Every node is a validator of equal stake. It never overwrites.`,
 					return err
 				}
 			}
+			if genesisTime != "" {
+				if o.GenesisTime, err = time.Parse(time.RFC3339, genesisTime); err != nil {
+					return fmt.Errorf("--genesis-time: %w", err)
+				}
+			}
 			if err := node.InitTestnet(dir, o); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "testnet %s: %d validators in %s (gridmint run --home %s)\n", o.ChainID, o.Validators, dir, node.TestnetNodeDir(dir, 0))
+			fmt.Fprintf(a.stdout, "testnet %s: %d validators and %d full nodes in %s (gridmint run --home %s)\n", o.ChainID, o.Validators, o.FullNodes, dir, node.TestnetNodeDir(dir, 0))
 			return nil
 		},
 	}
 	initCmd.Flags().IntVar(&o.Validators, "validators", 4, "how many validator nodes")
+	initCmd.Flags().IntVar(&o.FullNodes, "full-nodes", 0, "how many non-voting full nodes after the validators")
 	initCmd.Flags().StringVar(&dir, "dir", "testnet", "where to write the genesis and the nodes' data dirs")
 	initCmd.Flags().StringVar(&o.ChainID, "chain-id", "gridmint-testnet", "the chain id")
 	initCmd.Flags().IntVar(&o.BasePort, "port", 26656, "every node's TCP and QUIC port (node i on 127.0.0.(1+i))")
 	initCmd.Flags().Int64Var(&o.BlockIntervalMs, "block-interval-ms", 1000, "each node's pause after a block")
 	initCmd.Flags().StringVar(&fundFile, "fund-file", "", "also fund each address of this file (one a line) with 1,000 FLX in the genesis")
+	initCmd.Flags().StringVar(&genesisTime, "genesis-time", "", "the chain's start, RFC 3339 (default now; an earlier one lets readings of past intervals in at once)")
 	passwordFlag(initCmd, &pw)
 	kdfFlag(initCmd, &light)
 	cmd.AddCommand(initCmd)

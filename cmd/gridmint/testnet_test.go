@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -23,7 +24,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gridmint/gridmint/ledger"
+	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/node"
+	"github.com/gridmint/gridmint/wallet"
 )
 
 // proc is one `gridmint run` process with its log file.
@@ -154,6 +158,62 @@ func (tn *testnet) sameRoots(nodes ...int) int {
 	return common
 }
 
+// ledgerOf opens a copy of node i's ledger (the node may be running).
+func (tn *testnet) ledgerOf(i int) (*ledger.Ledger, func()) {
+	tn.t.Helper()
+	home := node.TestnetNodeDir(tn.dir, i)
+	g, err := ledger.LoadGenesis(node.PathsOf(home).Genesis)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	l, done, err := openLedgerSnapshot(node.PathsOf(home).Ledger, g)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	return l, done
+}
+
+// siteHead is the reading counter of site on node i (0: not registered).
+func (tn *testnet) siteHead(i int, site wallet.Address) uint64 {
+	l, done := tn.ledgerOf(i)
+	defer done()
+	s, ok, err := l.Site(site)
+	if err != nil || !ok {
+		return 0
+	}
+	return s.Counter
+}
+
+// post submits a signed message to node i through its status socket.
+func (tn *testnet) post(i int, topic node.Topic, raw []byte) {
+	tn.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := node.PostLocal(ctx, node.TestnetNodeDir(tn.dir, i), topic, raw); err != nil {
+		tn.t.Fatalf("post to node %d: %v", i, err)
+	}
+}
+
+func (tn *testnet) accountKey(i int) *wallet.PrivateKey {
+	tn.t.Helper()
+	home := node.TestnetNodeDir(tn.dir, i)
+	c, err := node.LoadConfig(filepath.Join(home, "config.toml"))
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	e, err := (wallet.Dir{Path: filepath.Join(home, "keystore")}).Find(c.Account)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	data, _ := os.ReadFile(e.Path)
+	pw, _ := os.ReadFile(tn.pw)
+	k, err := wallet.DecryptKey(data, []byte(strings.TrimSpace(string(pw))))
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	return k
+}
+
 func freePort(t *testing.T) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -163,11 +223,16 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// TestTestnetProcesses: `gridmint testnet init --validators 4`, four
-// `gridmint run` processes on 127.0.0.1-4; heights advance with the same
-// state root; one is SIGKILLed and the other three keep committing; it
-// restarts on its data directory and catches up to the same roots; every
-// process stops cleanly on SIGTERM.
+// TestTestnetProcesses: `gridmint testnet init --validators 4
+// --full-nodes 1`, four `gridmint run` validators on 127.0.0.1-4; heights
+// advance with the same state root; a site registration, a transfer and
+// the site's signed readings go in through the nodes' status sockets (the
+// seam `gridmint tx` and the site agent use) and are committed; one
+// validator is SIGKILLed and the other three keep committing; it restarts
+// on its data directory and catches up to the same roots; the full node
+// starts last, block-syncs from zero to the same roots (the site and the
+// transfer in its state) and follows; every process stops cleanly on
+// SIGTERM.
 func TestTestnetProcesses(t *testing.T) {
 	work, err := os.MkdirTemp("", "gmtn")
 	if err != nil {
@@ -182,8 +247,11 @@ func TestTestnetProcesses(t *testing.T) {
 	pw := writePassword(t, work, "testnet-password")
 	dir := filepath.Join(work, "tn")
 	port := freePort(t)
-	out, err := exec.Command(bin, "testnet", "init", "--validators", "4", "--dir", dir, "--port", strconv.Itoa(port),
-		"--block-interval-ms", "300", "--password-file", pw, "--light-kdf").CombinedOutput()
+	// Genesis an hour ago: the readings of its first four intervals are
+	// of closed intervals at once.
+	genesis := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	out, err := exec.Command(bin, "testnet", "init", "--validators", "4", "--full-nodes", "1", "--dir", dir, "--port", strconv.Itoa(port),
+		"--block-interval-ms", "300", "--genesis-time", genesis, "--password-file", pw, "--light-kdf").CombinedOutput()
 	if err != nil {
 		t.Fatalf("testnet init: %v\n%s", err, out)
 	}
@@ -228,6 +296,52 @@ func TestTestnetProcesses(t *testing.T) {
 		t.Fatalf("gridmint status: %v\n%s", err, sout)
 	}
 
+	// A site registers and sends readings, and an account pays another,
+	// through the nodes' seam.
+	g, err := ledger.LoadGenesis(filepath.Join(dir, "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := tn.accountKey(0)
+	siteKey, err := wallet.GenerateKeyFrom(rand.NewChaCha8([32]byte{'t', 'e', 's', 't', 'n', 'e', 't'}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := siteKey.Address()
+	pop, err := siteKey.SignTyped(ledger.SitePoPTag, g.ChainID, ledger.SitePoPBody(owner.Address()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payee := wallet.Address{0x9a, 0x7e}
+	for nonce, p := range []ledger.Payload{
+		&ledger.RegisterSite{SiteKey: siteKey.Public().Compressed(), PoP: pop, Zone: "TEST-ZONE", LatE6: 52_520_000, LonE6: 13_405_000,
+			Devices: []ledger.Device{{Kind: ledger.DeviceMeter, NameplateW: 25_000}}},
+		&ledger.Transfer{To: payee, Amount: 12_345},
+	} {
+		tx := &ledger.Tx{From: owner.Address(), Nonce: uint64(nonce), Fee: g.Params.MinFee, Payload: p}
+		if err := tx.Sign(owner, g.ChainID); err != nil {
+			t.Fatal(err)
+		}
+		tn.post(nonce, node.TopicTx, tx.Encode())
+	}
+	tn.waitFor(time.Minute, "the site registered", func() bool {
+		l, done := tn.ledgerOf(1)
+		defer done()
+		_, ok, _ := l.Site(site)
+		return ok
+	})
+	const readings = 4
+	var prev [32]byte
+	for i := range uint64(readings) {
+		r := &meter.Reading{Site: site, Interval: i, Counter: i + 1, PrevHash: prev, GridImportWh: 250 + uint32(i)}
+		if err := r.Sign(siteKey, g.ChainID); err != nil {
+			t.Fatal(err)
+		}
+		prev = r.Hash()
+		tn.post(int(i%4), node.TopicReading, r.Encode())
+	}
+	tn.waitFor(time.Minute, "the readings committed", func() bool { return tn.siteHead(2, site) == readings })
+
 	// SIGKILL node 3: the others keep committing (3 of 4 is over 2/3).
 	killed := tn.procs[3]
 	if err := killed.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -262,7 +376,32 @@ func TestTestnetProcesses(t *testing.T) {
 		t.Fatal("node 3 logged no commit after rejoining")
 	}
 
-	// Resident memory of each validator process, as it runs.
+	// The full node starts now, block-syncs from zero and follows.
+	tn.start(4)
+	target = max(tn.height(0), tn.height(1), tn.height(2))
+	joined := time.Now()
+	tn.waitFor(time.Minute, "the full node synced", all(target, 4))
+	t.Logf("full node: synced %d blocks from zero in %s", target, time.Since(joined).Round(time.Millisecond))
+	tn.waitFor(time.Minute, "the full node following", all(target+3, 4))
+	if c := tn.sameRoots(0, 1, 2, 3, 4); c == 0 {
+		t.Fatal("no common heights")
+	}
+	if st, err := tn.status(4); err != nil || st.Validator || st.Peers == 0 {
+		t.Fatalf("full node status %+v %v", st, err)
+	}
+	if h := tn.siteHead(4, site); h != readings {
+		t.Fatalf("full node: site head %d, want %d", h, readings)
+	}
+	{
+		l, done := tn.ledgerOf(4)
+		a, err := l.Account(payee)
+		done()
+		if err != nil || a.Balance != 12_345 {
+			t.Fatalf("full node: payee %+v %v", a, err)
+		}
+	}
+
+	// Resident memory of each process, as it runs.
 	for i, p := range tn.procs {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 		if err == nil {
