@@ -60,10 +60,11 @@ mutate:
 # validators and a full node, 4 `gridmint run` validators on 127.0.0.1-4;
 # a site registers and sends readings through the status sockets, one
 # validator is SIGKILLed and restarted, and the full node starts last and
-# block-syncs from zero (about 30 s; build tag testnet keeps it out of
-# test-only).
+# block-syncs from zero (about 30 s); and a node with [meter] enabled whose
+# site agent signs and commits readings of 60 s intervals across a restart
+# (about 3 min). The build tag testnet keeps them out of test-only.
 testnet-test:
-	$(GO) test -count=1 -tags testnet -run TestTestnetProcesses -v ./cmd/gridmint
+	$(GO) test -count=1 -tags testnet -run 'TestTestnetProcesses|TestServiceSiteAgent' -v ./cmd/gridmint ./node
 
 # The chain benchmark against CometBFT v1.0.1 (bench/chain, about 10
 # minutes; not part of test). CHAINFLAGS go to the driver.

@@ -123,7 +123,7 @@ func (l *Ledger) AuditRequest(id uint64) (*Audit, error) {
 	if err != nil {
 		return nil, err
 	}
-	cal := flexCalendar(l.genesis.GenesisTime, p.IntervalSeconds, &req.Terms)
+	cal := FlexCalendar(l.genesis.GenesisTime, &p, &req.Terms)
 	bp := FlexBaselineParams(req.Terms.Rules)
 	inputs := make([]FlexInputs, len(req.Commitments))
 	for i, c := range req.Commitments {
@@ -173,6 +173,9 @@ func (l *Ledger) AuditRequest(id uint64) (*Audit, error) {
 		return nil, err
 	}
 	fs.Height = chain.Height
+	if err := l.auditSeason(&settleReq, &chain, fs, &p); err != nil {
+		return nil, err
+	}
 	return &Audit{Request: req, Chain: chain, Recomputed: *fs, Split: split,
 		Match: bytes.Equal(codec.Encode(fs), codec.Encode(&chain)) && (split == nil || split.Match)}, nil
 }
@@ -215,6 +218,70 @@ func (l *Ledger) priorEvents(req *FlexRequest, fs *FlexSettlement) (map[wallet.A
 			starts = starts[len(starts)-maxSiteEvents:]
 		}
 		out[site] = starts
+	}
+	return out, nil
+}
+
+// auditSeason applies season netting to fs, a recomputed settlement of
+// req stored as chain: the debts from the sites' earlier settlements
+// (their DebtAfterBaseUnits, priorDebts), not from what this one stored,
+// and the season from the settling block's own time.
+func (l *Ledger) auditSeason(req *FlexRequest, chain, fs *FlexSettlement, p *Params) error {
+	if p.FlexSeasonDays == 0 {
+		return nil
+	}
+	debts, err := l.priorDebts(req, chain)
+	if err != nil {
+		return err
+	}
+	b, err := l.Block(chain.Height)
+	if err != nil {
+		return fmt.Errorf("block %d: %w", chain.Height, err)
+	}
+	iv := floorDiv(floorDiv(b.Header.TimeMs, 1000)-l.genesis.GenesisTime, int64(p.IntervalSeconds))
+	return ApplySeason(fs, req, debts, p.SeasonOf(iv), p)
+}
+
+// priorDebts rebuilds, for each site of req, its outstanding season debt
+// when req settled: the DebtAfterBaseUnits of the site's latest earlier
+// settlement (at a lower height, or in the same block with a lower id),
+// 0 if it had none.
+func (l *Ledger) priorDebts(req *FlexRequest, fs *FlexSettlement) ([]uint64, error) {
+	type last struct {
+		height, id, debt uint64
+	}
+	latest := map[wallet.Address]last{}
+	for id := uint64(1); ; id++ {
+		if id == req.ID {
+			continue
+		}
+		other, ok, err := l.FlexRequest(id)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		if other.Status != FlexSettled {
+			continue
+		}
+		os, _, err := l.FlexSettlement(id)
+		if err != nil {
+			return nil, err
+		}
+		if os.Height > fs.Height || os.Height == fs.Height && id > req.ID || !os.HasSeason {
+			continue
+		}
+		for _, c := range os.Commitments {
+			// Ids increase, so a later (height, id) replaces an earlier one.
+			if p, seen := latest[c.Site]; !seen || os.Height > p.height || os.Height == p.height && id > p.id {
+				latest[c.Site] = last{os.Height, id, c.DebtAfterBaseUnits}
+			}
+		}
+	}
+	out := make([]uint64, len(req.Commitments))
+	for i, c := range req.Commitments {
+		out[i] = latest[c.Site].debt
 	}
 	return out, nil
 }

@@ -51,7 +51,7 @@ import (
 // expects to lose at least as much when dispatched as it expects to gain
 // when control: committing is no lottery. What a non-responder can still be
 // paid by the noise of its own baseline when dispatched is not bounded
-// here; season netting (issue 17, third bullet) is for that.
+// here; season netting (season.go) is for that.
 //
 // Known limit: the proposer of block ClosedHeight chooses its contents and
 // time, so it could try several blocks to steer the hash (as with any

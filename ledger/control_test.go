@@ -368,7 +368,7 @@ func ctlSettle(t *testing.T, control []bool, windowWh []int64, committed []uint6
 	terms := mdTerms()
 	terms.TargetW = 100_000
 	terms.ControlSharePPM, terms.ControlPayPPM = 250_000, 300_000
-	cal := flexCalendar(mdGenesis, p.IntervalSeconds, &terms)
+	cal := FlexCalendar(mdGenesis, &p, &terms)
 	bp := FlexBaselineParams(terms.Rules)
 	escrow, err := MaxPayoutChecked(terms.TargetW, terms.End-terms.Start, terms.PriceBaseUnitsPerKWh, &p)
 	if err != nil {

@@ -21,6 +21,38 @@
 // for the proof-of-flexibility rules) and recomputes the validator set (the
 // top MaxValidators bonded accounts with a consensus key, not jailed).
 //
+// # Flexibility settlement
+//
+// The proof-of-flexibility rules are in flex.go (requests, commitments,
+// the pre-event guard, missing data), control.go (the randomized control
+// group) and season.go (netting over a season). Each request settles on
+// its own — delivered = max(0, signed delivery), paid per request, bond
+// slashed per request — and then season netting applies:
+//
+//   - a dispatched commitment's signed delivery (the number floored at
+//     zero: min(net − control correction, proof) + min(0, guard), a
+//     negative proof counting as 0) counts for its site, negative ones
+//     too. A negative one, capped at the
+//     commitment's payout cap and valued at the request's price, is the
+//     site's debt: ⌊price × min(−signed, CapWh) / 1000⌋, the mirror image
+//     of the payout, so a site that never responds is owed as much as it
+//     is paid in expectation, however its baseline's noise falls;
+//   - the debt (what was owed before plus what this request added) is
+//     held first against the site's payout in this settlement, then
+//     against the bond it would get back, both kept by the utility; the
+//     rest carries to the site's later settlements, in any request and any
+//     season, and is never forgiven (FlexCommitmentResult's Debt* fields
+//     show every step; `gridmint mv` recomputes them from the site's
+//     previous settlement);
+//   - a season is Params.FlexSeasonDays days of the chain; each site has
+//     a statement per season (FlexSeason: its signed Wh, payouts, debts,
+//     withheld and taken). FlexSeasonDays 0 turns netting off.
+//
+// Holidays and local time come from the zone's calendar in the chain
+// parameters (Params.ZoneCalendars, FlexCalendar), never from a request:
+// terms carrying holidays are refused, as are terms whose UTC offset
+// differs from their zone's calendar.
+//
 // # Execution API
 //
 // The node and the consensus engine use: CheckTx (mempool admission),

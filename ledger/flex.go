@@ -42,6 +42,11 @@ import (
 //     escrow), slash and refund — the same function `gridmint mv` calls;
 //   - payouts and returned bonds go to the site owners; slashed bonds and
 //     the unspent escrow go to the utility;
+//   - season netting (season.go): a dispatched site's negative signed
+//     delivery becomes a debt, held against this and later payouts first,
+//     then its returned bonds, both to the utility;
+//   - baseline days follow the zone's calendar in the chain parameters
+//     (FlexCalendar), never holidays chosen by the request;
 //   - the whole calculation is stored (FlexSettlement), and each site's
 //     delivered Wh counts toward its share of the epoch's flexibility
 //     reward.
@@ -56,12 +61,22 @@ func (x *executor) currentInterval() int64 {
 
 // calendar is the baseline calendar of a request.
 func (x *executor) calendar(t *FlexTerms) baseline.Calendar {
-	return flexCalendar(x.l.genesis.GenesisTime, x.params.IntervalSeconds, t)
+	return FlexCalendar(x.l.genesis.GenesisTime, &x.params, t)
 }
 
-func flexCalendar(genesis int64, intervalSeconds uint32, t *FlexTerms) baseline.Calendar {
-	return baseline.Calendar{GenesisUnix: genesis, IntervalSeconds: int64(intervalSeconds),
-		UTCOffsetSeconds: int64(t.UTCOffsetSeconds), Holidays: slices.Clone(t.Holidays)}
+// FlexCalendar is the baseline calendar of a request in its zone: the
+// zone's calendar from the chain parameters (Params.ZoneCalendars: its
+// UTC offset and holidays), or, for a zone without one, the request's UTC
+// offset and no holidays. Holidays never come from the request itself
+// (ValidateFlexTerms refuses terms that carry any), so a utility cannot
+// pick which days count as holidays for one request.
+func FlexCalendar(genesis int64, p *Params, t *FlexTerms) baseline.Calendar {
+	cal := baseline.Calendar{GenesisUnix: genesis, IntervalSeconds: int64(p.IntervalSeconds),
+		UTCOffsetSeconds: int64(t.UTCOffsetSeconds)}
+	if z, ok := p.ZoneCalendar(t.Zone); ok {
+		cal.UTCOffsetSeconds, cal.Holidays = int64(z.UTCOffsetSeconds), slices.Clone(z.Holidays)
+	}
+	return cal
 }
 
 // FlexBaselineParams applies a request's rule overrides to the defaults,
@@ -186,13 +201,16 @@ func ValidateFlexTerms(t *FlexTerms, p *Params, genesisUnix int64) error {
 	if t.Rules.AdjustCapPPM > 1_000_000 {
 		return bad("adjustment cap %d ppm", t.Rules.AdjustCapPPM)
 	}
-	if len(t.Holidays) > maxFlexHolidays {
-		return bad("%d holidays, at most %d", len(t.Holidays), maxFlexHolidays)
+	if len(t.Holidays) != 0 {
+		return bad("%d holidays in the request: holidays come from the zone's calendar in the chain parameters (zone_calendars)", len(t.Holidays))
 	}
 	if t.UTCOffsetSeconds < -18*3600 || t.UTCOffsetSeconds > 18*3600 {
 		return bad("UTC offset %d s", t.UTCOffsetSeconds)
 	}
-	if err := flexCalendar(genesisUnix, p.IntervalSeconds, t).Validate(); err != nil {
+	if z, ok := p.ZoneCalendar(t.Zone); ok && z.UTCOffsetSeconds != t.UTCOffsetSeconds {
+		return bad("UTC offset %d s, but zone %s's calendar is at %d s", t.UTCOffsetSeconds, t.Zone, z.UTCOffsetSeconds)
+	}
+	if err := FlexCalendar(genesisUnix, p, t).Validate(); err != nil {
 		return bad("%v", err)
 	}
 	if _, err := MaxPayoutChecked(t.TargetW, t.End-t.Start, t.PriceBaseUnitsPerKWh, p); err != nil {
@@ -276,7 +294,6 @@ func (x *executor) flexRequest(v *view, from wallet.Address, p *FlexRequestTx, r
 	}
 	req := FlexRequest{ID: x.chain.NextFlexID, Utility: from, Terms: t, PostedInterval: uint64(cur),
 		PostedHeight: x.header.Height, EscrowBaseUnits: escrow, Status: FlexOpen}
-	req.Terms.Holidays = slices.Clone(t.Holidays)
 	x.chain.NextFlexID++
 	v.store(u64Key(pfxFlexReq, req.ID), &req)
 	var open idList
@@ -969,9 +986,20 @@ func (x *executor) settle(r *FlexRequest) error {
 		return fmt.Errorf("%w: settling request %d: %v", errSettlement, r.ID, err)
 	}
 	fs.Height = x.header.Height
+	debts, err := x.seasonDebts(r)
+	if err != nil {
+		return err
+	}
+	if err := ApplySeason(fs, r, debts, x.params.SeasonOf(x.currentInterval()), &x.params); err != nil {
+		return fmt.Errorf("%w: request %d: season: %v", errSettlement, r.ID, err)
+	}
 	var paid, back uint64
 	var deliveredWh uint64
-	for _, c := range fs.Commitments {
+	for i := range fs.Commitments {
+		c := &fs.Commitments[i]
+		if err := x.recordSeason(fs, c); err != nil {
+			return err
+		}
 		owed, ok := addU(c.PayoutBaseUnits, c.BondReturnedBaseUnits)
 		if !ok {
 			return fmt.Errorf("%w: %w: payout and bond of %s", errSettlement, ErrOverflow, c.Site)
@@ -982,12 +1010,13 @@ func (x *executor) settle(r *FlexRequest) error {
 		if err := x.releaseSite(x.v, c.Site, r.ID); err != nil {
 			return fmt.Errorf("%w: %v", errInternal, err)
 		}
-		if err := x.credit(x.v, r.Utility, c.SlashBaseUnits); err != nil {
+		// The slash and the bond a season debt took go to the utility.
+		if err := x.credit(x.v, r.Utility, c.SlashBaseUnits+c.BondTakenBaseUnits); err != nil { // ≤ the bond: fits
 			return err
 		}
 		var ok1, ok2 bool
 		paid, ok1 = addU(paid, c.PayoutBaseUnits)
-		back, ok2 = sumU(back, c.BondReturnedBaseUnits, c.SlashBaseUnits)
+		back, ok2 = sumU(back, c.BondReturnedBaseUnits, c.SlashBaseUnits, c.BondTakenBaseUnits)
 		if !ok1 || !ok2 {
 			return fmt.Errorf("%w: %w: request %d's payouts", errSettlement, ErrOverflow, r.ID)
 		}

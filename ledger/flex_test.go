@@ -174,7 +174,7 @@ func TestFlexEndToEnd(t *testing.T) {
 func auditFromReadings(t *testing.T, c *testChain, req *FlexRequest) *FlexSettlement {
 	t.Helper()
 	p, _ := c.l.Params()
-	cal := flexCalendar(c.g.GenesisTime, p.IntervalSeconds, &req.Terms)
+	cal := FlexCalendar(c.g.GenesisTime, &p, &req.Terms)
 	bp := FlexBaselineParams(req.Terms.Rules)
 	var inputs []FlexInputs
 	for _, cm := range req.Commitments {
@@ -193,6 +193,11 @@ func auditFromReadings(t *testing.T, c *testChain, req *FlexRequest) *FlexSettle
 	}
 	fs, err := SettleFlex(req, inputs, cal, &p)
 	if err != nil {
+		t.Fatal(err)
+	}
+	chain, _, _ := c.l.FlexSettlement(req.ID)
+	fs.Height = chain.Height
+	if err := c.l.auditSeason(req, &chain, fs, &p); err != nil {
 		t.Fatal(err)
 	}
 	return fs

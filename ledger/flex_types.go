@@ -347,6 +347,22 @@ type FlexCommitmentResult struct {
 	// control site, or where the estimate did not apply).
 	Control      bool
 	CorrectionWh int64
+
+	// Season netting (season.go; stored only when the settlement has a
+	// season, FlexSettlement.HasSeason). SeasonNetWh is the signed delivery
+	// this request adds to the site's season — min(NetDeltaWh −
+	// CorrectionWh, max(ProvenNetWh, 0) if Proven) + min(0, GuardNetWh) for a
+	// dispatched commitment that settled, 0 otherwise — and
+	// DebtAddedBaseUnits its negative part valued at the request's price
+	// (⌊price × min(−SeasonNetWh, CapWh) / 1000⌋). DebtBeforeBaseUnits is
+	// the site's outstanding debt before this settlement; of the debt
+	// (before + added), WithheldBaseUnits was kept from this payout
+	// (PayoutBaseUnits is after it), then BondTakenBaseUnits from the bond
+	// returned (BondReturnedBaseUnits is after it), both to the utility;
+	// DebtAfterBaseUnits = before + added − withheld − taken remains.
+	SeasonNetWh                                               int64
+	DebtBeforeBaseUnits, DebtAddedBaseUnits                   uint64
+	WithheldBaseUnits, BondTakenBaseUnits, DebtAfterBaseUnits uint64
 }
 
 // FlexSettlement is a settled request: the totals and every commitment.
@@ -370,12 +386,26 @@ type FlexSettlement struct {
 	ControlUsed       uint32
 	ControlApplied    bool
 	ControlEstimateWh int64
+
+	// HasSeason: the request settled under season netting (stored as
+	// version 5, which carries HasControl as a flag); Season is the season
+	// of the settling block's interval (Params.SeasonOf), whose statement
+	// (FlexSeason) each site's part was added to. WithheldBaseUnits and
+	// BondTakenBaseUnits sum the commitments' (both went to the utility:
+	// the withheld part is in RefundBaseUnits, the bond taken is not in
+	// BondsReturn).
+	HasSeason                             bool
+	Season                                uint64
+	WithheldBaseUnits, BondTakenBaseUnits uint64
 }
 
 func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
-	if s.HasControl {
+	switch {
+	case s.HasSeason:
+		e.Uint8(5)
+	case s.HasControl:
 		e.Uint8(4)
-	} else {
+	default:
 		e.Uint8(3)
 	}
 	e.Uint64(s.RequestID)
@@ -388,6 +418,12 @@ func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
 	e.Uint64(s.BondsBaseUnits)
 	e.Uint64(s.SlashedBaseUnits)
 	e.Uint64(s.BondsReturn)
+	if s.HasSeason {
+		e.Uint64(s.Season)
+		e.Uint64(s.WithheldBaseUnits)
+		e.Uint64(s.BondTakenBaseUnits)
+		e.Bool(s.HasControl)
+	}
 	if s.HasControl {
 		e.Uint32(s.ControlPlacebos)
 		e.Uint32(s.ControlUsed)
@@ -440,15 +476,23 @@ func (s *FlexSettlement) EncodeTo(e *codec.Encoder) {
 			e.Bool(c.Control)
 			e.Int64(c.CorrectionWh)
 		}
+		if s.HasSeason {
+			e.Int64(c.SeasonNetWh)
+			e.Uint64(c.DebtBeforeBaseUnits)
+			e.Uint64(c.DebtAddedBaseUnits)
+			e.Uint64(c.WithheldBaseUnits)
+			e.Uint64(c.BondTakenBaseUnits)
+			e.Uint64(c.DebtAfterBaseUnits)
+		}
 	}
 }
 
 func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
 	v := d.Uint8()
-	if d.Err() == nil && v != 3 && v != 4 {
-		d.Fail(fmt.Errorf("%w: %d, want 3 or 4", codec.ErrBadVersion, v))
+	if d.Err() == nil && (v < 3 || v > 5) {
+		d.Fail(fmt.Errorf("%w: %d, want 3, 4 or 5", codec.ErrBadVersion, v))
 	}
-	s.HasControl = v == 4
+	s.HasControl, s.HasSeason = v == 4, v == 5
 	s.RequestID = d.Uint64()
 	s.Height = d.Uint64()
 	s.EscrowBaseUnits = d.Uint64()
@@ -459,6 +503,12 @@ func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
 	s.BondsBaseUnits = d.Uint64()
 	s.SlashedBaseUnits = d.Uint64()
 	s.BondsReturn = d.Uint64()
+	if s.HasSeason {
+		s.Season = d.Uint64()
+		s.WithheldBaseUnits = d.Uint64()
+		s.BondTakenBaseUnits = d.Uint64()
+		s.HasControl = d.Bool()
+	}
 	if s.HasControl {
 		s.ControlPlacebos = d.Uint32()
 		s.ControlUsed = d.Uint32()
@@ -529,6 +579,18 @@ func (s *FlexSettlement) DecodeFrom(d *codec.Decoder) {
 			c.CorrectionWh = d.Int64()
 			if d.Err() == nil && c.CorrectionWh != 0 && (c.Control || !s.ControlApplied || c.CorrectionWh != s.ControlEstimateWh) {
 				d.Failf("commitment %d: correction %d Wh (control %v, estimate %d Wh)", i, c.CorrectionWh, c.Control, s.ControlEstimateWh)
+			}
+		}
+		if s.HasSeason {
+			c.SeasonNetWh = d.Int64()
+			c.DebtBeforeBaseUnits = d.Uint64()
+			c.DebtAddedBaseUnits = d.Uint64()
+			c.WithheldBaseUnits = d.Uint64()
+			c.BondTakenBaseUnits = d.Uint64()
+			c.DebtAfterBaseUnits = d.Uint64()
+			if d.Err() == nil && !c.seasonConsistent() {
+				d.Failf("commitment %d: season debt %d + %d − %d − %d ≠ %d", i, c.DebtBeforeBaseUnits, c.DebtAddedBaseUnits,
+					c.WithheldBaseUnits, c.BondTakenBaseUnits, c.DebtAfterBaseUnits)
 			}
 		}
 	}

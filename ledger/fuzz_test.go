@@ -241,3 +241,39 @@ func FuzzParseGenesis(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSeasonRecords fuzzes the season-netting records: the settlement
+// with season fields (FlexSettlement v5), a site's season statement
+// (FlexSeason), its outstanding debt (siteDebt) and the params with zone
+// calendars (Params v2). The first byte picks the type.
+func FuzzSeasonRecords(f *testing.F) {
+	p := DefaultParams()
+	p.ZoneCalendars = []ZoneCalendar{{Zone: "NY-J", UTCOffsetSeconds: -18000, Holidays: []int64{20454, 20635}}}
+	seeds := []codec.Encodable{
+		&FlexSettlement{RequestID: 1, HasSeason: true, Season: 2, WithheldBaseUnits: 5, Commitments: []FlexCommitmentResult{{
+			Intervals: []FlexIntervalResult{{BaselineWh: 1}}, SeasonNetWh: -800, DebtBeforeBaseUnits: 3, DebtAddedBaseUnits: 160, WithheldBaseUnits: 5, DebtAfterBaseUnits: 158}}},
+		&FlexSettlement{RequestID: 2, HasSeason: true, HasControl: true, ControlPlacebos: 1, Commitments: []FlexCommitmentResult{{Control: true, BondTakenBaseUnits: 1, DebtBeforeBaseUnits: 1}}},
+		&FlexSeason{Season: 1, Settlements: 2, NetWh: -3, DebtBaseUnits: 9},
+		&siteDebt{Season: 1, DebtBaseUnits: 2},
+		&p,
+	}
+	for i, s := range seeds {
+		f.Add(append([]byte{byte([]int{0, 0, 1, 2, 3}[i])}, codec.Encode(s)...))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		b := data[1:]
+		switch data[0] % 4 {
+		case 0:
+			roundTrip[FlexSettlement](t, b)
+		case 1:
+			roundTrip[FlexSeason](t, b)
+		case 2:
+			roundTrip[siteDebt](t, b)
+		case 3:
+			roundTrip[Params](t, b)
+		}
+	})
+}

@@ -33,7 +33,7 @@ func mdTerms() FlexTerms {
 func mdSettle(t *testing.T, terms FlexTerms, load func(i int64) int64, withheld func(i int64) bool) FlexCommitmentResult {
 	t.Helper()
 	p := DefaultParams()
-	cal := flexCalendar(mdGenesis, p.IntervalSeconds, &terms)
+	cal := FlexCalendar(mdGenesis, &p, &terms)
 	bp := FlexBaselineParams(terms.Rules)
 	escrow, err := MaxPayoutChecked(2000, terms.End-terms.Start, terms.PriceBaseUnitsPerKWh, &p)
 	if err != nil {
@@ -214,7 +214,7 @@ func TestPropertyWithholdingNeverPays(t *testing.T) {
 			return v, 0, batt
 		}
 		settle := func(withheld func(i int64) bool) FlexCommitmentResult {
-			cal := flexCalendar(mdGenesis, p.IntervalSeconds, &terms)
+			cal := FlexCalendar(mdGenesis, &p, &terms)
 			bp := FlexBaselineParams(terms.Rules)
 			escrow, err := MaxPayoutChecked(2000, terms.End-terms.Start, terms.PriceBaseUnitsPerKWh, &p)
 			if err != nil {
@@ -315,7 +315,7 @@ func TestGuardFromWindowDays(t *testing.T) {
 			return 400, 0
 		}
 		p := DefaultParams()
-		cal := flexCalendar(mdGenesis, p.IntervalSeconds, &terms)
+		cal := FlexCalendar(mdGenesis, &p, &terms)
 		escrow, _ := MaxPayoutChecked(2000, terms.End-terms.Start, terms.PriceBaseUnitsPerKWh, &p)
 		req := &FlexRequest{ID: 1, Terms: terms, PostedInterval: mdPosted, EscrowBaseUnits: escrow, Status: FlexOpen,
 			Commitments: []FlexCommitment{{CommittedW: 2000, BondBaseUnits: 100_000}}}

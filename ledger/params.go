@@ -92,6 +92,87 @@ type Params struct {
 	// with it, and energy a site drew above its baseline there is netted
 	// against its delivery (baseline.Settle). 0 turns the guard off.
 	FlexGuardIntervals uint32 `json:"flex_guard_intervals"`
+
+	// FlexSeasonDays is the length of a settlement season in days of the
+	// chain (counted from the genesis, FlexSeasonDays × 86400 /
+	// IntervalSeconds intervals): a site's deliveries are netted over its
+	// requests (season.go), and each season has a statement per site
+	// (FlexSeason). 0 turns season netting off (chains whose params
+	// predate it, version 1).
+	FlexSeasonDays uint32 `json:"flex_season_days"`
+	// ZoneCalendars are the zones' calendars (local time and holidays),
+	// sorted by zone: a request's baseline days come from its zone's
+	// calendar, never from the request (FlexTerms.Holidays must be
+	// empty). A zone without one has no holidays and takes the request's
+	// UTC offset.
+	ZoneCalendars []ZoneCalendar `json:"zone_calendars,omitempty"`
+}
+
+// ZoneCalendar is one grid zone's calendar for baseline days: its fixed
+// UTC offset (standard time) and its holidays, as local day numbers
+// (days since 1970-01-01 in local time, strictly increasing), which the
+// day-matching methods treat like weekend days (baseline.Calendar). The
+// day types of the published rules (CAISO's and NYISO's weekday versus
+// weekend/holiday pools, PJM's like days) all read the holidays from here.
+type ZoneCalendar struct {
+	Zone             string  `json:"zone"`
+	UTCOffsetSeconds int32   `json:"utc_offset_seconds"`
+	Holidays         []int64 `json:"holidays"`
+}
+
+// Limits of the zone calendars.
+const (
+	MaxZoneCalendars = 256
+	MaxZoneHolidays  = 1024 // decades of holidays
+	maxSeasonDays    = 3660
+)
+
+// ZoneCalendar returns zone's calendar, if the params have one.
+func (p *Params) ZoneCalendar(zone string) (ZoneCalendar, bool) {
+	lo, hi := 0, len(p.ZoneCalendars)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if p.ZoneCalendars[mid].Zone < zone {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo < len(p.ZoneCalendars) && p.ZoneCalendars[lo].Zone == zone {
+		return p.ZoneCalendars[lo], true
+	}
+	return ZoneCalendar{}, false
+}
+
+// SeasonIntervals is the length of a season in intervals (0: netting off).
+func (p *Params) SeasonIntervals() uint64 {
+	return uint64(p.FlexSeasonDays) * (86400 / uint64(p.IntervalSeconds))
+}
+
+// SeasonOf is the season of interval i (i ≥ 0; 0 with netting off).
+func (p *Params) SeasonOf(i int64) uint64 {
+	n := p.SeasonIntervals()
+	if n == 0 || i < 0 {
+		return 0
+	}
+	return uint64(i) / n
+}
+
+func (z *ZoneCalendar) validate() error {
+	switch {
+	case !validZone(z.Zone):
+		return fmt.Errorf("zone calendar: zone %q", z.Zone)
+	case z.UTCOffsetSeconds < -18*3600 || z.UTCOffsetSeconds > 18*3600:
+		return fmt.Errorf("zone calendar %s: UTC offset %d s", z.Zone, z.UTCOffsetSeconds)
+	case len(z.Holidays) > MaxZoneHolidays:
+		return fmt.Errorf("zone calendar %s: %d holidays, at most %d", z.Zone, len(z.Holidays), MaxZoneHolidays)
+	}
+	for k, h := range z.Holidays {
+		if h < -(1<<40) || h > 1<<40 || k > 0 && h <= z.Holidays[k-1] {
+			return fmt.Errorf("zone calendar %s: holidays not strictly increasing day numbers at %d", z.Zone, k)
+		}
+	}
+	return nil
 }
 
 // DefaultParams are the devnet's rules.
@@ -123,6 +204,7 @@ func DefaultParams() Params {
 		FlexMaxSlashPpm:        1_000_000,
 		FlexMinBondPpm:         100_000,
 		FlexGuardIntervals:     8,
+		FlexSeasonDays:         91,
 	}
 }
 
@@ -174,16 +256,38 @@ func (p *Params) Validate() error {
 		return bad("a flexibility ppm value is out of range")
 	case p.FlexGuardIntervals > p.FlexMaxWindowIntervals:
 		return bad("flex_guard_intervals %d exceeds flex_max_window_intervals %d", p.FlexGuardIntervals, p.FlexMaxWindowIntervals)
+	case p.FlexSeasonDays > maxSeasonDays:
+		return bad("flex_season_days %d: want at most %d", p.FlexSeasonDays, maxSeasonDays)
+	case len(p.ZoneCalendars) > MaxZoneCalendars:
+		return bad("%d zone calendars, at most %d", len(p.ZoneCalendars), MaxZoneCalendars)
+	}
+	for i := range p.ZoneCalendars {
+		if err := p.ZoneCalendars[i].validate(); err != nil {
+			return bad("%v", err)
+		}
+		if i > 0 && p.ZoneCalendars[i].Zone <= p.ZoneCalendars[i-1].Zone {
+			return bad("zone calendars not sorted by zone at %d (%s)", i, p.ZoneCalendars[i].Zone)
+		}
 	}
 	return nil
 }
+
+// hasV2 reports whether the params carry the fields of version 2 (season
+// netting, zone calendars); without them they encode as version 1, as
+// before those existed.
+func (p *Params) hasV2() bool { return p.FlexSeasonDays != 0 || len(p.ZoneCalendars) != 0 }
 
 // IntervalsPerHour is 3600 / IntervalSeconds.
 func (p *Params) IntervalsPerHour() uint64 { return 3600 / uint64(p.IntervalSeconds) }
 
 // EncodeTo writes the canonical encoding (stored in the state).
 func (p *Params) EncodeTo(e *codec.Encoder) {
-	e.Uint8(1)
+	v2 := p.hasV2()
+	if v2 {
+		e.Uint8(2)
+	} else {
+		e.Uint8(1)
+	}
 	e.Uint32(p.IntervalSeconds)
 	e.Uint32(p.ReadingWindowIntervals)
 	e.Uint32(p.ReadingMaxSkewSeconds)
@@ -210,11 +314,27 @@ func (p *Params) EncodeTo(e *codec.Encoder) {
 	e.Uint32(p.FlexMaxSlashPpm)
 	e.Uint32(p.FlexMinBondPpm)
 	e.Uint32(p.FlexGuardIntervals)
+	if !v2 {
+		return
+	}
+	e.Uint32(p.FlexSeasonDays)
+	e.Uvarint(uint64(len(p.ZoneCalendars)))
+	for _, z := range p.ZoneCalendars {
+		e.String(z.Zone)
+		e.Int64(int64(z.UTCOffsetSeconds))
+		e.Uvarint(uint64(len(z.Holidays)))
+		for _, h := range z.Holidays {
+			e.Int64(h)
+		}
+	}
 }
 
 // DecodeFrom reads the canonical encoding and validates it.
 func (p *Params) DecodeFrom(d *codec.Decoder) {
-	d.Version(1)
+	v := d.Uint8()
+	if d.Err() == nil && v != 1 && v != 2 {
+		d.Fail(fmt.Errorf("%w: %d, want 1 or 2", codec.ErrBadVersion, v))
+	}
 	p.IntervalSeconds = d.Uint32()
 	p.ReadingWindowIntervals = d.Uint32()
 	p.ReadingMaxSkewSeconds = d.Uint32()
@@ -241,6 +361,33 @@ func (p *Params) DecodeFrom(d *codec.Decoder) {
 	p.FlexMaxSlashPpm = d.Uint32()
 	p.FlexMinBondPpm = d.Uint32()
 	p.FlexGuardIntervals = d.Uint32()
+	p.FlexSeasonDays, p.ZoneCalendars = 0, nil
+	if v == 2 {
+		p.FlexSeasonDays = d.Uint32()
+		n := d.Count(MaxZoneCalendars, 10)
+		if n > 0 {
+			p.ZoneCalendars = make([]ZoneCalendar, n)
+		}
+		for i := range p.ZoneCalendars {
+			z := &p.ZoneCalendars[i]
+			z.Zone = d.String(maxZoneLen)
+			off := d.Int64()
+			if d.Err() == nil && (off < -18*3600 || off > 18*3600) {
+				d.Failf("zone calendar UTC offset %d s", off)
+			}
+			z.UTCOffsetSeconds = int32(off)
+			m := d.Count(MaxZoneHolidays, 8)
+			if m > 0 {
+				z.Holidays = make([]int64, m)
+			}
+			for k := range z.Holidays {
+				z.Holidays[k] = d.Int64()
+			}
+		}
+		if d.Err() == nil && !p.hasV2() {
+			d.Failf("params version 2 without its fields")
+		}
+	}
 	if d.Err() == nil {
 		if err := p.Validate(); err != nil {
 			d.Fail(err)

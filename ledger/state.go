@@ -15,26 +15,28 @@ import (
 // tree; the key's first bytes name its kind. Keys are built by the functions
 // below only.
 const (
-	pfxParams   = "params"
-	pfxSupply   = "supply"
-	pfxChain    = "chain"     // chain-wide counters (see chainState)
-	pfxAccount  = "acct/"     // + address → Account
-	pfxValCands = "valcands"  // sorted list of validator candidates
-	pfxValSet   = "valset"    // the active validator set
-	pfxConsKey  = "conskey/"  // + consensus address → operator address
-	pfxUnbondQ  = "unbondq/"  // + maturity height (8 bytes BE) → []unbonding
-	pfxSite     = "site/"     // + site id → Site
-	pfxReading  = "reading/"  // + site id + interval (8 bytes BE) → Reading
-	pfxRECQueue = "recq/"     // + hour index (8 bytes BE) + shard (1 byte) → sites with PV pending in that hour
-	pfxREC      = "rec/"      // + certificate id (8 bytes BE) → REC
-	pfxEvidence = "evidence/" // + consensus address + offence height → seen
-	pfxFlexReq  = "flexreq/"  // + request id → FlexRequest
-	pfxFlexSet  = "flexset/"  // + request id → FlexSettlement
-	pfxFlexOpen = "flexopen"  // open request ids (idList)
-	pfxFlexDel  = "flexdel"   // delivered Wh per site this epoch
-	pfxPage     = "page/"     // + site + genesis day (8 bytes BE) → dayPage
-	pfxEvents   = "events/"   // + site → siteEvents
-	pfxSiteFlex = "siteflex/" // + site → siteCommitments (open commitments)
+	pfxParams     = "params"
+	pfxSupply     = "supply"
+	pfxChain      = "chain"       // chain-wide counters (see chainState)
+	pfxAccount    = "acct/"       // + address → Account
+	pfxValCands   = "valcands"    // sorted list of validator candidates
+	pfxValSet     = "valset"      // the active validator set
+	pfxConsKey    = "conskey/"    // + consensus address → operator address
+	pfxUnbondQ    = "unbondq/"    // + maturity height (8 bytes BE) → []unbonding
+	pfxSite       = "site/"       // + site id → Site
+	pfxReading    = "reading/"    // + site id + interval (8 bytes BE) → Reading
+	pfxRECQueue   = "recq/"       // + hour index (8 bytes BE) + shard (1 byte) → sites with PV pending in that hour
+	pfxREC        = "rec/"        // + certificate id (8 bytes BE) → REC
+	pfxEvidence   = "evidence/"   // + consensus address + offence height → seen
+	pfxFlexReq    = "flexreq/"    // + request id → FlexRequest
+	pfxFlexSet    = "flexset/"    // + request id → FlexSettlement
+	pfxFlexOpen   = "flexopen"    // open request ids (idList)
+	pfxFlexDel    = "flexdel"     // delivered Wh per site this epoch
+	pfxPage       = "page/"       // + site + genesis day (8 bytes BE) → dayPage
+	pfxEvents     = "events/"     // + site → siteEvents
+	pfxSiteFlex   = "siteflex/"   // + site → siteCommitments (open commitments)
+	pfxFlexSeason = "flexseason/" // + site + season (8 bytes BE) → FlexSeason
+	pfxFlexDebt   = "flexdebt/"   // + site → siteDebt (outstanding season debt)
 )
 
 func accountKey(a wallet.Address) []byte { return append([]byte(pfxAccount), a[:]...) }

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/gridmint/gridmint/codec"
 	"github.com/gridmint/gridmint/consensus"
 	"github.com/gridmint/gridmint/p2p/blocksync"
@@ -47,6 +49,16 @@ const syncApplyTimeout = 30 * time.Second
 func NewBlockSync(t *P2PNet, n *Node, cfg blocksync.Config, scfg blocksync.ServerConfig) *BlockSync {
 	if cfg.Logger == nil {
 		cfg.Logger = t.log
+	}
+	if cfg.OnBan == nil {
+		// A peer block sync bans (a bad block, a lie about its height) is
+		// disconnected and kept out for as long: it must not stay on as
+		// a gossip peer, nor come straight back.
+		d := cfg.BanDuration
+		if d <= 0 {
+			d = blocksync.DefaultConfig().BanDuration
+		}
+		cfg.OnBan = func(p peer.ID, reason error) { t.host.Ban(p, d, reason) }
 	}
 	b := &BlockSync{t: t, n: n}
 	h := t.host.LibP2P()

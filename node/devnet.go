@@ -575,6 +575,17 @@ func (d *Devnet) readingsSettled() bool {
 
 func (d *Devnet) registerPayload(i int, h *sim.Home) *ledger.RegisterSite {
 	c := h.Config()
+	pop, err := h.Key().SignTyped(ledger.SitePoPTag, d.genesis.ChainID, ledger.SitePoPBody(d.owners[i].Address()))
+	if err != nil {
+		panic(err)
+	}
+	return &ledger.RegisterSite{SiteKey: h.Key().Public().Compressed(), PoP: pop, Zone: devnetZone,
+		LatE6: int32(c.LatE6), LonE6: int32(c.LonE6), Devices: SimSiteDevices(c)}
+}
+
+// SimSiteDevices is what a simulated home registers: its PV, battery, EV
+// charger and flexible load, and the grid meter.
+func SimSiteDevices(c sim.HomeConfig) []ledger.Device {
 	var devs []ledger.Device
 	if c.PVNameplateW > 0 {
 		devs = append(devs, ledger.Device{Kind: ledger.DevicePV, NameplateW: uint32(c.PVNameplateW)})
@@ -588,13 +599,7 @@ func (d *Devnet) registerPayload(i int, h *sim.Home) *ledger.RegisterSite {
 	if c.FlexW > 0 {
 		devs = append(devs, ledger.Device{Kind: ledger.DeviceFlexibleLoad, NameplateW: uint32(c.FlexW)})
 	}
-	devs = append(devs, ledger.Device{Kind: ledger.DeviceMeter, NameplateW: 25_000})
-	pop, err := h.Key().SignTyped(ledger.SitePoPTag, d.genesis.ChainID, ledger.SitePoPBody(d.owners[i].Address()))
-	if err != nil {
-		panic(err)
-	}
-	return &ledger.RegisterSite{SiteKey: h.Key().Public().Compressed(), PoP: pop, Zone: devnetZone,
-		LatE6: int32(c.LatE6), LonE6: int32(c.LonE6), Devices: devs}
+	return append(devs, ledger.Device{Kind: ledger.DeviceMeter, NameplateW: 25_000})
 }
 
 // homesInterval steps every home through interval i, records the truth of

@@ -24,12 +24,16 @@
 // answers). SimNet is the in-process implementation, in virtual time
 // (deterministic by seed, with delays, silenced or detached nodes). P2PNet is the libp2p one (package p2p): the three
 // gossip topics, whose validators answer with GossipVerdict (the canonical
-// decode and PreCheck, so what a validator accepted is not verified again),
+// decode and PreCheck, so what a validator accepted is not verified again;
+// a consensus message is forwarded only if its signature was checked) and
+// the state checks of stateVerdict (a useless transaction or reading is
+// not forwarded and is charged to its sender's score),
 // the real-time loop that owns the node (P2PNet.Run: one goroutine
 // delivers and ticks from the wall clock), and a catch-up request
 // (catchup/1, ServeBlocks) behind the BlockSyncer seam; BlockSync fills
 // that seam with p2p/blocksync (a server over the decided blocks, a syncer
-// that verifies on its goroutines and applies through the node's loop).
+// that verifies on its goroutines and applies through the node's loop, and
+// whose bans the host enforces).
 // Service is the node of a data directory as `gridmint run` runs it, with
 // its status on the unix socket DIR/gridmint.sock (QueryStatus), where the
 // owner also submits signed transactions and readings (PostLocal);

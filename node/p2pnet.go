@@ -14,6 +14,8 @@ import (
 
 	"github.com/gridmint/gridmint/codec"
 	"github.com/gridmint/gridmint/consensus"
+	"github.com/gridmint/gridmint/ledger"
+	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/p2p"
 )
 
@@ -86,8 +88,9 @@ type P2PNet struct {
 	status atomic.Pointer[RunStatus]
 	// lastAheadMs is when a peer last showed a height above ours.
 	lastAheadMs atomic.Int64
-	// Rejected and Ignored count the gossip validator's verdicts by topic.
-	Rejected, Ignored [4]atomic.Uint64
+	// Rejected and Ignored count the gossip validator's verdicts by topic;
+	// Useless, the Ignored ones charged to their sender (stateVerdict).
+	Rejected, Ignored, Useless [4]atomic.Uint64
 }
 
 // BlockSyncer is the seam for block sync: it is asked for the decided
@@ -191,6 +194,9 @@ const (
 	catchUpBlocks   = 64
 	catchUpMaxBytes = 16 << 20
 	catchUpTimeout  = 10 * time.Second
+	// catchUpBan: how long a peer that broke the protocol is cut off
+	// (block sync's ban).
+	catchUpBan = 10 * time.Minute
 )
 
 func (t *P2PNet) catchUp(from uint64) {
@@ -205,7 +211,9 @@ func (t *P2PNet) catchUp(from uint64) {
 		}
 		msgs, err := DecodeBlocks(resp)
 		if err != nil {
-			t.log.Debug("catch-up response", "peer", p, "err", err)
+			// A broken response is a lie, not a slow link: the peer is
+			// cut off, as block sync does (p2p/blocksync's bans).
+			t.host.Ban(p, catchUpBan, err)
 			continue
 		}
 		if len(msgs) == 0 {
@@ -218,7 +226,7 @@ func (t *P2PNet) catchUp(from uint64) {
 		for _, m := range msgs {
 			var cm consensus.Message
 			if codec.Decode(m, &cm) != nil || cm.Kind != consensus.MsgDecided {
-				t.log.Debug("catch-up response: not a decided block", "peer", p)
+				t.host.Ban(p, catchUpBan, errors.New("catch-up response: not a decided block"))
 				return
 			}
 			n := t.node.Load()
@@ -328,25 +336,127 @@ func DecodeBlocks(b []byte) ([][]byte, error) {
 // GossipVerdict is a gossip validator's answer for a message from a peer,
 // safe on any goroutine: Reject for what is invalid whatever the node's
 // state (malformed, a bad signature, another chain: Node.PreCheck's
-// errors), Ignore for a consensus message of a height below the ledger's
-// (stale: nobody needs it forwarded, and its sender is not at fault),
-// else Accept. Duplicates by content never get here: every message has
-// one canonical encoding, and gossipsub drops a message whose SHA-256 it
-// has seen before calling a validator.
+// errors), Ignore for what this node cannot check or nobody needs
+// forwarded (see consensusVerdict), else Accept. Duplicates by content
+// never get here: every message has one canonical encoding, and gossipsub
+// drops a message whose SHA-256 it has seen before calling a validator.
 func (n *Node) GossipVerdict(topic Topic, data []byte) p2p.Verdict {
+	v, _ := n.gossipVerdict(topic, data)
+	return v
+}
+
+// gossipVerdict is GossipVerdict, and for an Ignored consensus message
+// whether the node should still see it (local: it may show that a peer is
+// ahead, which is how a node that is behind learns it).
+func (n *Node) gossipVerdict(topic Topic, data []byte) (v p2p.Verdict, local bool) {
 	if topic == TopicConsensus {
 		var m consensus.Message
 		if codec.Decode(data, &m) != nil {
-			return p2p.Reject
+			return p2p.Reject, false
 		}
-		if hs := n.next.Load(); hs != nil && m.Height() < hs.low {
-			return p2p.Ignore
-		}
+		return n.consensusVerdict(&m)
 	}
 	if n.PreCheck(topic, data) != nil {
-		return p2p.Reject
+		return p2p.Reject, false
 	}
-	return p2p.Accept
+	return p2p.Accept, false
+}
+
+// consensusVerdict: a consensus message is Accepted (forwarded) only when
+// its signature was checked here against its height's validator set: a
+// proposal or vote of the next height, or a precommit of the last
+// committed one (the next block's certificate carries them). Everything
+// else is Ignored, because forwarding what we did not check lets a
+// hostile peer use us: a vote by a non-validator two heights ahead of a
+// node that is one block behind would pass it unchecked, and the nodes
+// one block further, which can check it, would Reject it and score the
+// honest node that relayed it down (three such votes graylist it; the
+// hostile-peer test saw validators ban each other this way). So:
+//
+//   - below the committed height, or of the committed height but not a
+//     precommit: stale, nobody needs it; Ignore, not delivered;
+//   - above the next height, a decided block, or before the node knows
+//     its sets: Ignore but delivered here (local), where the engine checks
+//     it in full, and learns from it that a peer is ahead; its author's
+//     own publication reaches every peer directly (flood publish), so
+//     nobody needs our relay;
+//   - the next height, or a precommit of the committed one: checked;
+//     Reject if the signature fails (wrong chain, not a validator, forged),
+//     else Accept.
+//
+// The set and the heights come from one load of n.next, so the answer is
+// about one consistent view even while the node commits.
+func (n *Node) consensusVerdict(m *consensus.Message) (v p2p.Verdict, local bool) {
+	hs := n.next.Load()
+	switch {
+	case hs == nil || m.Kind == consensus.MsgDecided || m.Height() > hs.low+1:
+		return p2p.Ignore, true
+	case m.Height() < hs.low:
+		return p2p.Ignore, false
+	case m.Height() == hs.low && (m.Kind != consensus.MsgVote || m.Vote.Type != consensus.Precommit):
+		return p2p.Ignore, false
+	}
+	set := hs.sets[m.Height()-hs.low]
+	if set == nil {
+		return p2p.Ignore, true
+	}
+	if consensus.CheckSignature(n.cfg.Genesis.ChainID, set, n.ver, m) != nil {
+		return p2p.Reject, false
+	}
+	return p2p.Accept, false
+}
+
+// stateVerdict is the second half of a topic validator, for a message
+// GossipVerdict accepted (well formed, validly signed, of this chain): the
+// cheap checks against the committed state, on gossipsub's workers (the
+// ledger's reads are safe there). What fails them is Ignored, not
+// Rejected: an honest peer a block ahead or behind may see it valid, so it
+// must not cost the P4 penalty that graylists after a handful. But it is
+// not forwarded either, and a message no honest node would have passed on
+// (useless: a transaction whose account cannot pay the fee or below the
+// minimum fee, a reading of an unregistered site or of an interval that
+// has not ended) is charged to the peer with Host.Penalize, so that a peer
+// flooding them is graylisted (p2p/score.go: 20 are free, about 37 graylist
+// it). A replay (a transaction whose nonce the account has used, a reading
+// of an interval the site has on chain) is Ignored and not charged: a
+// peer one block behind relays what we have just committed.
+//
+// Consensus messages are left to GossipVerdict: a vote of a height above
+// the next cannot be checked before its validator set is known, and a node
+// that is behind learns it is behind from those votes.
+func (t *P2PNet) stateVerdict(n *Node, topic Topic, data []byte) (v p2p.Verdict, useless bool) {
+	l := n.Ledger()
+	switch topic {
+	case TopicTx:
+		_, err := l.CheckTx(data)
+		switch {
+		case err == nil:
+			return p2p.Accept, false
+		case errors.Is(err, ledger.ErrBadNonce):
+			return p2p.Ignore, false
+		}
+		return p2p.Ignore, true
+	case TopicReading:
+		r, err := meter.DecodeReading(data)
+		if err != nil {
+			return p2p.Reject, false // GossipVerdict decoded it; not reached
+		}
+		s, ok, err := l.Site(r.Site)
+		switch {
+		case err != nil:
+			return p2p.Ignore, false
+		case !ok:
+			return p2p.Ignore, true
+		case r.Counter <= s.Counter:
+			return p2p.Ignore, false // on chain already
+		}
+		p := n.cfg.Genesis.Params
+		secs := int64(p.IntervalSeconds)
+		if r.Interval > 1<<40 || n.cfg.Genesis.GenesisTime+(int64(r.Interval)+1)*secs > t.Now()/1000+int64(p.ReadingMaxSkewSeconds) {
+			return p2p.Ignore, true // from the future (as the ledger's RejectFuture)
+		}
+	}
+	return p2p.Accept, false
 }
 
 // Run drives n until ctx ends: it joins the three topics with n's
@@ -367,8 +477,23 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 	ctx = t.ctx
 	t.host.ShedIf(p2p.TopicTx, t.shedTx)
 	for _, topic := range []Topic{TopicConsensus, TopicTx, TopicReading} {
-		err := t.host.Join(p2p.TopicID(topic), func(_ peer.ID, data []byte) p2p.Verdict {
-			v := n.GossipVerdict(topic, data)
+		err := t.host.Join(p2p.TopicID(topic), func(from peer.ID, data []byte) p2p.Verdict {
+			v, local := n.gossipVerdict(topic, data)
+			if local {
+				// Not forwarded, but the node sees it (without waiting:
+				// a full queue drops it, as gossip is best effort).
+				select {
+				case t.in <- delivery{topic: topic, data: data}:
+				default:
+				}
+			}
+			if v == p2p.Accept {
+				var useless bool
+				if v, useless = t.stateVerdict(n, topic, data); useless {
+					t.host.Penalize(from)
+					t.Useless[topic].Add(1)
+				}
+			}
 			switch v {
 			case p2p.Reject:
 				t.Rejected[topic].Add(1)

@@ -56,7 +56,15 @@ func newP2PTestnet(t *testing.T, n int) *p2pTestnet { return newP2PTestnetWith(t
 // blockSync.
 func newP2PTestnetWith(t *testing.T, n int, blockSync bool) *p2pTestnet {
 	t.Helper()
+	return newP2PTestnetOf(t, n, blockSync, func(*ledger.Genesis) {})
+}
+
+// newP2PTestnetOf is newP2PTestnetWith with p2pGenesis(n, 41) changed by
+// edit first.
+func newP2PTestnetOf(t *testing.T, n int, blockSync bool, edit func(*ledger.Genesis)) *p2pTestnet {
+	t.Helper()
 	g, vals, cons := p2pGenesis(n, 41)
+	edit(g)
 	tn := &p2pTestnet{g: g, vals: vals, cons: cons}
 	dir := t.TempDir()
 	var boot []string

@@ -16,8 +16,10 @@ import (
 
 	"github.com/gridmint/gridmint/consensus"
 	"github.com/gridmint/gridmint/ledger"
+	"github.com/gridmint/gridmint/meter"
 	"github.com/gridmint/gridmint/p2p"
 	"github.com/gridmint/gridmint/p2p/blocksync"
+	"github.com/gridmint/gridmint/site"
 	"github.com/gridmint/gridmint/wallet"
 )
 
@@ -26,6 +28,9 @@ import (
 // proposes no reading batches of its own) and where logs go.
 type ServiceOptions struct {
 	Account *wallet.PrivateKey
+	// SiteKey signs the home's readings when [meter] is enabled (the
+	// keystore file meter.site_key_file, decrypted by the caller).
+	SiteKey *wallet.PrivateKey
 	LogTo   io.Writer
 }
 
@@ -43,6 +48,9 @@ type Service struct {
 	ln     net.Listener
 	// commits are the recent commits /v1/commits shows.
 	commits commitLog
+	// The site agent and its devices, with [meter] enabled.
+	agent   *site.Agent
+	devices []meter.Device
 }
 
 // ConsensusKeyFile is the validator's consensus key in a data directory
@@ -157,6 +165,10 @@ func OpenService(home string, opts ServiceOptions) (*Service, error) {
 	mux.HandleFunc("POST /v1/txs", s.Net.submitHandler(TopicTx, sizes.Tx))
 	mux.HandleFunc("POST /v1/readings", s.Net.submitHandler(TopicReading, sizes.Reading))
 	s.status = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	if err := s.openSiteAgent(home, g, opts.SiteKey); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -169,7 +181,13 @@ func (s *Service) Run(ctx context.Context) error {
 	s.Log.Info("node started", "chain", s.Config.ChainID, "height", s.Node.Ledger().Height(),
 		"peer_id", s.Net.Host().ID().String(), "listen", strings.Join(peers, ","), "validator", s.Node.guard != nil)
 	go func() { _ = s.status.Serve(s.ln) }()
+	// The agent polls beside the node's loop and stops first: what it
+	// signed and the node has not admitted stays in its outbox.
+	actx, stopAgent := context.WithCancel(ctx)
+	agentDone := s.runSiteAgent(actx)
 	err := s.Net.Run(ctx, s.Node)
+	stopAgent()
+	<-agentDone
 	if err != nil {
 		s.Log.Error("node stopped on an error", "err", err)
 	}
@@ -178,7 +196,7 @@ func (s *Service) Run(ctx context.Context) error {
 
 // Close releases everything OpenService opened, in the order Run states.
 func (s *Service) Close() error {
-	var errs []error
+	errs := []error{s.closeSiteAgent()}
 	if s.status != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = s.status.Shutdown(sctx)

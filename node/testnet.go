@@ -38,6 +38,9 @@ type TestnetOptions struct {
 	// one sender's nonces serialize its transactions.
 	Fund        []wallet.Address
 	FundBalance uint64
+	// IntervalSeconds, if set, is the chain's reading interval (60 lets a
+	// test see readings every minute); the reading skew is capped at it.
+	IntervalSeconds uint32
 	// GenesisTime, if set, is the chain's start (floored to an interval);
 	// zero is Now. One in the past lets a test send readings of closed
 	// intervals at once.
@@ -111,6 +114,10 @@ func InitTestnet(dir string, o TestnetOptions) error {
 		}
 	}
 	g := &ledger.Genesis{ChainID: o.ChainID, Params: ledger.DefaultParams()}
+	if o.IntervalSeconds > 0 {
+		g.Params.IntervalSeconds = o.IntervalSeconds
+		g.Params.ReadingMaxSkewSeconds = min(g.Params.ReadingMaxSkewSeconds, o.IntervalSeconds)
+	}
 	step := int64(g.Params.IntervalSeconds)
 	start := o.Now
 	if !o.GenesisTime.IsZero() {

@@ -17,7 +17,11 @@
 //   - Peer scoring (score.go): gossipsub v1.1 scores after lotus and prysm;
 //     an invalid message costs its sender 100 to 500 points, the graylist is
 //     at -2500, and a graylisted peer is disconnected and banned by the
-//     connection gater. Loopback addresses are exempt from the
+//     connection gater. A message the node Ignores as useless by its state
+//     (validly signed but unfundable, of an unregistered site) is charged
+//     with Penalize to an app-specific score: 20 are free, a flood of them
+//     graylists its sender. Ban cuts off a peer a stream protocol caught
+//     lying (block sync's OnBan). Loopback addresses are exempt from the
 //     IP-colocation penalty, so a testnet on one machine is not penalised.
 //   - Discovery (discovery.go): the configured bootstrap peers, dialled at
 //     start and redialled with backoff; a Kademlia DHT under the protocol

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/libp2p/go-libp2p"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
@@ -60,6 +61,7 @@ type Host struct {
 	scores map[peer.ID]float64 // last inspection
 
 	oversized [4]atomic.Uint64 // per TopicID: messages rejected for size
+	useless   *useless         // the app-specific score (see score.go)
 }
 
 // New starts a host with the node key as its libp2p identity (the
@@ -111,7 +113,7 @@ func New(ctx context.Context, cfg Config, key *wallet.PrivateKey, chainID string
 	h := &Host{
 		cfg: cfg, k: k, chainID: chainID, log: log.With("peer", lh.ID().ShortString()),
 		h: lh, gater: g, cm: cm, mesh: newMeshTracer(), ctx: hctx, cancel: cancel,
-		topics: map[TopicID]*joined{}, scores: map[peer.ID]float64{},
+		topics: map[TopicID]*joined{}, scores: map[peer.ID]float64{}, useless: newUseless(),
 	}
 	fail := func(err error) (*Host, error) {
 		_ = h.Close()
@@ -249,7 +251,7 @@ func (h *Host) pubsubOptions() []pubsub.Option {
 		// The RPC frame bound: the largest topic's bound plus room for the
 		// envelope (signature, key, topic, control messages).
 		pubsub.WithMaxMessageSize(maxMsg + 64<<10),
-		pubsub.WithPeerScore(scoreParams(names), scoreThresholds()),
+		pubsub.WithPeerScore(scoreParams(names, h.useless.score), scoreThresholds()),
 		pubsub.WithPeerScoreInspect(h.inspect, h.k.inspectEvery),
 		// Queues: 32 (the default) drops messages at a few hundred tx/s.
 		pubsub.WithValidateQueueSize(1024),
@@ -283,6 +285,27 @@ func (h *Host) Score(p peer.ID) (float64, bool) {
 	defer h.mu.Unlock()
 	s, ok := h.scores[p]
 	return s, ok
+}
+
+// Penalize records that p sent a message that is well formed and validly
+// signed but useless by this node's state, which the topic validator
+// answered Ignore (see score.go: a few are free, a flood graylists p).
+func (h *Host) Penalize(p peer.ID) {
+	if p != h.h.ID() {
+		h.useless.add(p)
+	}
+}
+
+// Ban disconnects p and refuses it in both directions for d: for a peer
+// that misbehaved on a stream protocol (block sync: a bad block, a lie
+// about its height), which gossip scoring does not see. reason is logged.
+func (h *Host) Ban(p peer.ID, d time.Duration, reason error) {
+	if p == h.h.ID() || d <= 0 {
+		return
+	}
+	h.gater.ban(p, d)
+	h.log.Warn("peer banned: disconnecting", "remote", p, "reason", reason, "ban", d)
+	_ = h.h.Network().ClosePeer(p)
 }
 
 // Banned reports whether p is banned (graylisted and disconnected).

@@ -720,3 +720,85 @@ func TestDuplicatesDroppedBeforeValidation(t *testing.T) {
 		t.Fatalf("dup delivered %d times", n)
 	}
 }
+
+// TestUselessFloodGraylists: a peer whose messages the validator Ignores
+// and charges with Penalize (well formed, validly signed, useless by the
+// node's state) costs nothing for the first 20, and is graylisted,
+// disconnected and banned a few messages past 36; an honest peer that
+// sends 20 is not touched.
+func TestUselessFloodGraylists(t *testing.T) {
+	var victim *Host
+	victim = newHost(t, chain, noDHT)
+	victimIn := join(t, victim, func(from peer.ID, data []byte) Verdict {
+		if strings.HasPrefix(string(data), "useless") {
+			victim.Penalize(from)
+		}
+		return Ignore
+	})
+	honest := newHost(t, chain, noDHT, bootstrap(victim))
+	join(t, honest, nil)
+	flooder := newHost(t, chain, noDHT, bootstrap(victim))
+	join(t, flooder, nil)
+	waitFor(t, "subscriptions", func() bool {
+		return subscribed(victim, TopicTx, honest, flooder) && subscribed(honest, TopicTx, victim) && subscribed(flooder, TopicTx, victim)
+	})
+	for i := range uselessFree {
+		if err := honest.Publish(TopicTx, fmt.Appendf(nil, "useless-honest-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 60 {
+		if err := flooder.Publish(TopicTx, fmt.Appendf(nil, "useless-flood-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "flooder banned and disconnected", func() bool {
+		return victim.Banned(flooder.ID()) && !connected(victim, flooder)
+	})
+	waitFor(t, "the honest peer's messages counted", func() bool {
+		victim.useless.mu.Lock()
+		defer victim.useless.mu.Unlock()
+		return victim.useless.m[honest.ID()].n >= uselessFree-0.01
+	})
+	if s, _ := victim.Score(flooder.ID()); s >= graylistThreshold {
+		t.Fatalf("flooder score %v, want below %d", s, graylistThreshold)
+	}
+	if victim.Banned(honest.ID()) || !connected(victim, honest) {
+		t.Fatal("the honest peer was cut off")
+	}
+	if s := victim.useless.score(honest.ID()); s != 0 {
+		t.Fatalf("honest peer's P5 %v, want 0 for %d useless messages", s, uselessFree)
+	}
+	if victimIn.count() != 0 {
+		t.Fatal("ignored messages delivered")
+	}
+}
+
+// TestUselessDecay: the count halves every uselessHalfLife and is
+// forgotten below one; the score is quadratic past uselessFree.
+func TestUselessDecay(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	u := newUseless()
+	u.now = func() time.Time { return now }
+	p := peer.ID("p")
+	for range 30 {
+		u.add(p)
+	}
+	if s := u.score(p); s != uselessWeight*10*10 {
+		t.Fatalf("30 useless: %v, want %v", s, uselessWeight*100)
+	}
+	now = now.Add(uselessHalfLife)
+	if s := u.score(p); s != 0 { // 15 left
+		t.Fatalf("after a half-life: %v, want 0", s)
+	}
+	for range 25 { // 40
+		u.add(p)
+	}
+	if s := u.score(p); s < uselessWeight*20*20-1e-6 || s > uselessWeight*20*20+1e-6 {
+		t.Fatalf("40 useless: %v, want %v", s, uselessWeight*400)
+	}
+	now = now.Add(10 * uselessHalfLife)
+	if s := u.score(p); s != 0 || len(u.m) != 0 {
+		t.Fatalf("after ten half-lives: %v, %d kept; want 0 and forgotten", s, len(u.m))
+	}
+}

@@ -1,6 +1,8 @@
 package p2p
 
 import (
+	"math"
+	"sync"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -34,6 +36,22 @@ import (
 // term makes a flood of them hit the graylist within one decay interval.
 // Below the graylist threshold the router ignores the peer, and the Host
 // also disconnects and bans it (see Host.inspect).
+//
+// P4 counts only what a validator Rejects: what is invalid whatever our
+// state. A message that is well formed and validly signed but useless by
+// our state (a transaction from an account that cannot pay its fee, a
+// reading of a site that is not registered or of an interval that has not
+// ended) is Ignored, since an honest peer a block ahead of or behind us
+// may relay one; but a peer that sends them by the hundred is flooding.
+// The node reports each such message with Host.Penalize, and the
+// app-specific score (P5) charges
+//
+//	-10 x max(0, n - 20)^2   (n: useless messages, halving every 10 minutes)
+//
+// so a peer gets 20 free (a few state races per block are normal), and
+// about 37 within a few minutes take it past the graylist threshold
+// (36 → -2560), below which it is disconnected and banned like one that
+// sent invalid messages.
 
 // Thresholds, from lotus.
 const (
@@ -63,12 +81,15 @@ var topicWeights = [...]float64{TopicConsensus: 0.5, TopicTx: 0.1, TopicReading:
 // readings by the hundred.
 var firstDeliveryCaps = [...]float64{TopicConsensus: 100, TopicTx: 1000, TopicReading: 1000}
 
-func scoreParams(topics map[TopicID]string) *pubsub.PeerScoreParams {
+func scoreParams(topics map[TopicID]string, app func(peer.ID) float64) *pubsub.PeerScoreParams {
+	if app == nil {
+		app = func(peer.ID) float64 { return 0 }
+	}
 	p := &pubsub.PeerScoreParams{
 		Topics:        map[string]*pubsub.TopicScoreParams{},
 		TopicScoreCap: 100,
 
-		AppSpecificScore:  func(peer.ID) float64 { return 0 },
+		AppSpecificScore:  app,
 		AppSpecificWeight: 1,
 
 		// More than 5 peers from one IP cost 100 x (n-5)^2 (lotus weighs
@@ -114,4 +135,65 @@ func scoreParams(topics map[TopicID]string) *pubsub.PeerScoreParams {
 		}
 	}
 	return p
+}
+
+// The useless-message penalty (P5): see the top of this file.
+const (
+	uselessFree     = 20
+	uselessWeight   = -10
+	uselessHalfLife = 10 * time.Minute
+)
+
+// useless counts, per peer, the messages the node found useless by its
+// state (Host.Penalize), decaying exponentially with uselessHalfLife.
+// Safe for concurrent use: Penalize runs on gossipsub's validation
+// workers, score on its scoring loop.
+type useless struct {
+	now func() time.Time
+
+	mu sync.Mutex
+	m  map[peer.ID]uselessCount
+}
+
+type uselessCount struct {
+	n  float64
+	at time.Time
+}
+
+func newUseless() *useless { return &useless{now: time.Now, m: map[peer.ID]uselessCount{}} }
+
+// decayed is c's count at now.
+func (c uselessCount) decayed(now time.Time) float64 {
+	dt := now.Sub(c.at)
+	if dt <= 0 {
+		return c.n
+	}
+	return c.n * math.Exp2(-float64(dt)/float64(uselessHalfLife))
+}
+
+func (u *useless) add(p peer.ID) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	now := u.now()
+	c := u.m[p]
+	u.m[p] = uselessCount{n: c.decayed(now) + 1, at: now}
+}
+
+// score is p's P5 term; a count that has decayed below one is forgotten.
+func (u *useless) score(p peer.ID) float64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	c, ok := u.m[p]
+	if !ok {
+		return 0
+	}
+	n := c.decayed(u.now())
+	if n < 1 {
+		delete(u.m, p)
+		return 0
+	}
+	if n <= uselessFree {
+		return 0
+	}
+	return uselessWeight * (n - uselessFree) * (n - uselessFree)
 }

@@ -9,6 +9,12 @@
 //
 //	go run ./bench/mv [-data ../shared/data/il_hourly.csv] [-start 14] [-hours 4]
 //	                  [-homes 400] [-days 70] [-seed 2026] [-seeds 4] [-quick] [-no-placebo]
+//	go run ./bench/mv -season [-homes 1000] [-days 70] [-seed 2026] [-seeds 4] [-strategy-homes 100]
+//
+// -season prints only the season report (season.go): each home's
+// settlements netted over the simulated season by ledger.ApplySeason,
+// without and with a control group, with never-responding and gaming
+// pairs.
 //
 // After the placebo tables it prints the "against truth" tables
 // (truthsim.go): a seeded population of simulated homes runs through many
@@ -67,7 +73,18 @@ func main() {
 	quick := flag.Bool("quick", false, "a small simulation: 60 homes, 45 days, no further seeds")
 	skipPlacebo := flag.Bool("no-placebo", false, "print only the against-truth tables")
 	controlPPM := flag.Uint("control", 0, "settle with a randomized control group of this share (ppm): control homes are not dispatched, the rest are corrected by the control estimate")
+	season := flag.Bool("season", false, "settlement over a season: nets each home's settlements (ledger.ApplySeason) without and with a 15 % control group, with never-responding and gaming pairs; prints only that report")
+	strategyHomes := flag.Int("strategy-homes", 0, "gaming homes, an exact count (the first with a battery); 0 keeps the population's 5 %")
 	flag.Parse()
+	if *season {
+		cfg := defaultTruthConfig(*seed, *homes, *days)
+		cfg.Pop.GameHomes = *strategyHomes
+		if err := runSeason(os.Stdout, cfg, *seeds); err != nil {
+			fmt.Fprintln(os.Stderr, "mv: season:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *quick {
 		*homes, *days, *seeds = 60, 45, 0
 	}

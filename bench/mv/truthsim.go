@@ -39,6 +39,13 @@ type truthConfig struct {
 	// delivery is corrected by the control estimate. The withholding
 	// strategies are not run then.
 	ControlPPM uint32
+	// Season (bench/mv -season) settles each commitment with the chain's
+	// minimum bond, settles every complying home a second time as a
+	// never-responding home (its twin's readings from the posting on, in
+	// a request with the same control sites), keeps each settlement's
+	// numbers for season netting (season.go) and skips the withholding
+	// strategies.
+	Season bool
 }
 
 func defaultTruthConfig(seed uint64, homes, days int) truthConfig {
@@ -276,6 +283,10 @@ type settledPair struct {
 	// hours (for every home; it matters for gaming ones).
 	usedGamedDay bool
 	adjusted     bool // the day-of adjustment was applied
+	// never: the never-responding run of a complying home (Season);
+	// res its settlement without the intervals (Season).
+	never bool
+	res   ledger.FlexCommitmentResult
 }
 
 // truthRun is the whole simulation and its settlements.
@@ -503,6 +514,10 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 		// is scaled down.
 		capWh := w * int64(params.IntervalSeconds) / 3600 * n * int64(params.FlexPayoutCapPpm) / 1_000_000
 		req.EscrowBaseUnits += simPrice * uint64(capWh) / 1000
+		if tr.cfg.Season {
+			// The chain's minimum bond: FlexMinBondPpm of the most it can be paid.
+			req.Commitments[len(req.Commitments)-1].BondBaseUnits = simPrice * uint64(capWh) / 1000 * uint64(params.FlexMinBondPpm) / 1_000_000
+		}
 		inputs = append(inputs, ledger.BuildFlexInputs(&req.Terms, e.posted, tr.priorStarts(hi, j), tr.cal, bp, params.FlexGuardIntervals,
 			t.history(nil)))
 		pairs = append(pairs, settledPair{home: home, event: j, honest: hi >= tr.nPop, behaviour: t.cfg.Behaviour, track: hi,
@@ -544,7 +559,16 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 	if fs.Scaled {
 		return nil, held, fmt.Errorf("payouts scaled to the escrow")
 	}
-	if tr.cfg.ControlPPM == 0 {
+	if tr.cfg.Season {
+		nev, err := tr.neverResponding(j, req, inputs, pairs, params)
+		if err != nil {
+			return nil, held, err
+		}
+		for i := range pairs {
+			pairs[i].res = stripped(fs.Commitments[i])
+		}
+		pairs = append(pairs, nev...)
+	} else if tr.cfg.ControlPPM == 0 {
 		if held, err = tr.withhold(m, j, req, pairs, fs, params); err != nil {
 			return nil, held, err
 		}
@@ -557,6 +581,9 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 	}
 	for i, c := range fs.Commitments {
 		p := &pairs[i]
+		if p.never {
+			break // the never-responding runs follow the request's own
+		}
 		net := c.NetDeltaWh - c.CorrectionWh // the control estimate, if any
 		if c.Proven {
 			net = min(net, c.ProvenNetWh)
@@ -576,14 +603,77 @@ func (tr *truthRun) settleOne(m truthMethod, j int, params *ledger.Params) ([]se
 	}
 	if req.Control != nil {
 		var dispatched []settledPair
-		for i, c := range req.Control {
-			if !c {
-				dispatched = append(dispatched, pairs[i])
+		for i, p := range pairs {
+			if i >= len(req.Control) || !req.Control[i] {
+				dispatched = append(dispatched, p)
 			}
 		}
 		pairs = dispatched
 	}
 	return pairs, held, nil
+}
+
+// stripped is a settlement without its intervals and days (season
+// netting reads only the totals).
+func stripped(c ledger.FlexCommitmentResult) ledger.FlexCommitmentResult {
+	c.Intervals, c.SelectedDays = nil, nil
+	return c
+}
+
+// neverResponding settles each dispatched complying home of request j
+// once more as a home that never responds: its twin's readings (the home
+// without the dispatch) from the posting on, in a request with the same
+// terms and the same control sites (so the same control estimate), and
+// returns those settlements as pairs marked never.
+func (tr *truthRun) neverResponding(j int, req *ledger.FlexRequest, inputs []ledger.FlexInputs, pairs []settledPair, params *ledger.Params) ([]settledPair, error) {
+	e := tr.events[j]
+	r := *req
+	r.Commitments, r.Control = nil, nil
+	var in []ledger.FlexInputs
+	var out []settledPair
+	bp := ledger.FlexBaselineParams(req.Terms.Rules)
+	for i := range pairs {
+		if req.Control != nil && req.Control[i] {
+			r.Commitments = append(r.Commitments, req.Commitments[i])
+			r.Control = append(r.Control, true)
+			in = append(in, inputs[i])
+			out = append(out, settledPair{})
+		}
+	}
+	for i, p := range pairs {
+		if p.honest || p.behaviour != sim.BehaviourComply || req.Control != nil && req.Control[i] {
+			continue
+		}
+		t := tr.tracks[p.track]
+		r.Commitments = append(r.Commitments, req.Commitments[i])
+		if req.Control != nil {
+			r.Control = append(r.Control, false)
+		}
+		in = append(in, ledger.BuildFlexInputs(&r.Terms, e.posted, tr.priorStarts(p.track, j), tr.cal, bp, params.FlexGuardIntervals,
+			t.twinHistory(e.posted, e.end)))
+		q := p
+		q.never, q.trueWh, q.truePostedWh, q.siteTrueWh = true, 0, 0, 0
+		out = append(out, q)
+	}
+	if len(in) == 0 {
+		return nil, nil
+	}
+	fs, err := ledger.SettleFlex(&r, in, tr.cal, params)
+	if err != nil {
+		return nil, fmt.Errorf("never-responding: %w", err)
+	}
+	var nev []settledPair
+	for i, c := range fs.Commitments {
+		if !out[i].never {
+			continue
+		}
+		q := out[i]
+		q.committedWh, q.estWh, q.paidWh = c.CommittedWh, c.DeliveredWh, c.PaidWh
+		q.noBaseline = c.Status == uint8(baseline.NoBaseline)
+		q.res = stripped(c)
+		nev = append(nev, q)
+	}
+	return nev, nil
 }
 
 // twinHistory is history with the twin's readings (the home without the

@@ -140,3 +140,46 @@ func TestTrueDeliveredIsSimulatorTruth(t *testing.T) {
 		t.Fatalf("true delivered %d Wh, simulator %d Wh", got, sum)
 	}
 }
+
+// TestSeasonNetting: in season mode every dispatched complying pair has a
+// never-responding twin (same home and event, true delivery 0), and the
+// season accounts of each method net (ledger.ApplySeason) without error.
+func TestSeasonNetting(t *testing.T) {
+	cfg := tinyTruth(7)
+	cfg.Season = true
+	tr, err := simulateTruth(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for mi, m := range tr.methods {
+		type key struct{ home, event int }
+		comply := map[key]bool{}
+		var nev []settledPair
+		for _, p := range tr.pairs[mi] {
+			if p.never {
+				nev = append(nev, p)
+			} else if p.behaviour == sim.BehaviourComply && !p.honest {
+				comply[key{p.home, p.event}] = true
+			}
+		}
+		if len(nev) == 0 || len(nev) != len(comply) {
+			t.Fatalf("%s: %d never-responding pairs for %d complying ones", m.name, len(nev), len(comply))
+		}
+		for _, p := range nev {
+			if !comply[key{p.home, p.event}] || p.trueWh != 0 {
+				t.Fatalf("%s: never-responding pair %+v", m.name, p)
+			}
+		}
+		sr, err := tr.season(mi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sr.accounts[varNever]) == 0 || len(sr.accounts[varHonest]) == 0 {
+			t.Fatalf("%s: no season accounts", m.name)
+		}
+		row := summarise(tr, mi, sr, false)
+		if row.homes == 0 {
+			t.Fatalf("%s: %+v", m.name, row)
+		}
+	}
+}

@@ -67,7 +67,21 @@ its hash and each site's side of the split, and prints the control sites'
 placebos (their net delta over the window, where nothing was asked), the
 trimmed-mean estimate, and each dispatched site's net delta, correction and
 corrected delivery. Offline mode (--csv) settles one site and has no
-control group.`,
+control group.
+
+Season netting (flex_season_days in the chain's params): each request pays
+on its own, and a dispatched site's negative signed delivery (the number
+its delivered Wh floors at zero) becomes a debt valued at the request's
+price, held against this and later payouts first, then against the bond it
+would get back. mv prints each site's steps — signed Wh, debt before,
+added, withheld from the payout, taken from the bond, debt after — and
+recomputes the debt before from the site's previous settlement on chain,
+not from what the settlement stored. Offline, debt_before_base_units in the
+terms is the site's outstanding debt (default 0).
+
+Holidays come from the zone's calendar in the chain's params
+(zone_calendars), never from a request: offline, "holidays" and
+"utc_offset_seconds" in the terms describe the zone's calendar.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if csvFile != "" || termsFile != "" {
@@ -199,6 +213,9 @@ func (a *app) printAudit(au *ledger.Audit, intervals bool) {
 	if au.Split != nil {
 		a.printControl(au)
 	}
+	if re.HasSeason {
+		a.printSeason(au)
+	}
 	if intervals {
 		for _, m := range re.Commitments {
 			a.printIntervals(&r.Terms, &m)
@@ -255,6 +272,35 @@ func (a *app) printControl(au *ledger.Audit) {
 		fmt.Fprintf(tw, "%s	%s	%d	%d	%s	%d	%d	\n", m.Site.Hex()[:10], side, m.NetDeltaWh, m.CorrectionWh, corrected, m.DeliveredWh, m.PayoutBaseUnits)
 	}
 	tw.Flush()
+}
+
+// printSeason prints the season netting of a settlement, recomputed
+// (the debt before from each site's previous settlement on chain) next
+// to what the chain stored.
+func (a *app) printSeason(au *ledger.Audit) {
+	r, c, re := &au.Request, &au.Chain, &au.Recomputed
+	fmt.Fprintf(a.stdout, "season %d (chain %d): a dispatched site's negative signed delivery is a debt of ⌊price × min(−signed Wh, cap Wh) / 1000⌋ = ⌊%d × … / 1000⌋, held against the payout, then the bond returned; the rest carries\n",
+		re.Season, c.Season, r.Terms.PriceBaseUnitsPerKWh)
+	tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "site\tsigned Wh\tdebt before (mv)\tdebt before (chain)\tadded\twithheld\tbond taken\tdebt after (mv)\tdebt after (chain)\tpaid\tbond back\tsteps\t")
+	for i := range re.Commitments {
+		m := &re.Commitments[i]
+		var ch ledger.FlexCommitmentResult
+		if i < len(c.Commitments) {
+			ch = c.Commitments[i]
+		}
+		ok := "ok"
+		if in, out := m.DebtBeforeBaseUnits+m.DebtAddedBaseUnits, m.WithheldBaseUnits+m.BondTakenBaseUnits+m.DebtAfterBaseUnits; in != out ||
+			m.DebtBeforeBaseUnits != ch.DebtBeforeBaseUnits || m.DebtAfterBaseUnits != ch.DebtAfterBaseUnits {
+			ok = "DIFFERS"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", m.Site.Hex()[:10], m.SeasonNetWh,
+			m.DebtBeforeBaseUnits, ch.DebtBeforeBaseUnits, m.DebtAddedBaseUnits, m.WithheldBaseUnits, m.BondTakenBaseUnits,
+			m.DebtAfterBaseUnits, ch.DebtAfterBaseUnits, m.PayoutBaseUnits, m.BondReturnedBaseUnits, ok)
+	}
+	tw.Flush()
+	fmt.Fprintf(a.stdout, "withheld %d (chain %d) to the refund, bonds taken %d (chain %d) to the utility\n",
+		re.WithheldBaseUnits, c.WithheldBaseUnits, re.BondTakenBaseUnits, c.BondTakenBaseUnits)
 }
 
 // printIntervals prints one commitment's intervals: first the pre-event
@@ -340,6 +386,7 @@ type offlineTerms struct {
 	BondBaseUnits   uint64               `json:"bond_base_units"`
 	EscrowBaseUnits uint64               `json:"escrow_base_units"`      // 0: the most the commitment can be paid
 	HistoryStart    uint64               `json:"history_start_interval"` // the site's registration interval (0: genesis)
+	DebtBefore      uint64               `json:"debt_before_base_units"` // the site's outstanding season debt
 	Params          *ledger.Params       `json:"params"`                 // nil: the default chain rules
 }
 
@@ -374,8 +421,18 @@ func (a *app) mvOffline(csvFile, termsFile string, asJSON, intervals bool) (err 
 	if err := p.Validate(); err != nil {
 		return err
 	}
+	// The terms' holidays and offset are the zone's calendar (holidays
+	// never come from a request), unless the params carry one already.
+	if _, ok := p.ZoneCalendar(ot.Zone); !ok && len(ot.Holidays) > 0 {
+		z := ledger.ZoneCalendar{Zone: ot.Zone, UTCOffsetSeconds: ot.UTCOffsetSecs, Holidays: ot.Holidays}
+		i, _ := slices.BinarySearchFunc(p.ZoneCalendars, ot.Zone, func(c ledger.ZoneCalendar, z string) int { return strings.Compare(c.Zone, z) })
+		p.ZoneCalendars = slices.Insert(slices.Clone(p.ZoneCalendars), i, z)
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("%s: the zone's calendar: %w", termsFile, err)
+		}
+	}
 	t := ledger.FlexTerms{Zone: ot.Zone, Start: ot.Start, End: ot.End, TargetW: ot.CommittedW,
-		PriceBaseUnitsPerKWh: ot.PriceBaseUnits, UTCOffsetSeconds: ot.UTCOffsetSecs, Holidays: ot.Holidays, Rules: ot.Rules}
+		PriceBaseUnitsPerKWh: ot.PriceBaseUnits, UTCOffsetSeconds: ot.UTCOffsetSecs, Rules: ot.Rules}
 	switch ot.Direction {
 	case "down":
 		t.Direction = ledger.FlexDown
@@ -419,8 +476,7 @@ func (a *app) mvOffline(csvFile, termsFile string, asJSON, intervals bool) (err 
 		}
 	}
 	req.EscrowBaseUnits = escrow
-	cal := baseline.Calendar{GenesisUnix: ot.GenesisTime, IntervalSeconds: int64(p.IntervalSeconds),
-		UTCOffsetSeconds: int64(ot.UTCOffsetSecs), Holidays: ot.Holidays}
+	cal := ledger.FlexCalendar(ot.GenesisTime, &p, &t)
 	if err := cal.Validate(); err != nil {
 		return err
 	}
@@ -435,6 +491,9 @@ func (a *app) mvOffline(csvFile, termsFile string, asJSON, intervals bool) (err 
 	in.SetHistoryStart(int64(ot.HistoryStart))
 	fs, err := ledger.SettleFlex(&req, []ledger.FlexInputs{in}, cal, &p)
 	if err != nil {
+		return err
+	}
+	if err := ledger.ApplySeason(fs, &req, []uint64{ot.DebtBefore}, p.SeasonOf(int64(ot.End)), &p); err != nil {
 		return err
 	}
 	if asJSON {

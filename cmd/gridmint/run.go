@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -26,7 +27,10 @@ func newRunCmd(a *app) *cobra.Command {
 		Long: `run starts the node of HOME (made by 'gridmint init' or 'gridmint testnet
 init'): its ledger and consensus WAL from data/, the chain from
 genesis.json, the libp2p host with every [p2p] option of config.toml, and,
-with HOME/consensus_key, a validator's vote. The account key in keystore/
+with HOME/consensus_key, a validator's vote; with [meter] enabled, the
+site agent, which reads the [[device]] adapters and signs one reading per
+interval with the site key (meter.site_key_file, a keystore file with the
+same password). The account key in keystore/
 (config.toml's account) is decrypted with --password-file or a prompt.
 Logs go to stderr through [log]. 'gridmint status --home HOME' asks the
 running node over HOME/gridmint.sock. On a terminal, a progress bar shows
@@ -42,7 +46,19 @@ the node restarts from the ledger and the WAL.`,
 			if err != nil {
 				return err
 			}
-			var acct *wallet.PrivateKey
+			var acct, siteKey *wallet.PrivateKey
+			var pass []byte
+			defer func() { clear(pass) }()
+			password := func(prompt string) ([]byte, error) {
+				if pass == nil {
+					p, err := pw.read(a, prompt, false)
+					if err != nil {
+						return nil, err
+					}
+					pass = p
+				}
+				return pass, nil
+			}
 			if cfg.Account != (wallet.Address{}) {
 				e, err := a.keystore().Find(cfg.Account)
 				if err != nil {
@@ -52,13 +68,11 @@ the node restarts from the ledger and the WAL.`,
 				if err != nil {
 					return err
 				}
-				pass, err := pw.read(a, "Password for "+cfg.Account.Hex()+": ", false)
+				p, err := password("Password for " + cfg.Account.Hex() + ": ")
 				if err != nil {
 					return err
 				}
-				acct, err = wallet.DecryptKey(data, pass)
-				clear(pass)
-				if err != nil {
+				if acct, err = wallet.DecryptKey(data, p); err != nil {
 					return fmt.Errorf("account %s: %w", cfg.Account, err)
 				}
 				defer acct.Zero()
@@ -70,7 +84,27 @@ the node restarts from the ledger and the WAL.`,
 				}
 				defer stop()
 			}
-			s, err := node.OpenService(a.home, node.ServiceOptions{Account: acct, LogTo: a.stderr})
+			// The site key (a keystore file, the same password) signs the
+			// home's readings when [meter] is enabled.
+			if cfg.Meter.Enabled && cfg.Meter.SiteKeyFile != "" {
+				path := cfg.Meter.SiteKeyFile
+				if !filepath.IsAbs(path) {
+					path = filepath.Join(a.home, path)
+				}
+				data, err := os.ReadFile(path)
+				if err != nil {
+					return fmt.Errorf("site key: %w", err)
+				}
+				p, err := password("Password for the site key " + path + ": ")
+				if err != nil {
+					return err
+				}
+				if siteKey, err = wallet.DecryptKey(data, p); err != nil {
+					return fmt.Errorf("site key %s: %w", path, err)
+				}
+				defer siteKey.Zero()
+			}
+			s, err := node.OpenService(a.home, node.ServiceOptions{Account: acct, SiteKey: siteKey, LogTo: a.stderr})
 			if err != nil {
 				return err
 			}
