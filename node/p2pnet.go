@@ -35,7 +35,12 @@ import (
 // Driving: Run owns the node. One goroutine delivers the accepted
 // messages one at a time and ticks the node when its next deadline
 // (Node.NextWakeMs) comes on the wall clock; the clock is read here,
-// outside the state transitions, and handed to Tick.
+// outside the state transitions, and handed to Tick. Consensus messages
+// go first: they have their own queue, emptied before the one of
+// transactions and readings. Under a flood of transactions the node
+// sheds them (shedTx, p2p.Host.ShedIf: a mempool of shedTxAbove or a
+// half-full queue), and a full transaction queue drops what peers send
+// rather than block gossipsub (see bench/chain and bench/RESULTS.md).
 //
 // Catch-up: a node that sees a peer ahead asks for the decided blocks it
 // lacks (Transport.RequestBlocks). P2PNet answers that through Sync, the
