@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 30s
 SIMSEEDS  ?= 1000
 
-.PHONY: all build test test-only deps bench fuzz lint cross cross-test sim mutate testnet-test clean
+.PHONY: all build test test-only deps bench fuzz lint cross cross-test sim mutate testnet-test bench-chain clean
 
 all: build
 
@@ -65,6 +65,11 @@ mutate:
 # (about 3 min). The build tag testnet keeps them out of test-only.
 testnet-test:
 	$(GO) test -count=1 -tags testnet -run 'TestTestnetProcesses|TestServiceSiteAgent' -v ./cmd/gridmint ./node
+
+# The chain benchmark against CometBFT v1.0.1 (bench/chain, about 10
+# minutes; not part of test). CHAINFLAGS go to the driver.
+bench-chain:
+	./bench/chain/run $(CHAINFLAGS)
 
 clean:
 	rm -rf $(BIN)

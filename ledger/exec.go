@@ -524,6 +524,8 @@ func (x *executor) apply(v *view, tx *Tx, rc *Receipt) error {
 	switch p := tx.Payload.(type) {
 	case *Transfer:
 		return x.transfer(v, tx.From, p, rc)
+	case *TransferMemo:
+		return x.transfer(v, tx.From, &Transfer{To: p.To, Amount: p.Amount}, rc)
 	case *Bond:
 		return x.bond(v, tx.From, p)
 	case *Unbond:

@@ -49,6 +49,7 @@ func sampleTxs() [][]byte {
 		&FlexCommitTx{RequestID: 1, Site: sk.Address(), CommittedW: 5, BondBaseUnits: 6},
 		&FlexCancelTx{RequestID: 1},
 		&FlexRequestTx{Terms: ctlTerms()},
+		&TransferMemo{To: testKey(2).Address(), Amount: 5, Memo: []byte("invoice 42")},
 	}
 	var out [][]byte
 	for i, p := range payloads {

@@ -529,6 +529,8 @@ func extremeRun(t *testing.T, seed uint64, nBlocks int, total map[TxType]*outcom
 					continue
 				}
 				p = &Readings{Readings: rs}
+			case typ == 0 && fromIdx%2 == 1: // the same draws as a Transfer
+				p = &TransferMemo{To: other, Amount: pick(1000, math.MaxUint64), Memo: []byte("extreme")}
 			case typ == 0:
 				p = &Transfer{To: other, Amount: pick(1000, math.MaxUint64)}
 			case typ == 1:

@@ -33,6 +33,10 @@ const (
 	TxRECTransfer  TxType = 7
 	TxRECRetire    TxType = 8
 	TxEvidence     TxType = 9
+	// TxTransferMemo is a Transfer with a memo of 1 to MaxMemoBytes
+	// bytes (a payment reference, an invoice id): its own type, so a
+	// transfer without one keeps TxTransfer's encoding.
+	TxTransferMemo TxType = 10
 	TxFlexRequest  TxType = 16
 	TxFlexCommit   TxType = 17
 	TxFlexCancel   TxType = 18
@@ -46,7 +50,8 @@ var txTypeNames = map[TxType]string{
 	TxTransfer: "transfer", TxBond: "bond", TxUnbond: "unbond",
 	TxRegisterSite: "register_site", TxUpdateSite: "update_site", TxReadings: "readings",
 	TxRECTransfer: "rec_transfer", TxRECRetire: "rec_retire", TxEvidence: "evidence",
-	TxFlexRequest: "flex_request", TxFlexCommit: "flex_commit", TxFlexCancel: "flex_cancel",
+	TxTransferMemo: "transfer_memo",
+	TxFlexRequest:  "flex_request", TxFlexCommit: "flex_commit", TxFlexCancel: "flex_cancel",
 	TxFlexRequestControl: "flex_request_control",
 }
 
@@ -85,6 +90,8 @@ func newPayload(t TxType) Payload {
 		return &RECRetire{}
 	case TxEvidence:
 		return &Evidence{}
+	case TxTransferMemo:
+		return &TransferMemo{}
 	case TxFlexRequest, TxFlexRequestControl:
 		return &FlexRequestTx{}
 	case TxFlexCommit:
@@ -207,6 +214,33 @@ func (p *Transfer) EncodeTo(e *codec.Encoder) {
 func (p *Transfer) DecodeFrom(d *codec.Decoder) {
 	d.Fixed(p.To[:])
 	p.Amount = d.Uint64()
+}
+
+// MaxMemoBytes bounds a TransferMemo's memo.
+const MaxMemoBytes = 1024
+
+// TransferMemo is a Transfer carrying Memo, 1 to MaxMemoBytes opaque
+// bytes the ledger keeps in the block and does not interpret. An empty
+// memo does not decode: that transfer is a Transfer.
+type TransferMemo struct {
+	To     wallet.Address
+	Amount uint64
+	Memo   []byte
+}
+
+func (*TransferMemo) Type() TxType { return TxTransferMemo }
+func (p *TransferMemo) EncodeTo(e *codec.Encoder) {
+	e.Fixed(p.To[:])
+	e.Uint64(p.Amount)
+	e.BytesVar(p.Memo)
+}
+func (p *TransferMemo) DecodeFrom(d *codec.Decoder) {
+	d.Fixed(p.To[:])
+	p.Amount = d.Uint64()
+	p.Memo = d.BytesVar(MaxMemoBytes)
+	if d.Err() == nil && len(p.Memo) == 0 {
+		d.Failf("empty memo (a transfer without one is a %s)", TxTransfer)
+	}
 }
 
 // Bond moves Amount from the sender's balance to its bonded stake. ConsKey

@@ -28,7 +28,12 @@ type Mempool struct {
 type poolTx struct {
 	hash  [32]byte
 	nonce uint64
+	fee   uint64
 	raw   []byte
+	// recheck: the type has checks beyond form, signature, fee, nonce and
+	// balance (ledger.CheckTx's bounds of flexibility requests and
+	// commitments), so Update runs CheckTx again.
+	recheck bool
 }
 
 // Errors of the mempool.
@@ -86,7 +91,7 @@ func (m *Mempool) insert(tx *ledger.Tx, raw []byte) error {
 	if len(list) == 0 {
 		m.senders = append(m.senders, tx.From)
 	}
-	m.bySender[tx.From] = slices.Insert(list, i, poolTx{hash: h, nonce: tx.Nonce, raw: raw})
+	m.bySender[tx.From] = slices.Insert(list, i, poolTx{hash: h, nonce: tx.Nonce, fee: tx.Fee, raw: raw, recheck: needsRecheck(tx)})
 	m.byHash[h] = struct{}{}
 	m.Added++
 	return nil
@@ -117,14 +122,33 @@ func (m *Mempool) Reap(maxBytes int) [][]byte {
 
 // Update drops what a commit included and re-checks the rest against the
 // new state, evicting what the ledger now rejects (a nonce now used, a fee
-// no longer payable).
+// no longer payable). It reads each sender's account once and the params
+// once: what ledger.CheckTx found on arrival (form, signature) cannot
+// change, so only the checks that depend on the state run again: the
+// size and fee against the params, the nonce and the fee against the
+// account. A type with more checks (needsRecheck) goes through CheckTx.
 func (m *Mempool) Update() {
+	p, perr := m.l.Params()
 	var keep []wallet.Address
 	for _, s := range m.senders {
+		acc, aerr := m.l.Account(s)
 		list := m.bySender[s][:0]
-		for _, p := range m.bySender[s] {
-			if _, err := m.l.CheckTx(p.raw); err != nil {
-				delete(m.byHash, p.hash)
+		for _, pt := range m.bySender[s] {
+			var err error
+			switch {
+			case perr != nil || aerr != nil || pt.recheck:
+				_, err = m.l.CheckTx(pt.raw)
+			case pt.nonce < acc.Nonce:
+				err = ledger.ErrBadNonce
+			case len(pt.raw) > int(p.MaxTxBytes):
+				err = ledger.ErrTxTooLarge
+			case pt.fee < p.MinFee:
+				err = ledger.ErrFeeTooLow
+			case acc.Balance < pt.fee:
+				err = ledger.ErrInsufficientFunds
+			}
+			if err != nil {
+				delete(m.byHash, pt.hash)
 				if errors.Is(err, ledger.ErrBadNonce) {
 					m.Included++ // its nonce was used: included (or replaced)
 				} else {
@@ -132,7 +156,7 @@ func (m *Mempool) Update() {
 				}
 				continue
 			}
-			list = append(list, p)
+			list = append(list, pt)
 		}
 		if len(list) == 0 {
 			delete(m.bySender, s)
@@ -142,6 +166,16 @@ func (m *Mempool) Update() {
 		keep = append(keep, s)
 	}
 	m.senders = keep
+}
+
+// needsRecheck: tx's type has checks in ledger.CheckTx beyond those
+// Update repeats (checkBounds: flexibility requests and commitments).
+func needsRecheck(tx *ledger.Tx) bool {
+	switch tx.Payload.(type) {
+	case *ledger.FlexRequestTx, *ledger.FlexCommitTx:
+		return true
+	}
+	return false
 }
 
 // ReadingPool holds signed readings heard from homes until a block carries

@@ -117,3 +117,35 @@ func TestReadingPool(t *testing.T) {
 		t.Fatalf("reaped %d readings of an unregistered site", len(got))
 	}
 }
+
+// TestMempoolUpdateEvicts: after a commit Update keeps exactly what
+// ledger.CheckTx still accepts: the included nonce goes (Included), a
+// transaction whose fee the sender can no longer pay goes (Evicted), the
+// rest stays.
+func TestMempoolUpdateEvicts(t *testing.T) {
+	l, g := poolLedger(t)
+	m := NewMempool(l, 10)
+	a, b := poolKey(3), poolKey(4)
+	spend := signed(t, g, a, 0, 1e12-g.Params.MinFee) // all but the fee
+	for _, raw := range [][]byte{spend, signed(t, g, a, 1, 1), signed(t, g, b, 0, 1)} {
+		if err := m.Add(raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, skipped, err := l.Propose(ledger.Header{Height: 1, TimeMs: g.GenesisTime*1000 + 1}, [][]byte{spend})
+	if err != nil || len(skipped) > 0 {
+		t.Fatal(err, skipped)
+	}
+	if err := l.Commit(p); err != nil {
+		t.Fatal(err)
+	}
+	m.Update()
+	if m.Len() != 1 || m.Included != 1 || m.Evicted != 1 {
+		t.Fatalf("after commit: %d pending, %d included, %d evicted", m.Len(), m.Included, m.Evicted)
+	}
+	for _, raw := range m.Reap(1 << 20) {
+		if _, err := l.CheckTx(raw); err != nil {
+			t.Fatalf("kept a transaction CheckTx refuses: %v", err)
+		}
+	}
+}

@@ -35,7 +35,12 @@ import (
 // Driving: Run owns the node. One goroutine delivers the accepted
 // messages one at a time and ticks the node when its next deadline
 // (Node.NextWakeMs) comes on the wall clock; the clock is read here,
-// outside the state transitions, and handed to Tick.
+// outside the state transitions, and handed to Tick. Consensus messages
+// go first: they have their own queue, emptied before the one of
+// transactions and readings. Under a flood of transactions the node
+// sheds them (shedTx, p2p.Host.ShedIf: a mempool of shedTxAbove or a
+// half-full queue), and a full transaction queue drops what peers send
+// rather than block gossipsub (see bench/chain and bench/RESULTS.md).
 //
 // Catch-up: a node that sees a peer ahead asks for the decided blocks it
 // lacks (Transport.RequestBlocks). P2PNet answers that through Sync, the
@@ -57,8 +62,21 @@ type P2PNet struct {
 	// next deadline wait Speed times less.
 	Speed float64
 
-	node  atomic.Pointer[Node]
-	in    chan delivery
+	node atomic.Pointer[Node]
+	// in carries consensus messages (and decided blocks), inTx
+	// transactions and readings. Run takes from in first: a flood of
+	// transactions must not hold a vote or a proposal back until the
+	// round times out (bench/chain saw blocks of 20 s while transactions
+	// streamed in through one queue).
+	in   chan delivery
+	inTx chan delivery
+	// pending is the mempool's size as the node's goroutine last saw it,
+	// for the tx topic's shed test (shedTx).
+	pending atomic.Int64
+	// Shed counts transactions and readings heard from peers and dropped
+	// because inTx was full (the node is behind on them; gossip is best
+	// effort, and their authors resend).
+	Shed  atomic.Uint64
 	serve chan serveReq
 	// do carries Do's functions to the node's goroutine.
 	do chan func(*Node)
@@ -132,7 +150,7 @@ func NewP2PNet(h *p2p.Host, log *slog.Logger) *P2PNet {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &P2PNet{host: h, log: log, Now: func() int64 { return time.Now().UnixMilli() }, ctx: ctx, cancel: cancel,
-		in: make(chan delivery, 4096), serve: make(chan serveReq), do: make(chan func(*Node)), committed: make(chan struct{}, 1)}
+		in: make(chan delivery, 4096), inTx: make(chan delivery, 4096), serve: make(chan serveReq), do: make(chan func(*Node)), committed: make(chan struct{}, 1)}
 }
 
 // wallDuration is how long ms of Now's milliseconds last on the wall.
@@ -247,11 +265,19 @@ func (t *P2PNet) catchUp(from uint64) {
 // for it (up to the queue's 4,096).
 func (t *P2PNet) Inject(topic Topic, data []byte) bool {
 	select {
-	case t.in <- delivery{topic: topic, data: data}:
+	case t.queue(topic) <- delivery{topic: topic, data: data}:
 		return true
 	case <-t.ctx.Done():
 		return false
 	}
+}
+
+// queue is the delivery queue of topic's messages.
+func (t *P2PNet) queue(topic Topic) chan delivery {
+	if topic == TopicConsensus {
+		return t.in
+	}
+	return t.inTx
 }
 
 // injectSynced hands the node a decided block of height h that block sync
@@ -454,6 +480,7 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 	defer t.wg.Wait()
 	defer t.cancel()
 	ctx = t.ctx
+	t.host.ShedIf(p2p.TopicTx, t.shedTx)
 	for _, topic := range []Topic{TopicConsensus, TopicTx, TopicReading} {
 		err := t.host.Join(p2p.TopicID(topic), func(from peer.ID, data []byte) p2p.Verdict {
 			v, local := n.gossipVerdict(topic, data)
@@ -480,6 +507,16 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 			}
 			return v
 		}, func(_ p2p.TopicID, _ peer.ID, data []byte) {
+			if topic != TopicConsensus {
+				// Shed what the node cannot keep up with rather than
+				// block gossipsub's delivery behind it.
+				select {
+				case t.inTx <- delivery{topic: topic, data: data}:
+				default:
+					t.Shed.Add(1)
+				}
+				return
+			}
 			select {
 			case t.in <- delivery{topic: topic, data: data}:
 			case <-ctx.Done():
@@ -517,6 +554,7 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 	}
 	published, refreshed := ^uint64(0), true
 	for {
+		t.pending.Store(int64(n.Pool.Len()))
 		if h := n.Ledger().Height(); h != published || refreshed {
 			if h != published {
 				select {
@@ -539,10 +577,7 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 		} else {
 			timer.Reset(time.Hour)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case d := <-t.in:
+		deliver := func(d delivery) error {
 			// The node's clock moves before each delivery: Deliver does
 			// not know the time, and the engine stamps its votes with
 			// the last it was given.
@@ -550,7 +585,26 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 				return err
 			}
 			n.syncedTo = max(n.syncedTo, d.synced)
-			if err := n.Deliver(d.topic, d.data); err != nil {
+			return n.Deliver(d.topic, d.data)
+		}
+		// Consensus first (see in).
+		select {
+		case d := <-t.in:
+			if err := deliver(d); err != nil {
+				return err
+			}
+			continue
+		default:
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case d := <-t.in:
+			if err := deliver(d); err != nil {
+				return err
+			}
+		case d := <-t.inTx:
+			if err := deliver(d); err != nil {
 				return err
 			}
 		case r := <-t.serve:
@@ -565,6 +619,19 @@ func (t *P2PNet) Run(ctx context.Context, n *Node) error {
 			refreshed = true
 		}
 	}
+}
+
+// shedTxAbove is the mempool size from which a node sheds the
+// transactions its peers send (p2p.Host.ShedIf): two blocks' worth of 1
+// KiB transactions at the proposer's reap bound (MaxBlockBytes/2, 2 MiB).
+// What is shed is neither checked nor forwarded; its sender resends, as
+// with CometBFT's full mempool.
+const shedTxAbove = 4096
+
+// shedTx: the node is behind on transactions (mempool above shedTxAbove,
+// or its delivery queue half full). Safe on any goroutine.
+func (t *P2PNet) shedTx() bool {
+	return t.pending.Load() >= shedTxAbove || len(t.inTx) >= cap(t.inTx)/2
 }
 
 // serveBlocks answers a catch-up request: up to catchUpBlocks decided

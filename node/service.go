@@ -46,6 +46,8 @@ type Service struct {
 	Node   *Node
 	status *http.Server
 	ln     net.Listener
+	// commits are the recent commits /v1/commits shows.
+	commits commitLog
 	// The site agent and its devices, with [meter] enabled.
 	agent   *site.Agent
 	devices []meter.Device
@@ -135,6 +137,7 @@ func OpenService(home string, opts ServiceOptions) (*Service, error) {
 	n, err := NewNode(NodeConfig{Name: cfg.Moniker, Dir: home, Genesis: g, Account: opts.Account, ConsKey: consKey,
 		Net: s.Net, BlockIntervalMs: cfg.Consensus.BlockIntervalMs, Timeouts: consensus.DefaultTimeouts(), Log: log.With("sys", "node"),
 		OnCommit: func(n *Node, b *ledger.Block, r *ledger.BlockResult) {
+			s.commits.add(n.Ledger().Height(), time.Now().UnixMilli(), b)
 			root := n.Ledger().StateRoot()
 			log.Info("committed", "height", n.Ledger().Height(), "receipts", len(r.Receipts), "root", fmt.Sprintf("%x", root[:]))
 		}}, time.Now().UnixMilli())
@@ -157,6 +160,7 @@ func OpenService(home string, opts ServiceOptions) (*Service, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(st)
 	})
+	mux.HandleFunc("GET /v1/commits", s.serveCommits)
 	sizes := p2p.DefaultMaxMessageBytes()
 	mux.HandleFunc("POST /v1/txs", s.Net.submitHandler(TopicTx, sizes.Tx))
 	mux.HandleFunc("POST /v1/readings", s.Net.submitHandler(TopicReading, sizes.Reading))

@@ -267,6 +267,41 @@ func TestP2PConfigFieldForField(t *testing.T) {
 	}
 }
 
+func TestTestnetFundFile(t *testing.T) {
+	dir := shortTempDir(t)
+	a, b := poolKey(40).Address(), poolKey(41).Address()
+	f := filepath.Join(dir, "fund.txt")
+	if err := os.WriteFile(f, []byte("# senders\n"+a.Hex()+"\n\n  "+b.Hex()+"  \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fund, err := ReadFundFile(f)
+	if err != nil || len(fund) != 2 || fund[0] != a || fund[1] != b {
+		t.Fatalf("%v %v", fund, err)
+	}
+	for name, body := range map[string]string{"not an address": "0x1234\n", "twice": a.Hex() + "\n" + a.Hex() + "\n"} {
+		os.WriteFile(f, []byte(body), 0o644)
+		if _, err := ReadFundFile(f); err == nil || !strings.Contains(err.Error(), f+":") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	o := TestnetOptions{Validators: 2, ChainID: "gridmint-testnet", BasePort: 30000, BlockIntervalMs: 700,
+		Password: []byte("pw"), KDF: lightKDF(), Now: time.Unix(1_800_000_123, 0), Fund: fund}
+	if err := InitTestnet(filepath.Join(dir, "net"), o); err != nil {
+		t.Fatal(err)
+	}
+	g, err := ledger.LoadGenesis(filepath.Join(dir, "net", "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[wallet.Address]uint64{}
+	for _, acc := range g.Accounts {
+		got[acc.Address] = acc.Balance
+	}
+	if len(g.Accounts) != 4 || got[a] != DefaultFundBalance || got[b] != DefaultFundBalance {
+		t.Fatalf("accounts %+v", g.Accounts)
+	}
+}
+
 // testLocalSubmit: a signed transfer posted to the running node's status
 // socket is admitted (its hash back) and committed; a repeat is a
 // duplicate (409); bytes that do not decode, a transfer signed for another

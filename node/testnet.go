@@ -33,6 +33,11 @@ type TestnetOptions struct {
 	Password []byte
 	KDF      wallet.ScryptParams
 	Now      time.Time
+	// Fund are further accounts the genesis gives FundBalance base units
+	// each (ReadFundFile reads them): many senders for a load test, as
+	// one sender's nonces serialize its transactions.
+	Fund        []wallet.Address
+	FundBalance uint64
 	// IntervalSeconds, if set, is the chain's reading interval (60 lets a
 	// test see readings every minute); the reading skew is capped at it.
 	IntervalSeconds uint32
@@ -40,6 +45,37 @@ type TestnetOptions struct {
 	// zero is Now. One in the past lets a test send readings of closed
 	// intervals at once.
 	GenesisTime time.Time
+}
+
+// DefaultFundBalance is what each --fund-file account gets: 1,000 FLX.
+const DefaultFundBalance = 1_000 * ledger.BaseUnitsPerFLX
+
+// ReadFundFile reads a --fund-file: one address (0x and 40 hex digits) a
+// line; blank lines and lines starting with # are skipped. An address
+// twice, or a line that is not an address, is an error naming the line.
+func ReadFundFile(path string) ([]wallet.Address, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []wallet.Address
+	seen := map[wallet.Address]int{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		a, err := wallet.ParseAddress(line)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
+		}
+		if j, ok := seen[a]; ok {
+			return nil, fmt.Errorf("%s:%d: %s is on line %d already", path, i+1, a, j)
+		}
+		seen[a] = i + 1
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // TestnetNodeDir is node i's data directory under dir.
@@ -110,6 +146,15 @@ func InitTestnet(dir string, o TestnetOptions) error {
 				ConsensusKey: k.cons.Public().Compressed(), Stake: 100_000 * ledger.BaseUnitsPerFLX})
 		}
 		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: k.acct.Address(), Balance: 1_000_000 * ledger.BaseUnitsPerFLX})
+	}
+	if len(o.Fund) > 0 {
+		bal := o.FundBalance
+		if bal == 0 {
+			bal = DefaultFundBalance
+		}
+		for _, a := range o.Fund {
+			g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: a, Balance: bal})
+		}
 	}
 	defer func() {
 		for _, k := range ks {

@@ -48,6 +48,9 @@ type Host struct {
 	mdns  mdnsService // nil unless cfg.MDNS
 	mesh  *meshTracer
 
+	shed   [4]atomic.Uint64 // per TopicID: messages Ignored by the ShedIf test
+	shedIf [4]func() bool   // per TopicID: ShedIf's tests (under mu)
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

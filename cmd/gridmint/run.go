@@ -20,6 +20,7 @@ import (
 
 func newRunCmd(a *app) *cobra.Command {
 	var pw passwordSource
+	var pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run a node from its data directory until SIGINT or SIGTERM",
@@ -76,6 +77,13 @@ the node restarts from the ledger and the WAL.`,
 				}
 				defer acct.Zero()
 			}
+			if pprofAddr != "" {
+				stop, err := startPprof(pprofAddr)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			// The site key (a keystore file, the same password) signs the
 			// home's readings when [meter] is enabled.
 			if cfg.Meter.Enabled && cfg.Meter.SiteKeyFile != "" {
@@ -109,6 +117,7 @@ the node restarts from the ledger and the WAL.`,
 		},
 	}
 	passwordFlag(cmd, &pw)
+	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve Go profiles on this loopback HOST:PORT (/debug/pprof/)")
 	return cmd
 }
 
@@ -165,6 +174,7 @@ func newTestnetCmd(a *app) *cobra.Command {
 	var dir string
 	var pw passwordSource
 	var light bool
+	var fundFile string
 	var genesisTime string
 	initCmd := &cobra.Command{
 		Use:   "init",
@@ -186,6 +196,11 @@ watch it block-sync from zero). It never overwrites.`,
 				return err
 			}
 			o.Password, o.KDF, o.Now = pass, kdfParams(light), time.Now()
+			if fundFile != "" {
+				if o.Fund, err = node.ReadFundFile(fundFile); err != nil {
+					return err
+				}
+			}
 			if genesisTime != "" {
 				if o.GenesisTime, err = time.Parse(time.RFC3339, genesisTime); err != nil {
 					return fmt.Errorf("--genesis-time: %w", err)
@@ -204,6 +219,7 @@ watch it block-sync from zero). It never overwrites.`,
 	initCmd.Flags().StringVar(&o.ChainID, "chain-id", "gridmint-testnet", "the chain id")
 	initCmd.Flags().IntVar(&o.BasePort, "port", 26656, "every node's TCP and QUIC port (node i on 127.0.0.(1+i))")
 	initCmd.Flags().Int64Var(&o.BlockIntervalMs, "block-interval-ms", 1000, "each node's pause after a block")
+	initCmd.Flags().StringVar(&fundFile, "fund-file", "", "also fund each address of this file (one a line) with 1,000 FLX in the genesis")
 	initCmd.Flags().StringVar(&genesisTime, "genesis-time", "", "the chain's start, RFC 3339 (default now; an earlier one lets readings of past intervals in at once)")
 	passwordFlag(initCmd, &pw)
 	kdfFlag(initCmd, &light)
