@@ -101,7 +101,7 @@ type Devnet struct {
 	// awaitSplit: the homes committed to a request with a control group,
 	// by request, until its split.
 	awaitSplit map[uint64][]pendingDispatch
-	stopped bool
+	stopped    bool
 	// interrupt asks Run to stop at the next event (from a signal handler).
 	interrupt atomic.Bool
 
