@@ -238,6 +238,15 @@ func listenStatus(path string) (net.Listener, error) {
 	return ln, nil
 }
 
+// socketClient is an HTTP client over the unix socket at path (the
+// status socket of a data directory).
+func socketClient(path string) *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", path)
+	}}}
+}
+
 // ErrNotRunning: no node answers on the data directory's status socket.
 var ErrNotRunning = errors.New("no node running")
 
@@ -245,10 +254,7 @@ var ErrNotRunning = errors.New("no node running")
 // status, over DIR/gridmint.sock.
 func QueryStatus(ctx context.Context, home string) (*RunStatus, error) {
 	path := filepath.Join(home, StatusSocket)
-	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", path)
-	}}}
+	c := socketClient(path)
 	defer c.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://gridmint/v1/status", nil)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -82,10 +81,7 @@ func (s *Service) serveCommits(w http.ResponseWriter, r *http.Request) {
 // DIR/gridmint.sock.
 func QueryCommits(ctx context.Context, home string, after uint64) ([]CommitRecord, error) {
 	path := filepath.Join(home, StatusSocket)
-	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", path)
-	}}}
+	c := socketClient(path)
 	defer c.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://gridmint/v1/commits?after="+strconv.FormatUint(after, 10), nil)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -160,10 +159,7 @@ func PostLocal(ctx context.Context, home string, topic Topic, data []byte) ([32]
 		return hash, fmt.Errorf("node: topic %d cannot be submitted", topic)
 	}
 	sock := filepath.Join(home, StatusSocket)
-	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	}}}
+	c := socketClient(sock)
 	defer c.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://gridmint"+path, bytes.NewReader(data))
 	if err != nil {
