@@ -253,25 +253,34 @@ var ErrNotRunning = errors.New("no node running")
 // QueryStatus asks the node running on data directory home for its
 // status, over DIR/gridmint.sock.
 func QueryStatus(ctx context.Context, home string) (*RunStatus, error) {
-	path := filepath.Join(home, StatusSocket)
-	c := socketClient(path)
-	defer c.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://gridmint/v1/status", nil)
-	if err != nil {
+	var st RunStatus
+	if err := getLocal(ctx, home, "status", "/v1/status", 1<<20, &st); err != nil {
 		return nil, err
+	}
+	return &st, nil
+}
+
+// getLocal GETs path from the node running on data directory home and
+// decodes its JSON answer (at most limit bytes) into v; what names the
+// call in errors.
+func getLocal(ctx context.Context, home, what, path string, limit int64, v any) error {
+	c := socketClient(filepath.Join(home, StatusSocket))
+	defer c.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://gridmint"+path, nil)
+	if err != nil {
+		return err
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w on %s: %v", ErrNotRunning, home, err)
+		return fmt.Errorf("%w on %s: %v", ErrNotRunning, home, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return nil, fmt.Errorf("status: %s: %s", resp.Status, strings.TrimSpace(string(b)))
+		return fmt.Errorf("%s: %s: %s", what, resp.Status, strings.TrimSpace(string(b)))
 	}
-	var st RunStatus
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&st); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, limit)).Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	return &st, nil
+	return nil
 }

@@ -5,10 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"sync"
 
@@ -80,25 +77,9 @@ func (s *Service) serveCommits(w http.ResponseWriter, r *http.Request) {
 // blocks it committed above height after (the last 1,024 at most), over
 // DIR/gridmint.sock.
 func QueryCommits(ctx context.Context, home string, after uint64) ([]CommitRecord, error) {
-	path := filepath.Join(home, StatusSocket)
-	c := socketClient(path)
-	defer c.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://gridmint/v1/commits?after="+strconv.FormatUint(after, 10), nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w on %s: %v", ErrNotRunning, home, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return nil, fmt.Errorf("commits: %s: %s", resp.Status, b)
-	}
 	var out []CommitRecord
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<30)).Decode(&out); err != nil {
-		return nil, fmt.Errorf("commits: %w", err)
+	if err := getLocal(ctx, home, "commits", "/v1/commits?after="+strconv.FormatUint(after, 10), 1<<30, &out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
