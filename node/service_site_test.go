@@ -64,18 +64,7 @@ func TestServiceSiteAgent(t *testing.T) {
 	if err != nil || !c.Meter.Enabled || len(c.Devices) != 1 {
 		t.Fatalf("config: %+v %v", c.Meter, err)
 	}
-	account := func() *wallet.PrivateKey {
-		e, err := (wallet.Dir{Path: filepath.Join(home, "keystore")}).Find(c.Account)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := os.ReadFile(e.Path)
-		k, err := wallet.DecryptKey(data, []byte("pw"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
+	account := func() *wallet.PrivateKey { return accountKeyOf(t, home, "pw") }
 	logs := &syncWriter{w: &bytes.Buffer{}}
 	start := func() (*Service, context.CancelFunc, chan error) {
 		s, err := OpenService(home, ServiceOptions{Account: account(), SiteKey: siteKey, LogTo: logs})

@@ -161,19 +161,7 @@ func TestServiceRunStatusAndRestart(t *testing.T) {
 	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	account := func() *wallet.PrivateKey {
-		c, _ := LoadConfig(cfgPath)
-		e, err := (wallet.Dir{Path: filepath.Join(home, "keystore")}).Find(c.Account)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := os.ReadFile(e.Path)
-		k, err := wallet.DecryptKey(data, []byte("pw"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
+	account := func() *wallet.PrivateKey { return accountKeyOf(t, home, "pw") }
 	logs := &syncWriter{w: &bytes.Buffer{}}
 	start := func() (*Service, context.CancelFunc, chan error) {
 		s, err := OpenService(home, ServiceOptions{Account: account(), LogTo: logs})
@@ -235,6 +223,26 @@ func TestServiceRunStatusAndRestart(t *testing.T) {
 	if !strings.Contains(logs.String(), "node stopped cleanly") {
 		t.Fatalf("log:\n%s", logs.String())
 	}
+}
+
+// accountKeyOf decrypts the account key of data directory home (the one
+// config.toml names) from its keystore.
+func accountKeyOf(t *testing.T, home, password string) *wallet.PrivateKey {
+	t.Helper()
+	c, err := LoadConfig(filepath.Join(home, "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := (wallet.Dir{Path: filepath.Join(home, "keystore")}).Find(c.Account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(e.Path)
+	k, err := wallet.DecryptKey(data, []byte(password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 func mustGenesis(t *testing.T, home string) *ledger.Genesis {
